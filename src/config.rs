@@ -1,0 +1,453 @@
+//! One typed, validated `Config` from two front doors: action inputs (`INPUT_*`) and CLI flags.
+//! Both are first turned into the same map of kebab-case input names, so every rule below
+//! applies to both alike.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// An input greenlight understands, with the default action.yml declares for it.
+#[derive(Debug, Clone, Copy)]
+pub struct InputSpec {
+    pub name: &'static str,
+    pub default: Option<&'static str>,
+}
+
+const fn input(name: &'static str, default: Option<&'static str>) -> InputSpec {
+    InputSpec { name, default }
+}
+
+/// Every input of this release. A test keeps action.yml and this list identical.
+pub const INPUTS: &[InputSpec] = &[
+    input("command", Some("deploy")),
+    input("task-definition", None),
+    input("service", None),
+    input("cluster", Some("default")),
+    input("container-name", None),
+    input("image", None),
+    input("codedeploy-appspec", None),
+    input("codedeploy-application", None),
+    input("codedeploy-deployment-group", None),
+    input("codedeploy-deployment-config", None),
+    input("codedeploy-deployment-description", None),
+    input("wait-until", Some("complete")),
+    input("wait-for-service-stability", Some("false")),
+    input("wait-for-minutes", Some("30")),
+    input("rollback-on-timeout", Some("true")),
+];
+
+/// The longest wait the AWS action allows; kept so migrated workflows behave the same.
+pub const MAX_WAIT_MINUTES: u32 = 360;
+const DESCRIPTION_LIMIT: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Deploy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitUntil {
+    /// Return as soon as the deployment is created.
+    None,
+    /// Return when the replacement serves test traffic and waits for ContinueDeployment.
+    Ready,
+    /// Return at the terminal state.
+    Complete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub command: Command,
+    pub deploy: DeployConfig,
+    /// Notes produced while reading inputs (e.g. a capped value) to print as warnings.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployConfig {
+    pub task_definition: PathBuf,
+    pub service: String,
+    pub cluster: String,
+    /// Containers whose image is replaced, each paired with its image.
+    pub images: Vec<(String, String)>,
+    /// The image when no container is named: applies to the only container.
+    pub sole_image: Option<String>,
+    pub appspec: Option<PathBuf>,
+    pub application: String,
+    pub deployment_group: String,
+    pub deployment_config: Option<String>,
+    pub description: Option<String>,
+    pub wait_until: WaitUntil,
+    pub wait_minutes: u32,
+    pub rollback_on_timeout: bool,
+}
+
+impl Config {
+    /// Builds the config from kebab-case inputs (already stripped of empty values).
+    pub fn from_inputs(raw: &BTreeMap<String, String>) -> Result<Config> {
+        for name in raw.keys() {
+            if !INPUTS.iter().any(|i| i.name == name) {
+                return Err(unknown_input(name));
+            }
+        }
+        let get = |name: &str| -> Option<&str> {
+            raw.get(name).map(String::as_str).or_else(|| {
+                INPUTS
+                    .iter()
+                    .find(|i| i.name == name)
+                    .and_then(|i| i.default)
+            })
+        };
+        let mut warnings = Vec::new();
+
+        let command = match get("command").unwrap_or("deploy") {
+            "deploy" => Command::Deploy,
+            other => {
+                return Err(Error::input(
+                    "command",
+                    format!("`{other}` is not a command of this release"),
+                    "use `deploy`",
+                ));
+            }
+        };
+
+        let task_definition = required(
+            raw,
+            "task-definition",
+            "the path to your task definition JSON or YAML file, e.g. `task-definition: taskdef.json`",
+        )?;
+        let service = required(raw, "service", "the name of the ECS service to deploy to")?;
+        let cluster = get("cluster").unwrap_or("default").to_string();
+        check_name("service", &service)?;
+        check_name("cluster", &cluster)?;
+
+        let containers = split_list(get("container-name"));
+        let image_list = split_list(get("image"));
+        let (images, sole_image) = match (containers.len(), image_list.len()) {
+            (0, 0) => (Vec::new(), None),
+            (0, 1) => (Vec::new(), image_list.into_iter().next()),
+            (0, _) => {
+                return Err(Error::input(
+                    "image",
+                    "several images were given but no `container-name`",
+                    "name the containers in `container-name`, in the same order as the images",
+                ));
+            }
+            (_, 0) => {
+                return Err(Error::input(
+                    "container-name",
+                    "a container is named but no `image` is given for it",
+                    "set `image` to the reference to deploy, or drop `container-name`",
+                ));
+            }
+            (n, 1) if n > 1 => {
+                return Err(Error::input(
+                    "image",
+                    format!("{n} containers are named but only one image is given"),
+                    "give one image per container, comma-separated, in the same order",
+                ));
+            }
+            (n, m) if n != m => {
+                return Err(Error::input(
+                    "image",
+                    format!("{m} images for {n} containers"),
+                    "give exactly one image per container named in `container-name`",
+                ));
+            }
+            _ => (containers.into_iter().zip(image_list).collect(), None),
+        };
+        for (_, image) in images
+            .iter()
+            .map(|(c, i)| (c, i))
+            .chain(sole_image.iter().map(|i| (i, i)))
+        {
+            if image.contains(char::is_whitespace) {
+                return Err(Error::input(
+                    "image",
+                    format!("`{image}` contains whitespace"),
+                    "give a reference like `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:20261123120000-abc1234`",
+                ));
+            }
+        }
+
+        let application = get("codedeploy-application")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("AppECS-{cluster}-{service}"));
+        let deployment_group = get("codedeploy-deployment-group")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("DgpECS-{cluster}-{service}"));
+
+        let description = get("codedeploy-deployment-description").map(|d| {
+            if d.chars().count() > DESCRIPTION_LIMIT {
+                warnings.push(format!(
+                    "codedeploy-deployment-description is longer than {DESCRIPTION_LIMIT} characters; it was cut to fit CodeDeploy's limit"
+                ));
+                d.chars().take(DESCRIPTION_LIMIT).collect()
+            } else {
+                d.to_string()
+            }
+        });
+
+        let wait_until = match get("wait-until").unwrap_or("complete") {
+            "none" => WaitUntil::None,
+            "ready" => WaitUntil::Ready,
+            "complete" => WaitUntil::Complete,
+            other => {
+                return Err(Error::input(
+                    "wait-until",
+                    format!("`{other}` is not one of none, ready, complete"),
+                    "use `none` (return after start), `ready` (return when test traffic is served) or `complete` (the default)",
+                ));
+            }
+        };
+        let stability = parse_bool(
+            "wait-for-service-stability",
+            get("wait-for-service-stability").unwrap_or("false"),
+        )?;
+        if stability && wait_until == WaitUntil::None && raw.contains_key("wait-until") {
+            return Err(Error::input(
+                "wait-until",
+                "`wait-until: none` contradicts `wait-for-service-stability: true`",
+                "drop one of the two; `wait-until: complete` is what `wait-for-service-stability: true` means",
+            ));
+        }
+
+        let wait_raw = get("wait-for-minutes").unwrap_or("30");
+        let mut wait_minutes: u32 = wait_raw.parse().map_err(|_| {
+            Error::input(
+                "wait-for-minutes",
+                format!("`{wait_raw}` is not a whole number of minutes"),
+                "give a number like `30`",
+            )
+        })?;
+        if wait_minutes == 0 {
+            return Err(Error::input(
+                "wait-for-minutes",
+                "0 minutes leaves no time to deploy",
+                "give at least 1, or use `wait-until: none` to return right after the start",
+            ));
+        }
+        if wait_minutes > MAX_WAIT_MINUTES {
+            warnings.push(format!(
+                "wait-for-minutes {wait_minutes} is above the maximum; waiting {MAX_WAIT_MINUTES} minutes"
+            ));
+            wait_minutes = MAX_WAIT_MINUTES;
+        }
+        let rollback_on_timeout = parse_bool(
+            "rollback-on-timeout",
+            get("rollback-on-timeout").unwrap_or("true"),
+        )?;
+
+        Ok(Config {
+            command,
+            deploy: DeployConfig {
+                task_definition: PathBuf::from(task_definition),
+                service,
+                cluster,
+                images,
+                sole_image,
+                appspec: get("codedeploy-appspec").map(PathBuf::from),
+                application,
+                deployment_group,
+                deployment_config: get("codedeploy-deployment-config").map(str::to_string),
+                description,
+                wait_until,
+                wait_minutes,
+                rollback_on_timeout,
+            },
+            warnings,
+        })
+    }
+}
+
+fn required(raw: &BTreeMap<String, String>, name: &str, what: &str) -> Result<String> {
+    raw.get(name).cloned().ok_or_else(|| {
+        Error::input(
+            name,
+            "is required for `deploy`",
+            format!("set `{name}` to {what}"),
+        )
+    })
+}
+
+fn check_name(input_name: &str, value: &str) -> Result<()> {
+    // ECS names are letters, digits, hyphens and underscores; an ARN is accepted as well.
+    let ok = value.starts_with("arn:")
+        || (value.len() <= 255
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::input(
+            input_name,
+            format!("`{value}` is not a valid ECS {input_name} name"),
+            "use up to 255 letters, digits, hyphens and underscores, or the full ARN",
+        ))
+    }
+}
+
+fn split_list(value: Option<&str>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::input(
+            name,
+            format!("`{value}` is not a boolean"),
+            "use `true` or `false`",
+        )),
+    }
+}
+
+fn unknown_input(name: &str) -> Error {
+    let best = INPUTS
+        .iter()
+        .map(|i| {
+            (
+                strsim::jaro_winkler(i.name, &name.replace('_', "-")),
+                i.name,
+            )
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let fix = match best {
+        Some((score, candidate)) if score > 0.8 => format!("did you mean `{candidate}`?"),
+        _ => format!(
+            "remove it; known inputs are {}",
+            INPUTS.iter().map(|i| i.name).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    Error::input(name, "is not an input of greenlight", fix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![("task-definition", "taskdef.json"), ("service", "web")]
+    }
+
+    #[test]
+    fn defaults_follow_the_aws_action() {
+        let c = Config::from_inputs(&inputs(&base())).unwrap();
+        assert_eq!(c.deploy.cluster, "default");
+        assert_eq!(c.deploy.application, "AppECS-default-web");
+        assert_eq!(c.deploy.deployment_group, "DgpECS-default-web");
+        assert_eq!(c.deploy.wait_minutes, 30);
+        assert_eq!(c.deploy.wait_until, WaitUntil::Complete);
+        assert!(c.deploy.rollback_on_timeout);
+    }
+
+    #[test]
+    fn unknown_input_suggests_the_right_one() {
+        let mut i = base();
+        i.push(("wait_until", "ready"));
+        let e = Config::from_inputs(&inputs(&i)).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("did you mean `wait-until`?"), "{e}");
+        let mut i = base();
+        i.push(("taskdefinition", "x"));
+        let e = Config::from_inputs(&inputs(&i)).unwrap_err();
+        assert!(
+            e.to_string().contains("did you mean `task-definition`?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_required_input() {
+        let e = Config::from_inputs(&inputs(&[("service", "web")])).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("input `task-definition`: is required"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn contradictory_waits() {
+        let mut i = base();
+        i.push(("wait-until", "none"));
+        i.push(("wait-for-service-stability", "true"));
+        let e = Config::from_inputs(&inputs(&i)).unwrap_err();
+        assert!(e.to_string().contains("contradicts"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for (k, v, needle) in [
+            ("wait-until", "soon", "not one of none, ready, complete"),
+            ("wait-for-minutes", "ten", "not a whole number"),
+            ("wait-for-minutes", "0", "leaves no time"),
+            ("rollback-on-timeout", "yes", "not a boolean"),
+            ("command", "launch", "not a command"),
+            ("service", "web app", "not a valid ECS service name"),
+            ("container-name", "web", "no `image`"),
+        ] {
+            let mut i = base();
+            i.retain(|(name, _)| *name != k);
+            i.push((k, v));
+            let e = Config::from_inputs(&inputs(&i)).unwrap_err();
+            assert!(e.to_string().contains(needle), "{k}={v}: {e}");
+            assert!(e.to_string().starts_with(&format!("input `{k}`")), "{e}");
+        }
+    }
+
+    #[test]
+    fn images_pair_with_containers() {
+        let mut i = base();
+        i.push(("container-name", "web, sidecar"));
+        i.push(("image", "repo/web:1,repo/side:2"));
+        let c = Config::from_inputs(&inputs(&i)).unwrap();
+        assert_eq!(
+            c.deploy.images,
+            vec![
+                ("web".into(), "repo/web:1".into()),
+                ("sidecar".into(), "repo/side:2".into())
+            ]
+        );
+        let mut i = base();
+        i.push(("container-name", "web,sidecar"));
+        i.push(("image", "repo/web:1"));
+        assert!(Config::from_inputs(&inputs(&i)).is_err());
+    }
+
+    #[test]
+    fn long_wait_is_capped_with_a_warning() {
+        let mut i = base();
+        i.push(("wait-for-minutes", "1000"));
+        let c = Config::from_inputs(&inputs(&i)).unwrap();
+        assert_eq!(c.deploy.wait_minutes, MAX_WAIT_MINUTES);
+        assert_eq!(c.warnings.len(), 1);
+    }
+
+    #[test]
+    fn long_description_is_cut_to_512() {
+        let long = "x".repeat(600);
+        let mut i = base();
+        i.push(("codedeploy-deployment-description", long.as_str()));
+        let c = Config::from_inputs(&inputs(&i)).unwrap();
+        assert_eq!(c.deploy.description.map(|d| d.len()), Some(512));
+    }
+}

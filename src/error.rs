@@ -1,0 +1,221 @@
+//! Every way a run can end badly, each with what went wrong, where, and how to fix it, and the
+//! exit code the action and the CLI share (DESIGN.md §3).
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An action input or CLI flag is missing, malformed or contradicts another.
+    #[error("input `{input}`: {problem}{}", fix_suffix(.fix))]
+    Input {
+        input: String,
+        problem: String,
+        fix: String,
+    },
+
+    /// A file the user gave us is unreadable or wrong; `field` is a JSON path when known.
+    #[error("{}: {}{problem}{}", path.display(), field_prefix(.field), fix_suffix(.fix))]
+    File {
+        path: PathBuf,
+        line: Option<usize>,
+        field: Option<String>,
+        problem: String,
+        fix: String,
+    },
+
+    /// Several problems in one file, all reported at once.
+    #[error("{} has {} problems:\n{}", path.display(), problems.len(), list(problems))]
+    FileProblems {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+
+    /// AWS is reachable but the state there forbids going on (service missing, wrong
+    /// controller, deployment group absent …). Found before any write.
+    #[error("{problem}{}", fix_suffix(.fix))]
+    State { problem: String, fix: String },
+
+    /// An AWS call failed after the SDK's retries.
+    #[error("AWS {operation} failed: {message}")]
+    Aws {
+        operation: &'static str,
+        message: String,
+    },
+
+    #[error(transparent)]
+    Runner(#[from] crate::gha::GhaError),
+}
+
+/// One problem in a file: where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}, `{}`: {}", self.field, self.message),
+            None => write!(f, "`{}`: {}", self.field, self.message),
+        }
+    }
+}
+
+fn fix_suffix(fix: &str) -> String {
+    if fix.is_empty() {
+        String::new()
+    } else {
+        format!(". Fix: {fix}")
+    }
+}
+
+fn field_prefix(field: &Option<String>) -> String {
+    field
+        .as_ref()
+        .map(|f| format!("`{f}`: "))
+        .unwrap_or_default()
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Error {
+    pub fn input(input: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Error::Input {
+            input: input.to_string(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn file(
+        path: impl Into<PathBuf>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Error::File {
+            path: path.into(),
+            line: None,
+            field: None,
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn state(problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Error::State {
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    /// Maps any SDK error to `Error::Aws`, keeping AWS's own error code and message.
+    pub fn aws<E>(operation: &'static str, err: &aws_sdk_ecs::error::SdkError<E>) -> Self
+    where
+        E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        Error::Aws {
+            operation,
+            message: describe_sdk_error(err),
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Input { .. }
+            | Error::File { .. }
+            | Error::FileProblems { .. }
+            | Error::State { .. } => 2,
+            Error::Aws { .. } | Error::Runner(_) => 4,
+        }
+    }
+}
+
+/// "CODE: message" from an SDK error, falling back to the error chain for transport failures.
+pub fn describe_sdk_error<E>(err: &aws_sdk_ecs::error::SdkError<E>) -> String
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_sdk_ecs::error::ProvideErrorMetadata;
+    match (err.code(), err.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.to_string(),
+        _ => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+    }
+}
+
+/// The AWS error code of an SDK error, for matching on "does not exist" and similar.
+pub fn sdk_error_code<E>(err: &aws_sdk_ecs::error::SdkError<E>) -> Option<&str>
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata,
+{
+    use aws_sdk_ecs::error::ProvideErrorMetadata;
+    err.code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_what_where_and_fix() {
+        let e = Error::input(
+            "wait-until",
+            "`soon` is not one of none, ready, complete",
+            "use one of them",
+        );
+        assert_eq!(
+            e.to_string(),
+            "input `wait-until`: `soon` is not one of none, ready, complete. Fix: use one of them"
+        );
+        assert_eq!(e.exit_code(), 2);
+        let e = Error::File {
+            path: "taskdef.json".into(),
+            line: Some(3),
+            field: Some("containerDefinitions".into()),
+            problem: "must be a list".into(),
+            fix: String::new(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "taskdef.json: `containerDefinitions`: must be a list"
+        );
+        let e = Error::Aws {
+            operation: "DescribeServices",
+            message: "boom".into(),
+        };
+        assert_eq!(e.exit_code(), 4);
+    }
+
+    #[test]
+    fn problems_are_listed() {
+        let e = Error::FileProblems {
+            path: "t.json".into(),
+            problems: vec![
+                Problem {
+                    field: "a".into(),
+                    line: Some(2),
+                    message: "x".into(),
+                },
+                Problem {
+                    field: "b".into(),
+                    line: None,
+                    message: "y".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            e.to_string(),
+            "t.json has 2 problems:\n  - line 2, `a`: x\n  - `b`: y"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! greenlight: ship a container image to Amazon ECS safely.
+//!
+//! `run` executes one command from a validated `Config`. Every check that needs no AWS write
+//! happens before the first write (DESIGN.md §3).
+
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod gha;
+pub mod report;
+pub mod stages;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use config::{Command, Config, WaitUntil};
+use error::{Error, Result};
+use report::{Event, Progress};
+use stages::appspec::AppSpec;
+use stages::deploy::{self, Controller, codedeploy, poll::Poller};
+use stages::task_def;
+
+/// Outputs gathered during the run; written even when the run fails part-way, so a workflow
+/// still learns the task definition ARN or deployment id that was created.
+pub type Outputs = BTreeMap<&'static str, String>;
+
+/// Runs the command. Returns the exit code for a run that reached a verdict (0 or 1); errors
+/// carry their own exit code.
+pub async fn run(
+    cfg: &Config,
+    progress: &Progress,
+    outputs: &mut Outputs,
+    cancel: impl Future<Output = ()>,
+) -> Result<u8> {
+    for w in &cfg.warnings {
+        progress.emit(Event::Warning(w.clone()));
+    }
+    match cfg.command {
+        Command::Deploy => deploy(cfg, progress, outputs, cancel).await,
+    }
+}
+
+async fn deploy(
+    cfg: &Config,
+    progress: &Progress,
+    outputs: &mut Outputs,
+    cancel: impl Future<Output = ()>,
+) -> Result<u8> {
+    let d = &cfg.deploy;
+    // Files first: a typo in them must not cost a single AWS call.
+    let td = task_def::prepare(d)?;
+    for note in &td.notes {
+        progress.emit(Event::Info(format!("task definition: {note}")));
+    }
+    let user_appspec = d.appspec.as_deref().map(AppSpec::load).transpose()?;
+
+    let clients = aws::Clients::from_env().await?;
+    let service = deploy::describe_service(&clients, d).await?;
+    match service.controller {
+        Controller::CodeDeploy => {}
+        Controller::Ecs => {
+            return Err(Error::state(
+                format!(
+                    "service `{}` uses the ECS deployment controller; this release deploys CODE_DEPLOY services only",
+                    d.service
+                ),
+                "deploy a service whose deploymentController is CODE_DEPLOY",
+            ));
+        }
+        Controller::External => {
+            return Err(Error::state(
+                format!(
+                    "service `{}` uses the EXTERNAL deployment controller, which greenlight cannot drive",
+                    d.service
+                ),
+                "deploy it with the tool that owns its task sets",
+            ));
+        }
+    }
+    let appspec = match (user_appspec, &service.load_balancer) {
+        (Some(spec), _) => {
+            spec.check_against(
+                &format!(
+                    "AppSpec {}",
+                    d.appspec
+                        .as_deref()
+                        .unwrap_or_else(|| "".as_ref())
+                        .display()
+                ),
+                &td,
+            )?;
+            spec
+        }
+        (None, Some((name, port))) => {
+            let spec = AppSpec::generate(name, *port);
+            spec.check_against(
+                &format!("the load balancer of service `{}`", d.service),
+                &td,
+            )?;
+            spec
+        }
+        (None, None) => {
+            return Err(Error::input(
+                "codedeploy-appspec",
+                format!(
+                    "service `{}` has no load balancer to derive an AppSpec from",
+                    d.service
+                ),
+                "give an AppSpec file with LoadBalancerInfo.ContainerName and ContainerPort",
+            ));
+        }
+    };
+    let checked = codedeploy::precheck(&clients, d).await?;
+    progress.emit(Event::Info(format!(
+        "deployment config {} ({})",
+        checked.config_name, checked.routing
+    )));
+    if d.wait_until == WaitUntil::Ready && !checked.waits_at_ready {
+        progress.emit(Event::Warning(format!(
+            "wait-until: ready, but deployment group `{}` shifts traffic without waiting (deploymentReadyOption is not STOP_DEPLOYMENT); waiting until complete instead",
+            d.deployment_group
+        )));
+    }
+    if let Some(image) = d.images.first().map(|(_, i)| i).or(d.sole_image.as_ref()) {
+        outputs.insert("image", image.clone());
+    }
+
+    // Writes start here.
+    let arn = task_def::register(&clients, &td).await?;
+    progress.emit(Event::TaskDefinitionRegistered { arn: arn.clone() });
+    outputs.insert("task-definition-arn", arn.clone());
+
+    let id = codedeploy::start(&clients, d, &checked, appspec.render(&arn)).await?;
+    outputs.insert("codedeploy-deployment-id", id.clone());
+    progress.emit(Event::DeploymentCreated {
+        id: id.clone(),
+        config: checked.config_name.clone(),
+        console_url: codedeploy::console_url(&clients.region, &id),
+    });
+
+    if d.wait_until == WaitUntil::None {
+        let snap = codedeploy::read(&clients, &id, &mut None).await?;
+        outputs.insert("deployment-status", snap.status);
+        return Ok(0);
+    }
+    let end = codedeploy::watch(&clients, d, &id, progress, Poller::from_env(), cancel).await?;
+    outputs.insert("deployment-status", end.status);
+    Ok(end.exit_code)
+}

@@ -1,0 +1,120 @@
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use greenlight::cli::{Cli, inputs_from_matches};
+use greenlight::config::Config;
+use greenlight::error::Error;
+use greenlight::gha::{self, Level, Location, Runner};
+use greenlight::report;
+
+fn main() -> ExitCode {
+    let runner = Runner::from_env();
+    let matches = Cli::command().get_matches();
+    let inputs = match matches.subcommand() {
+        Some((name, sub)) => inputs_from_matches(name, sub),
+        None if runner.in_actions => gha::inputs_from_env(std::env::vars()),
+        None => {
+            let _ = Cli::from_arg_matches(&matches);
+            let _ = Cli::command().print_help();
+            return ExitCode::from(2);
+        }
+    };
+    let code = match Config::from_inputs(&inputs) {
+        Ok(cfg) => match execute(&cfg, &runner) {
+            Ok(code) => code,
+            Err(e) => {
+                runner.annotate(Level::Error, &Location::default(), &format!("{e:#}"));
+                4
+            }
+        },
+        Err(e) => {
+            report_error(&runner, &e);
+            e.exit_code()
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
+    // One thread is plenty: the work is waiting on AWS, and it keeps memory low.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let (progress, reporter) = report::start(runner.clone());
+        let mut outputs = greenlight::Outputs::new();
+        let result = greenlight::run(cfg, &progress, &mut outputs, cancelled()).await;
+        drop(progress);
+        let _ = reporter.await;
+        for (name, value) in &outputs {
+            if let Err(e) = runner.set_output(name, value) {
+                runner.annotate(Level::Warning, &Location::default(), &e.to_string());
+            }
+        }
+        Ok(match result {
+            Ok(code) => code,
+            Err(e) => {
+                report_error(runner, &e);
+                e.exit_code()
+            }
+        })
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM (a cancelled workflow run sends SIGTERM to the container).
+async fn cancelled() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Errors become annotations on the file and line when known, one per problem.
+fn report_error(runner: &Runner, e: &Error) {
+    match e {
+        Error::File { path, line, .. } => {
+            let loc = Location {
+                file: Some(path.display().to_string()),
+                line: *line,
+                ..Default::default()
+            };
+            runner.annotate(Level::Error, &loc, &e.to_string());
+        }
+        Error::FileProblems { path, problems } => {
+            for p in problems {
+                let loc = Location {
+                    file: Some(path.display().to_string()),
+                    line: p.line,
+                    ..Default::default()
+                };
+                runner.annotate(Level::Error, &loc, &format!("{}: {p}", path.display()));
+            }
+            runner.annotate(
+                Level::Error,
+                &Location::default(),
+                &format!(
+                    "{} has {} problems; nothing was changed in AWS",
+                    path.display(),
+                    problems.len()
+                ),
+            );
+        }
+        _ => runner.annotate(Level::Error, &Location::default(), &e.to_string()),
+    }
+}

@@ -1,0 +1,140 @@
+//! Progress events from the stages, and the reporters that consume them. Stages only emit;
+//! what the user sees (log lines now, PR comment and summary later) is decided here.
+
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Info(String),
+    Warning(String),
+    TaskDefinitionRegistered {
+        arn: String,
+    },
+    DeploymentCreated {
+        id: String,
+        config: String,
+        console_url: String,
+    },
+    /// CodeDeploy's deployment status changed (Created, InProgress, Ready, Succeeded …).
+    Status {
+        status: String,
+    },
+    Lifecycle {
+        name: String,
+        status: String,
+    },
+    /// Percent of production traffic on the replacement (green) and original (blue) task sets.
+    Traffic {
+        green: f64,
+        blue: f64,
+    },
+    Failed {
+        reason: String,
+    },
+    StopRequested {
+        reason: String,
+    },
+    RolledBack {
+        message: String,
+    },
+}
+
+/// The sending side the stages hold. Sending never fails a deployment: if the reporter is gone
+/// the event is dropped.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    tx: mpsc::UnboundedSender<Event>,
+}
+
+impl Progress {
+    #[cfg(test)]
+    pub(crate) fn for_test(tx: mpsc::UnboundedSender<Event>) -> Self {
+        Progress { tx }
+    }
+
+    pub fn emit(&self, event: Event) {
+        let _ = self.tx.send(event);
+    }
+}
+
+/// One log line per event, as the Actions log and the terminal show it.
+pub fn log_line(event: &Event) -> String {
+    match event {
+        Event::Info(s) => s.clone(),
+        Event::Warning(s) => format!("warning: {s}"),
+        Event::TaskDefinitionRegistered { arn } => format!("registered task definition {arn}"),
+        Event::DeploymentCreated {
+            id,
+            config,
+            console_url,
+        } => {
+            format!("created deployment {id} ({config}) {console_url}")
+        }
+        Event::Status { status } => format!("deployment status: {status}"),
+        Event::Lifecycle { name, status } => format!("  {name}: {status}"),
+        Event::Traffic { green, blue } => format!(
+            "  traffic: green {green:.0}% · blue {blue:.0}%  {}",
+            bar(*green, 20)
+        ),
+        Event::Failed { reason } => format!("deployment failed: {reason}"),
+        Event::StopRequested { reason } => format!("stopping the deployment: {reason}"),
+        Event::RolledBack { message } => format!("rolled back: {message}"),
+    }
+}
+
+/// A text bar of `width` cells, filled for `percent`.
+pub fn bar(percent: f64, width: usize) -> String {
+    let filled = ((percent.clamp(0.0, 100.0) / 100.0) * width as f64).round() as usize;
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+/// Starts the log reporter; drop every `Progress` and await the handle to flush it.
+pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let handle = tokio::spawn(async move {
+        let start = Instant::now();
+        while let Some(event) = rx.recv().await {
+            let secs = start.elapsed().as_secs_f64();
+            match &event {
+                Event::Warning(msg) => {
+                    runner.annotate(crate::gha::Level::Warning, &Default::default(), msg);
+                }
+                _ => println!("[{secs:6.1}s] {}", log_line(&event)),
+            }
+        }
+    });
+    (Progress { tx }, handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bar_fills_proportionally() {
+        assert_eq!(bar(10.0, 20), "██░░░░░░░░░░░░░░░░░░");
+        assert_eq!(bar(100.0, 4), "████");
+        assert_eq!(bar(0.0, 4), "░░░░");
+        assert_eq!(bar(250.0, 2), "██");
+    }
+
+    #[test]
+    fn lines() {
+        assert_eq!(
+            log_line(&Event::Traffic {
+                green: 10.0,
+                blue: 90.0
+            }),
+            "  traffic: green 10% · blue 90%  ██░░░░░░░░░░░░░░░░░░"
+        );
+        assert_eq!(
+            log_line(&Event::Lifecycle {
+                name: "Install".into(),
+                status: "Succeeded".into()
+            }),
+            "  Install: Succeeded"
+        );
+    }
+}

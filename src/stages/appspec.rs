@@ -1,0 +1,248 @@
+//! The CodeDeploy AppSpec for ECS: load or generate it, check it against the task definition,
+//! and put the freshly registered task definition ARN into it.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Problem, Result};
+use crate::stages::read_document;
+use crate::stages::task_def::TaskDef;
+
+/// An AppSpec ready to send, with the container and port the load balancer routes to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppSpec {
+    doc: Value,
+    pub container_name: String,
+    pub container_port: i64,
+}
+
+impl AppSpec {
+    /// Loads a user's AppSpec file (YAML or JSON).
+    pub fn load(path: &Path) -> Result<AppSpec> {
+        let (_, doc) = read_document(path, "AppSpec")?;
+        from_value(path, doc)
+    }
+
+    /// The AppSpec CodeDeploy needs when the user gives none: the service's own load balancer
+    /// container and port, so it cannot disagree with the service.
+    pub fn generate(container_name: &str, container_port: i64) -> AppSpec {
+        AppSpec {
+            doc: json!({
+                "version": "0.0",
+                "Resources": [{
+                    "TargetService": {
+                        "Type": "AWS::ECS::Service",
+                        "Properties": {
+                            "TaskDefinition": "",
+                            "LoadBalancerInfo": {
+                                "ContainerName": container_name,
+                                "ContainerPort": container_port,
+                            }
+                        }
+                    }
+                }]
+            }),
+            container_name: container_name.to_string(),
+            container_port,
+        }
+    }
+
+    /// Checks that the load balancer's container exists in the task definition with that port.
+    pub fn check_against(&self, origin: &str, td: &TaskDef) -> Result<()> {
+        let names = td.container_names();
+        if !names.contains(&self.container_name.as_str()) {
+            return Err(Error::state(
+                format!(
+                    "{origin} routes traffic to container `{}`, which {} does not define (it has {})",
+                    self.container_name,
+                    td.path.display(),
+                    names.join(", ")
+                ),
+                "make LoadBalancerInfo.ContainerName match a container name",
+            ));
+        }
+        let ports = td.container_ports(&self.container_name);
+        if !ports.contains(&self.container_port) {
+            return Err(Error::state(
+                format!(
+                    "{origin} routes traffic to port {} of `{}`, but its portMappings expose {}",
+                    self.container_port,
+                    self.container_name,
+                    if ports.is_empty() {
+                        "no port".to_string()
+                    } else {
+                        ports
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+                "add the port to the container's portMappings or fix LoadBalancerInfo.ContainerPort",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The AppSpec as JSON with `TaskDefinition` set, and its SHA-256 (hex) for CodeDeploy.
+    pub fn render(&self, task_definition_arn: &str) -> (String, String) {
+        let mut doc = self.doc.clone();
+        // The resource's key is the user's choice ("TargetService" by convention).
+        let props = doc
+            .pointer_mut("/Resources/0")
+            .and_then(Value::as_object_mut)
+            .and_then(|r| r.values_mut().next())
+            .and_then(|t| t.get_mut("Properties"))
+            .and_then(Value::as_object_mut);
+        if let Some(props) = props {
+            props.insert(
+                "TaskDefinition".into(),
+                Value::String(task_definition_arn.into()),
+            );
+        }
+        let content = doc.to_string();
+        let sha = hex::encode(Sha256::digest(content.as_bytes()));
+        (content, sha)
+    }
+}
+
+fn from_value(path: &Path, doc: Value) -> Result<AppSpec> {
+    let mut problems = Vec::new();
+    let mut push = |field: &str, message: &str| {
+        problems.push(Problem {
+            field: field.into(),
+            line: None,
+            message: message.into(),
+        });
+    };
+    let resources = doc.get("Resources").and_then(Value::as_array);
+    let target = resources
+        .and_then(|r| r.first())
+        .and_then(|res| res.as_object()?.values().next().cloned());
+    let Some(target) = target else {
+        push(
+            "Resources",
+            "must list one resource, e.g. `- TargetService: {Type: AWS::ECS::Service, …}`",
+        );
+        return Err(Error::FileProblems {
+            path: path.to_path_buf(),
+            problems,
+        });
+    };
+    if target.get("Type").and_then(Value::as_str) != Some("AWS::ECS::Service") {
+        push(
+            "Resources[0].*.Type",
+            "must be `AWS::ECS::Service` for an ECS deployment",
+        );
+    }
+    if target.pointer("/Properties/TaskDefinition").is_none() {
+        push(
+            "Resources[0].*.Properties.TaskDefinition",
+            "is missing; write a placeholder such as \"<TASK_DEFINITION>\" (greenlight fills it in)",
+        );
+    }
+    let name = target
+        .pointer("/Properties/LoadBalancerInfo/ContainerName")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let port = target
+        .pointer("/Properties/LoadBalancerInfo/ContainerPort")
+        .and_then(|p| {
+            p.as_i64()
+                .or_else(|| p.as_str().and_then(|s| s.parse().ok()))
+        });
+    if name.is_none() {
+        push(
+            "Resources[0].*.Properties.LoadBalancerInfo.ContainerName",
+            "is missing; name the container behind the load balancer",
+        );
+    }
+    if port.is_none() {
+        push(
+            "Resources[0].*.Properties.LoadBalancerInfo.ContainerPort",
+            "is missing or not a number",
+        );
+    }
+    match (name, port) {
+        (Some(container_name), Some(container_port)) if problems.is_empty() => Ok(AppSpec {
+            doc,
+            container_name,
+            container_port,
+        }),
+        _ => Err(Error::FileProblems {
+            path: path.to_path_buf(),
+            problems,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(yaml: &str) -> Result<AppSpec> {
+        let doc: Value = serde_norway::from_str(yaml).unwrap();
+        from_value(Path::new("appspec.yml"), doc)
+    }
+
+    const SEED_APPSPEC: &str = r#"version: 0.0
+Resources:
+  - TargetService:
+      Type: AWS::ECS::Service
+      Properties:
+        TaskDefinition: "<TASK_DEFINITION>"
+        LoadBalancerInfo:
+          ContainerName: "web"
+          ContainerPort: 80
+"#;
+
+    #[test]
+    fn substitutes_the_task_definition() {
+        let spec = load_str(SEED_APPSPEC).unwrap();
+        assert_eq!(
+            (spec.container_name.as_str(), spec.container_port),
+            ("web", 80)
+        );
+        let (content, sha) =
+            spec.render("arn:aws:ecs:us-east-1:123456789012:task-definition/web:8");
+        let v: Value = serde_json::from_str(&content).unwrap();
+        assert_eq!(
+            v.pointer("/Resources/0/TargetService/Properties/TaskDefinition")
+                .unwrap(),
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/web:8"
+        );
+        assert_eq!(sha.len(), 64);
+    }
+
+    #[test]
+    fn generated_matches_loaded() {
+        let loaded = load_str(SEED_APPSPEC).unwrap();
+        let generated = AppSpec::generate("web", 80);
+        assert_eq!(
+            loaded.render("x").0.contains("\"ContainerPort\":80"),
+            generated.render("x").0.contains("\"ContainerPort\":80")
+        );
+        assert_eq!(loaded.container_name, generated.container_name);
+    }
+
+    #[test]
+    fn reports_missing_parts() {
+        let Err(Error::FileProblems { problems, .. }) = load_str(
+            "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::Lambda::Function\n",
+        ) else {
+            panic!()
+        };
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "Resources[0].*.Type",
+                "Resources[0].*.Properties.TaskDefinition",
+                "Resources[0].*.Properties.LoadBalancerInfo.ContainerName",
+                "Resources[0].*.Properties.LoadBalancerInfo.ContainerPort",
+            ]
+        );
+    }
+}

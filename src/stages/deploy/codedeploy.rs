@@ -1,0 +1,614 @@
+//! CodeDeploy blue/green: check the application, group and config, start the deployment, and
+//! watch it to an end state, stopping it with rollback on timeout or cancellation.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_codedeploy::types::{
+    AppSpecContent, DeploymentReadyAction, DeploymentStatus, RevisionLocation,
+    RevisionLocationType, TargetLabel, TrafficRoutingType,
+};
+use tokio::time::Instant;
+
+use crate::aws::Clients;
+use crate::config::{DeployConfig, WaitUntil};
+use crate::error::{Error, Result, describe_sdk_error, sdk_error_code};
+use crate::report::{Event, Progress};
+use crate::stages::deploy::poll::Poller;
+use crate::stages::did_you_mean;
+
+/// CodeDeploy's own default for ECS deployment groups without a config.
+pub const DEFAULT_CONFIG: &str = "CodeDeployDefault.ECSAllAtOnce";
+
+pub const PREDEFINED_CONFIGS: &[&str] = &[
+    "CodeDeployDefault.ECSAllAtOnce",
+    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
+    "CodeDeployDefault.ECSCanary10Percent5Minutes",
+    "CodeDeployDefault.ECSCanary10Percent15Minutes",
+];
+
+/// How long to keep watching after StopDeployment before giving up on seeing the end state.
+const STOP_GRACE: Duration = Duration::from_secs(5 * 60);
+/// Consecutive failed reads tolerated while watching (after the SDK's own retries).
+const MAX_READ_FAILURES: u32 = 5;
+
+/// Everything checked before the first write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub config_name: String,
+    pub routing: String,
+    /// The group pauses at READY until ContinueDeployment.
+    pub waits_at_ready: bool,
+}
+
+pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> {
+    let cd = &clients.codedeploy;
+    let group = cd
+        .get_deployment_group()
+        .application_name(&cfg.application)
+        .deployment_group_name(&cfg.deployment_group)
+        .send()
+        .await
+        .map_err(|e| match sdk_error_code(&e) {
+            Some("ApplicationDoesNotExistException") => Error::state(
+                format!(
+                    "CodeDeploy application `{}` does not exist",
+                    cfg.application
+                ),
+                "set `codedeploy-application` (default AppECS-{cluster}-{service})",
+            ),
+            Some("DeploymentGroupDoesNotExistException") => Error::state(
+                format!(
+                    "deployment group `{}` does not exist in application `{}`",
+                    cfg.deployment_group, cfg.application
+                ),
+                "set `codedeploy-deployment-group` (default DgpECS-{cluster}-{service})",
+            ),
+            _ => Error::aws("GetDeploymentGroup", &e),
+        })?;
+    let info = group.deployment_group_info().ok_or_else(|| Error::Aws {
+        operation: "GetDeploymentGroup",
+        message: "the response has no deploymentGroupInfo".into(),
+    })?;
+
+    let targets_service = info.ecs_services().iter().any(|s| {
+        s.service_name() == Some(cfg.service.as_str())
+            && s.cluster_name().map(last_segment) == Some(last_segment(&cfg.cluster))
+    });
+    if !targets_service {
+        return Err(Error::state(
+            format!(
+                "deployment group `{}` does not deploy service `{}` in cluster `{}` (it targets {})",
+                cfg.deployment_group,
+                cfg.service,
+                cfg.cluster,
+                info.ecs_services()
+                    .iter()
+                    .map(|s| format!(
+                        "{}/{}",
+                        s.cluster_name().unwrap_or("?"),
+                        s.service_name().unwrap_or("?")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "point `codedeploy-deployment-group` at the group of this service",
+        ));
+    }
+
+    let config_name = cfg
+        .deployment_config
+        .clone()
+        .or_else(|| info.deployment_config_name().map(str::to_string))
+        .unwrap_or_else(|| DEFAULT_CONFIG.to_string());
+    let config = cd
+        .get_deployment_config()
+        .deployment_config_name(&config_name)
+        .send()
+        .await
+        .map_err(|e| match sdk_error_code(&e) {
+            Some("DeploymentConfigDoesNotExistException") => {
+                let hint = did_you_mean(&config_name, PREDEFINED_CONFIGS.iter().copied())
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| {
+                        format!("predefined ECS configs: {}", PREDEFINED_CONFIGS.join(", "))
+                    });
+                Error::input(
+                    "codedeploy-deployment-config",
+                    format!("deployment config `{config_name}` does not exist"),
+                    hint,
+                )
+            }
+            _ => Error::aws("GetDeploymentConfig", &e),
+        })?;
+    let routing = config
+        .deployment_config_info()
+        .and_then(|i| i.traffic_routing_config())
+        .map(|r| match r.r#type() {
+            Some(TrafficRoutingType::TimeBasedCanary) => r
+                .time_based_canary()
+                .map(|c| {
+                    format!(
+                        "canary: {}% first, the rest after {} min",
+                        c.canary_percentage(),
+                        c.canary_interval()
+                    )
+                })
+                .unwrap_or_else(|| "canary".into()),
+            Some(TrafficRoutingType::TimeBasedLinear) => r
+                .time_based_linear()
+                .map(|l| {
+                    format!(
+                        "linear: {}% more every {} min",
+                        l.linear_percentage(),
+                        l.linear_interval()
+                    )
+                })
+                .unwrap_or_else(|| "linear".into()),
+            _ => "all at once".into(),
+        })
+        .unwrap_or_else(|| "all at once".into());
+
+    let waits_at_ready = info
+        .blue_green_deployment_configuration()
+        .and_then(|b| b.deployment_ready_option())
+        .and_then(|r| r.action_on_timeout())
+        == Some(&DeploymentReadyAction::StopDeployment);
+
+    let active = cd
+        .list_deployments()
+        .application_name(&cfg.application)
+        .deployment_group_name(&cfg.deployment_group)
+        .include_only_statuses(DeploymentStatus::Created)
+        .include_only_statuses(DeploymentStatus::Queued)
+        .include_only_statuses(DeploymentStatus::InProgress)
+        .include_only_statuses(DeploymentStatus::Baking)
+        .include_only_statuses(DeploymentStatus::Ready)
+        .send()
+        .await
+        .map_err(|e| Error::aws("ListDeployments", &e))?;
+    if let Some(id) = active.deployments().first() {
+        return Err(Error::state(
+            format!(
+                "deployment {id} is still in flight for `{}`; starting another would fight it ({})",
+                cfg.deployment_group,
+                console_url(&clients.region, id)
+            ),
+            "wait for it to end, or stop it, then run again",
+        ));
+    }
+
+    Ok(Checked {
+        config_name,
+        routing,
+        waits_at_ready,
+    })
+}
+
+fn last_segment(s: &str) -> &str {
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+pub fn console_url(region: &str, id: &str) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/codesuite/codedeploy/deployments/{id}?region={region}"
+    )
+}
+
+/// CreateDeployment with the AppSpec content; returns the deployment id.
+pub async fn start(
+    clients: &Clients,
+    cfg: &DeployConfig,
+    checked: &Checked,
+    appspec: (String, String),
+) -> Result<String> {
+    let (content, sha256) = appspec;
+    let revision = RevisionLocation::builder()
+        .revision_type(RevisionLocationType::AppSpecContent)
+        .app_spec_content(
+            AppSpecContent::builder()
+                .content(content)
+                .sha256(sha256)
+                .build(),
+        )
+        .build();
+    let mut req = clients
+        .codedeploy
+        .create_deployment()
+        .application_name(&cfg.application)
+        .deployment_group_name(&cfg.deployment_group)
+        .deployment_config_name(&checked.config_name)
+        .revision(revision);
+    if let Some(d) = &cfg.description {
+        req = req.description(d);
+    }
+    let out = req
+        .send()
+        .await
+        .map_err(|e| Error::aws("CreateDeployment", &e))?;
+    out.deployment_id()
+        .map(str::to_string)
+        .ok_or_else(|| Error::Aws {
+            operation: "CreateDeployment",
+            message: "the response has no deploymentId".into(),
+        })
+}
+
+/// One read of the deployment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub status: String,
+    pub error: Option<String>,
+    pub rollback: Option<String>,
+    /// Lifecycle events in CodeDeploy's order.
+    pub events: Vec<(String, String)>,
+    /// Messages of failed lifecycle hooks, verbatim.
+    pub hook_failures: Vec<String>,
+    /// Percent (green, blue).
+    pub traffic: Option<(f64, f64)>,
+}
+
+impl Snapshot {
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.status.as_str(), "Succeeded" | "Failed" | "Stopped")
+    }
+}
+
+pub async fn read(clients: &Clients, id: &str, target: &mut Option<String>) -> Result<Snapshot> {
+    let cd = &clients.codedeploy;
+    let out = cd
+        .get_deployment()
+        .deployment_id(id)
+        .send()
+        .await
+        .map_err(|e| Error::aws("GetDeployment", &e))?;
+    let mut snap = Snapshot::default();
+    if let Some(info) = out.deployment_info() {
+        snap.status = info
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        snap.error = info.error_information().and_then(|e| {
+            e.message()
+                .map(|m| format!("{}: {m}", e.code().map(|c| c.as_str()).unwrap_or("ERROR")))
+        });
+        snap.rollback = info
+            .rollback_info()
+            .and_then(|r| r.rollback_message())
+            .map(str::to_string);
+    }
+    if target.is_none() {
+        let ids = cd
+            .list_deployment_targets()
+            .deployment_id(id)
+            .send()
+            .await
+            .map_err(|e| Error::aws("ListDeploymentTargets", &e))?;
+        *target = ids.target_ids().first().cloned();
+    }
+    if let Some(t) = target.as_deref() {
+        let out = cd
+            .batch_get_deployment_targets()
+            .deployment_id(id)
+            .target_ids(t)
+            .send()
+            .await
+            .map_err(|e| Error::aws("BatchGetDeploymentTargets", &e))?;
+        if let Some(ecs) = out
+            .deployment_targets()
+            .first()
+            .and_then(|d| d.ecs_target())
+        {
+            for ev in ecs.lifecycle_events() {
+                let name = ev.lifecycle_event_name().unwrap_or("?").to_string();
+                let status = ev
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default();
+                if status == "Failed"
+                    && let Some(msg) = ev.diagnostics().and_then(|d| d.message())
+                {
+                    snap.hook_failures.push(format!("{name}: {msg}"));
+                }
+                snap.events.push((name, status));
+            }
+            let sets = ecs.task_sets_info();
+            if !sets.is_empty() {
+                let weight = |label: TargetLabel| {
+                    sets.iter()
+                        .filter(|s| s.task_set_label() == Some(&label))
+                        .map(|s| s.traffic_weight())
+                        .sum::<f64>()
+                };
+                snap.traffic = Some((weight(TargetLabel::Green), weight(TargetLabel::Blue)));
+            }
+        }
+    }
+    Ok(snap)
+}
+
+/// Emits what changed between two snapshots; true when anything did.
+fn emit_changes(prev: &Snapshot, next: &Snapshot, progress: &Progress) -> bool {
+    let mut changed = false;
+    for (name, status) in &next.events {
+        let before = prev
+            .events
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.as_str());
+        if before != Some(status.as_str()) && !(before.is_none() && status == "Pending") {
+            progress.emit(Event::Lifecycle {
+                name: name.clone(),
+                status: status.clone(),
+            });
+            changed = true;
+        }
+    }
+    if let Some((green, blue)) = next.traffic {
+        let rounded = |t: Option<(f64, f64)>| t.map(|(g, b)| (g.round() as i64, b.round() as i64));
+        if rounded(prev.traffic) != rounded(next.traffic) && (green > 0.0 || prev.traffic.is_some())
+        {
+            progress.emit(Event::Traffic { green, blue });
+            changed = true;
+        }
+    }
+    if prev.status != next.status {
+        progress.emit(Event::Status {
+            status: next.status.clone(),
+        });
+        changed = true;
+    }
+    changed
+}
+
+/// How the watch ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchEnd {
+    pub status: String,
+    pub exit_code: u8,
+}
+
+/// Watches the deployment until it ends (or is READY when that is what was asked). `cancel`
+/// resolves when the run is cancelled (SIGTERM/SIGINT); it is then stopped like on timeout.
+pub async fn watch(
+    clients: &Clients,
+    cfg: &DeployConfig,
+    id: &str,
+    progress: &Progress,
+    mut poller: Poller,
+    cancel: impl Future<Output = ()>,
+) -> Result<WatchEnd> {
+    let deadline = Instant::now() + Duration::from_secs(u64::from(cfg.wait_minutes) * 60);
+    let mut target = None;
+    let mut last = Snapshot::default();
+    let mut failures = 0;
+    let mut stopped_at: Option<Instant> = None;
+    tokio::pin!(cancel);
+    loop {
+        let snap = match read(clients, id, &mut target).await {
+            Ok(s) => {
+                failures = 0;
+                s
+            }
+            Err(e) if failures < MAX_READ_FAILURES => {
+                failures += 1;
+                progress.emit(Event::Warning(format!(
+                    "reading deployment {id} failed ({e}); trying again"
+                )));
+                tokio::time::sleep(poller.next(false)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let changed = emit_changes(&last, &snap, progress);
+        last = snap;
+
+        if last.is_terminal() {
+            return Ok(finish(&last, progress));
+        }
+        if last.status == "Ready" && cfg.wait_until == WaitUntil::Ready && stopped_at.is_none() {
+            progress.emit(Event::Info(format!(
+                "deployment {id} is READY: the replacement serves test traffic and waits for promotion"
+            )));
+            return Ok(WatchEnd {
+                status: last.status.clone(),
+                exit_code: 0,
+            });
+        }
+
+        let now = Instant::now();
+        if let Some(at) = stopped_at {
+            if now.duration_since(at) > STOP_GRACE {
+                progress.emit(Event::Failed {
+                    reason: format!(
+                        "no end state {} s after StopDeployment",
+                        STOP_GRACE.as_secs()
+                    ),
+                });
+                return Ok(WatchEnd {
+                    status: last.status.clone(),
+                    exit_code: 1,
+                });
+            }
+            tokio::time::sleep(poller.next(changed)).await;
+            continue;
+        }
+        if now >= deadline {
+            stop(
+                clients,
+                cfg,
+                id,
+                progress,
+                format!("no end state after {} minutes", cfg.wait_minutes),
+            )
+            .await?;
+            stopped_at = Some(now);
+            continue;
+        }
+        let wait = poller.next(changed).min(deadline - now);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = &mut cancel => {
+                stop(clients, cfg, id, progress, "the run was cancelled".into()).await?;
+                stopped_at = Some(Instant::now());
+            }
+        }
+    }
+}
+
+fn finish(snap: &Snapshot, progress: &Progress) -> WatchEnd {
+    let exit_code = if snap.status == "Succeeded" { 0 } else { 1 };
+    if exit_code != 0 {
+        let mut reasons: Vec<String> = snap.hook_failures.clone();
+        if let Some(e) = &snap.error {
+            reasons.push(e.clone());
+        }
+        if reasons.is_empty() {
+            reasons.push(format!("the deployment ended {}", snap.status));
+        }
+        progress.emit(Event::Failed {
+            reason: reasons.join("; "),
+        });
+    }
+    if let Some(msg) = &snap.rollback {
+        progress.emit(Event::RolledBack {
+            message: msg.clone(),
+        });
+    }
+    WatchEnd {
+        status: snap.status.clone(),
+        exit_code,
+    }
+}
+
+async fn stop(
+    clients: &Clients,
+    cfg: &DeployConfig,
+    id: &str,
+    progress: &Progress,
+    reason: String,
+) -> Result<()> {
+    let rollback = cfg.rollback_on_timeout;
+    progress.emit(Event::StopRequested {
+        reason: format!(
+            "{reason}; {}",
+            if rollback {
+                "rolling back"
+            } else {
+                "without rollback (rollback-on-timeout: false)"
+            }
+        ),
+    });
+    match clients
+        .codedeploy
+        .stop_deployment()
+        .deployment_id(id)
+        .auto_rollback_enabled(rollback)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        // It ended on its own between our read and the stop: the next read reports it.
+        Err(e) if sdk_error_code(&e) == Some("DeploymentAlreadyCompletedException") => Ok(()),
+        Err(e) => {
+            progress.emit(Event::Warning(format!(
+                "StopDeployment failed: {}",
+                describe_sdk_error(&e)
+            )));
+            Err(Error::aws("StopDeployment", &e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(prev: &Snapshot, next: &Snapshot) -> Vec<Event> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let progress = crate::report::Progress::for_test(tx);
+        emit_changes(prev, next, &progress);
+        drop(progress);
+        let mut out = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            out.push(e);
+        }
+        out
+    }
+
+    #[test]
+    fn only_changes_are_emitted() {
+        let a = Snapshot {
+            status: "InProgress".into(),
+            events: vec![
+                ("BeforeInstall".into(), "Succeeded".into()),
+                ("Install".into(), "Pending".into()),
+            ],
+            traffic: Some((0.0, 100.0)),
+            ..Default::default()
+        };
+        assert_eq!(
+            collect(&Snapshot::default(), &a),
+            vec![
+                Event::Lifecycle {
+                    name: "BeforeInstall".into(),
+                    status: "Succeeded".into()
+                },
+                Event::Status {
+                    status: "InProgress".into()
+                },
+            ]
+        );
+        assert!(collect(&a, &a).is_empty());
+        let mut b = a.clone();
+        b.traffic = Some((10.0, 90.0));
+        assert_eq!(
+            collect(&a, &b),
+            vec![Event::Traffic {
+                green: 10.0,
+                blue: 90.0
+            }]
+        );
+    }
+
+    #[test]
+    fn failure_reason_keeps_hook_message() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let progress = crate::report::Progress::for_test(tx);
+        let snap = Snapshot {
+            status: "Failed".into(),
+            error: Some("HOOK_EXECUTION_FAILURE: lifecycle hook failed".into()),
+            hook_failures: vec!["AfterAllowTestTraffic: smoke-test returned Failed".into()],
+            rollback: Some("rolled back to web:7".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            finish(&snap, &progress),
+            WatchEnd {
+                status: "Failed".into(),
+                exit_code: 1
+            }
+        );
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            Event::Failed {
+                reason: "AfterAllowTestTraffic: smoke-test returned Failed; HOOK_EXECUTION_FAILURE: lifecycle hook failed".into()
+            }
+        );
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            Event::RolledBack {
+                message: "rolled back to web:7".into()
+            }
+        );
+    }
+
+    #[test]
+    fn console_link() {
+        assert_eq!(
+            console_url("eu-west-1", "d-ABC"),
+            "https://eu-west-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-ABC?region=eu-west-1"
+        );
+    }
+}

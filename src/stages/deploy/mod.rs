@@ -1,0 +1,89 @@
+//! Deploy: read the live service, dispatch by its deployment controller.
+
+pub mod codedeploy;
+pub mod poll;
+
+use aws_sdk_ecs::types::DeploymentControllerType;
+
+use crate::aws::Clients;
+use crate::config::DeployConfig;
+use crate::error::{Error, Result, sdk_error_code};
+
+/// What greenlight needs to know of the live service before touching anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceInfo {
+    pub arn: String,
+    pub controller: Controller,
+    pub task_definition: Option<String>,
+    /// The first load balancer's container and port: where CodeDeploy shifts traffic.
+    pub load_balancer: Option<(String, i64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    CodeDeploy,
+    Ecs,
+    External,
+}
+
+/// DescribeServices, with every "cannot deploy here" case turned into an exit-2 error.
+pub async fn describe_service(clients: &Clients, cfg: &DeployConfig) -> Result<ServiceInfo> {
+    let out = clients
+        .ecs
+        .describe_services()
+        .cluster(&cfg.cluster)
+        .services(&cfg.service)
+        .send()
+        .await
+        .map_err(|e| match sdk_error_code(&e) {
+            Some("ClusterNotFoundException") => Error::state(
+                format!(
+                    "cluster `{}` does not exist in {}",
+                    cfg.cluster, clients.region
+                ),
+                "check the `cluster` input and the AWS region",
+            ),
+            _ => Error::aws("DescribeServices", &e),
+        })?;
+    let Some(service) = out.services().first() else {
+        let reason = out
+            .failures()
+            .first()
+            .and_then(|f| f.reason())
+            .unwrap_or("MISSING");
+        return Err(Error::state(
+            format!(
+                "service `{}` was not found in cluster `{}` ({reason})",
+                cfg.service, cfg.cluster
+            ),
+            "check the `service` and `cluster` inputs; create the service before deploying to it",
+        ));
+    };
+    if service.status() != Some("ACTIVE") {
+        return Err(Error::state(
+            format!(
+                "service `{}` is {}, not ACTIVE",
+                cfg.service,
+                service.status().unwrap_or("in an unknown state")
+            ),
+            "deploy to an active service",
+        ));
+    }
+    let controller = match service.deployment_controller().map(|d| d.r#type()) {
+        Some(DeploymentControllerType::CodeDeploy) => Controller::CodeDeploy,
+        Some(DeploymentControllerType::External) => Controller::External,
+        _ => Controller::Ecs,
+    };
+    let load_balancer = service.load_balancers().first().and_then(|lb| {
+        Some((
+            lb.container_name()?.to_string(),
+            i64::from(lb.container_port()?),
+        ))
+    });
+    Ok(ServiceInfo {
+        arn: service.service_arn().unwrap_or_default().to_string(),
+        controller,
+        task_definition: service.task_definition().map(str::to_string),
+        load_balancer,
+    })
+}

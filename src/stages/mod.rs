@@ -1,0 +1,113 @@
+//! The stages of a run. Each is a pure core on plain data plus a thin edge calling AWS.
+
+pub mod appspec;
+pub mod deploy;
+pub mod task_def;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Reads a JSON or YAML file into a JSON value. YAML is chosen by extension; JSON errors keep
+/// their line and column so the annotation lands on the right spot.
+pub(crate) fn read_document(path: &Path, what: &str) -> Result<(String, serde_json::Value)> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::file(
+            path,
+            format!("cannot read the {what}: {e}"),
+            format!(
+                "check the path (relative to the working directory {})",
+                cwd()
+            ),
+        )
+    })?;
+    let is_yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yml" | "yaml")
+    );
+    let value = if is_yaml {
+        serde_norway::from_str::<serde_json::Value>(&text).map_err(|e| Error::File {
+            path: path.to_path_buf(),
+            line: e.location().map(|l| l.line()),
+            field: None,
+            problem: format!("is not valid YAML: {e}"),
+            fix: "fix the syntax at that position".into(),
+        })?
+    } else {
+        serde_json::from_str::<serde_json::Value>(&text).map_err(|e| Error::File {
+            path: path.to_path_buf(),
+            line: Some(e.line()),
+            field: None,
+            problem: format!("is not valid JSON: {e}"),
+            fix: "fix the syntax at that position (name the file .yaml to write YAML)".into(),
+        })?
+    };
+    Ok((text, value))
+}
+
+fn cwd() -> String {
+    std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| ".".into())
+}
+
+/// The 1-based line where `key` first appears as a key in JSON or YAML source, for annotations.
+pub(crate) fn line_of_key(src: &str, key: &str) -> Option<usize> {
+    let quoted = format!("\"{key}\"");
+    let yaml = format!("{key}:");
+    src.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ");
+            t.starts_with(&quoted) || t.starts_with(&yaml)
+        })
+        .map(|i| i + 1)
+}
+
+/// The closest candidate to a misspelt name, when it is close enough to be a likely typo:
+/// a transposition or two for short names, a high Jaro-Winkler score for long ones.
+pub(crate) fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let wrong = wrong.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .filter_map(|c| {
+            let lower = c.to_ascii_lowercase();
+            let edits = strsim::osa_distance(&wrong, &lower);
+            let similar = strsim::jaro_winkler(&wrong, &lower);
+            let close = (edits <= 2 && edits * 2 <= lower.len()) || similar >= 0.85;
+            close.then_some((edits, c))
+        })
+        .min_by_key(|(edits, _)| *edits)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_key_lines() {
+        let src = "{\n  \"family\": \"web\",\n  \"containerDefinitions\": []\n}";
+        assert_eq!(line_of_key(src, "containerDefinitions"), Some(3));
+        assert_eq!(line_of_key("a: 1\nb:\n  - c: 2\n", "c"), Some(3));
+        assert_eq!(line_of_key(src, "nope"), None);
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        let keys = ["requiresCompatibilities", "containerDefinitions", "family"];
+        assert_eq!(
+            did_you_mean("requiresCompatibilitiess", keys),
+            Some("requiresCompatibilities")
+        );
+        assert_eq!(
+            did_you_mean("ContainerDefinitions", keys),
+            Some("containerDefinitions")
+        );
+        assert_eq!(did_you_mean("zzz", keys), None);
+        assert_eq!(did_you_mean("wbe", ["web", "worker"]), Some("web"));
+        assert_eq!(did_you_mean("db", ["web"]), None);
+    }
+}
