@@ -21,6 +21,14 @@ use stages::appspec::AppSpec;
 use stages::deploy::{self, Controller, codedeploy, poll::Poller};
 use stages::task_def;
 
+/// Every output greenlight sets; a test keeps action.yml identical.
+pub const OUTPUT_NAMES: &[&str] = &[
+    "task-definition-arn",
+    "codedeploy-deployment-id",
+    "deployment-status",
+    "image",
+];
+
 /// Outputs gathered during the run; written even when the run fails part-way, so a workflow
 /// still learns the task definition ARN or deployment id that was created.
 pub type Outputs = BTreeMap<&'static str, String>;

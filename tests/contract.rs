@@ -1,0 +1,126 @@
+//! action.yml, the config parser and README.md describe one contract; these tests keep them
+//! from drifting apart. Run with GREENLIGHT_BLESS=1 to rewrite README's generated tables.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Action {
+    inputs: BTreeMap<String, Input>,
+    outputs: BTreeMap<String, Output>,
+    runs: Runs,
+}
+
+#[derive(Deserialize)]
+struct Input {
+    description: String,
+    default: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Output {
+    description: String,
+}
+
+#[derive(Deserialize)]
+struct Runs {
+    using: String,
+    image: String,
+}
+
+fn action() -> Action {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
+    serde_norway::from_str(&text).unwrap()
+}
+
+#[test]
+fn action_inputs_are_exactly_the_ones_the_binary_reads() {
+    let action = action();
+    let declared: BTreeMap<&str, Option<&str>> = action
+        .inputs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.default.as_deref()))
+        .collect();
+    let known: BTreeMap<&str, Option<&str>> = greenlight::config::INPUTS
+        .iter()
+        .map(|i| (i.name, i.default))
+        .collect();
+    assert_eq!(declared, known);
+    assert_eq!(
+        (action.runs.using.as_str(), action.runs.image.as_str()),
+        ("docker", "Dockerfile")
+    );
+}
+
+#[test]
+fn action_outputs_are_exactly_the_ones_the_binary_sets() {
+    let action = action();
+    let declared: Vec<&str> = action.outputs.keys().map(String::as_str).collect();
+    let mut set: Vec<&str> = greenlight::OUTPUT_NAMES.to_vec();
+    set.sort_unstable();
+    assert_eq!(declared, set);
+}
+
+fn cell(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+}
+
+fn tables(action: &Action) -> (String, String) {
+    let mut inputs = String::from("| input | default | description |\n|---|---|---|\n");
+    for (name, i) in &action.inputs {
+        let default = i
+            .default
+            .as_deref()
+            .map(|d| format!("`{d}`"))
+            .unwrap_or_default();
+        inputs.push_str(&format!(
+            "| `{name}` | {default} | {} |\n",
+            cell(&i.description)
+        ));
+    }
+    let mut outputs = String::from("| output | description |\n|---|---|\n");
+    for (name, o) in &action.outputs {
+        outputs.push_str(&format!("| `{name}` | {} |\n", cell(&o.description)));
+    }
+    (inputs, outputs)
+}
+
+fn replace_between(doc: &str, start: &str, end: &str, body: &str) -> Option<String> {
+    let a = doc.find(start)? + start.len();
+    let b = doc[a..].find(end)? + a;
+    Some(format!("{}\n{}{}", &doc[..a], body, &doc[b..]))
+}
+
+#[test]
+fn readme_tables_match_action_yml() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let (inputs, outputs) = tables(&action());
+    let expected = replace_between(
+        &readme,
+        "<!-- inputs:start -->",
+        "<!-- inputs:end -->",
+        &inputs,
+    )
+    .and_then(|r| {
+        replace_between(
+            &r,
+            "<!-- outputs:start -->",
+            "<!-- outputs:end -->",
+            &outputs,
+        )
+    })
+    .expect("README.md has the inputs/outputs markers");
+    if std::env::var_os("GREENLIGHT_BLESS").is_some() {
+        std::fs::write(path, &expected).unwrap();
+        return;
+    }
+    assert!(
+        readme == expected,
+        "README.md's inputs/outputs tables differ from action.yml; run `GREENLIGHT_BLESS=1 cargo test --test contract` to regenerate them"
+    );
+}
