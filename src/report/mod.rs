@@ -48,12 +48,14 @@ pub struct Progress {
     tx: mpsc::UnboundedSender<Event>,
 }
 
-impl Progress {
-    #[cfg(test)]
-    pub(crate) fn for_test(tx: mpsc::UnboundedSender<Event>) -> Self {
-        Progress { tx }
-    }
+/// A progress sender and the receiving end, for callers (and tests) that consume events
+/// themselves.
+pub fn channel() -> (Progress, mpsc::UnboundedReceiver<Event>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (Progress { tx }, rx)
+}
 
+impl Progress {
     pub fn emit(&self, event: Event) {
         let _ = self.tx.send(event);
     }
@@ -92,7 +94,7 @@ pub fn bar(percent: f64, width: usize) -> String {
 
 /// Starts the log reporter; drop every `Progress` and await the handle to flush it.
 pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (progress, mut rx) = channel();
     let handle = tokio::spawn(async move {
         let start = Instant::now();
         while let Some(event) = rx.recv().await {
@@ -105,7 +107,7 @@ pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<(
             }
         }
     });
-    (Progress { tx }, handle)
+    (progress, handle)
 }
 
 #[cfg(test)]

@@ -526,8 +526,7 @@ mod tests {
     use super::*;
 
     fn collect(prev: &Snapshot, next: &Snapshot) -> Vec<Event> {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let progress = crate::report::Progress::for_test(tx);
+        let (progress, mut rx) = crate::report::channel();
         emit_changes(prev, next, &progress);
         drop(progress);
         let mut out = Vec::new();
@@ -574,8 +573,7 @@ mod tests {
 
     #[test]
     fn failure_reason_keeps_hook_message() {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let progress = crate::report::Progress::for_test(tx);
+        let (progress, mut rx) = crate::report::channel();
         let snap = Snapshot {
             status: "Failed".into(),
             error: Some("HOOK_EXECUTION_FAILURE: lifecycle hook failed".into()),

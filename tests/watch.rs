@@ -1,0 +1,291 @@
+//! The watch loop's time-driven paths with mocked CodeDeploy and paused time: no real waiting.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_codedeploy::Client;
+use aws_sdk_codedeploy::operation::batch_get_deployment_targets::BatchGetDeploymentTargetsOutput;
+use aws_sdk_codedeploy::operation::get_deployment::GetDeploymentOutput;
+use aws_sdk_codedeploy::operation::list_deployment_targets::ListDeploymentTargetsOutput;
+use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentOutput;
+use aws_sdk_codedeploy::types::{
+    DeploymentInfo, DeploymentStatus, DeploymentTarget, DeploymentTargetType, EcsTarget,
+    EcsTaskSet, LifecycleEvent, LifecycleEventStatus, RollbackInfo, TargetLabel,
+};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use greenlight::aws::Clients;
+use greenlight::config::{Config, DeployConfig};
+use greenlight::report::Event;
+use greenlight::stages::deploy::codedeploy::{WatchEnd, watch};
+use greenlight::stages::deploy::poll::Poller;
+
+fn cfg(pairs: &[(&str, &str)]) -> DeployConfig {
+    let mut m: std::collections::BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    m.insert("task-definition".into(), "td.json".into());
+    m.insert("service".into(), "web".into());
+    Config::from_inputs(&m).unwrap().deploy
+}
+
+fn info(status: DeploymentStatus, rolled_back: bool) -> GetDeploymentOutput {
+    let mut b = DeploymentInfo::builder()
+        .deployment_id("d-TEST12345")
+        .status(status);
+    if rolled_back {
+        b = b.rollback_info(
+            RollbackInfo::builder()
+                .rollback_message("Deployment was stopped and rolled back to the original task set")
+                .build(),
+        );
+    }
+    GetDeploymentOutput::builder()
+        .deployment_info(b.build())
+        .build()
+}
+
+fn target(green: f64) -> BatchGetDeploymentTargetsOutput {
+    let set = |label: TargetLabel, weight: f64| {
+        EcsTaskSet::builder()
+            .task_set_label(label)
+            .traffic_weight(weight)
+            .build()
+    };
+    BatchGetDeploymentTargetsOutput::builder()
+        .deployment_targets(
+            DeploymentTarget::builder()
+                .deployment_target_type(DeploymentTargetType::EcsTarget)
+                .ecs_target(
+                    EcsTarget::builder()
+                        .target_id("demo:web")
+                        .lifecycle_events(
+                            LifecycleEvent::builder()
+                                .lifecycle_event_name("Install")
+                                .status(LifecycleEventStatus::InProgress)
+                                .build(),
+                        )
+                        .task_sets_info(set(TargetLabel::Blue, 100.0 - green))
+                        .task_sets_info(set(TargetLabel::Green, green))
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+/// A deployment that stays InProgress until StopDeployment, then reads as Stopped.
+struct Stuck {
+    stopped: Arc<AtomicBool>,
+    stop_rollback: Arc<Mutex<Option<bool>>>,
+    stopped_at: Arc<Mutex<Option<tokio::time::Instant>>>,
+    reads: Arc<AtomicUsize>,
+}
+
+fn stuck_client() -> (Clients, Stuck) {
+    let stuck = Stuck {
+        stopped: Arc::default(),
+        stop_rollback: Arc::default(),
+        stopped_at: Arc::default(),
+        reads: Arc::default(),
+    };
+    let (stopped, reads) = (stuck.stopped.clone(), stuck.reads.clone());
+    let get = mock!(Client::get_deployment).then_compute_output(move |_| {
+        reads.fetch_add(1, Ordering::SeqCst);
+        if stopped.load(Ordering::SeqCst) {
+            info(DeploymentStatus::Stopped, true)
+        } else {
+            info(DeploymentStatus::InProgress, false)
+        }
+    });
+    let list = mock!(Client::list_deployment_targets).then_output(|| {
+        ListDeploymentTargetsOutput::builder()
+            .target_ids("demo:web")
+            .build()
+    });
+    let batch = mock!(Client::batch_get_deployment_targets).then_output(|| target(0.0));
+    let (stopped, rollback, at) = (
+        stuck.stopped.clone(),
+        stuck.stop_rollback.clone(),
+        stuck.stopped_at.clone(),
+    );
+    let stop = mock!(Client::stop_deployment)
+        .match_requests(|r| r.deployment_id() == Some("d-TEST12345"))
+        .then_compute_output(move |r| {
+            *rollback.lock().unwrap() = r.auto_rollback_enabled();
+            *at.lock().unwrap() = Some(tokio::time::Instant::now());
+            stopped.store(true, Ordering::SeqCst);
+            StopDeploymentOutput::builder().build()
+        });
+    let codedeploy = mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::MatchAny,
+        [&get, &list, &batch, &stop]
+    );
+    (clients_with(codedeploy), stuck)
+}
+
+fn clients_with(codedeploy: Client) -> Clients {
+    let ecs = aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::Config::builder()
+            .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+            .region(aws_sdk_ecs::config::Region::new("us-east-1"))
+            .build(),
+    );
+    Clients {
+        ecs,
+        codedeploy,
+        region: "us-east-1".into(),
+    }
+}
+
+fn channel() -> (
+    greenlight::report::Progress,
+    tokio::sync::mpsc::UnboundedReceiver<Event>,
+) {
+    greenlight::report::channel()
+}
+
+fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Vec<Event> {
+    let mut out = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        out.push(e);
+    }
+    out
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeout_stops_with_rollback_after_wait_for_minutes() {
+    let (clients, stuck) = stuck_client();
+    let (progress, mut rx) = channel();
+    let start = tokio::time::Instant::now();
+    let end = watch(
+        &clients,
+        &cfg(&[("wait-for-minutes", "2")]),
+        "d-TEST12345",
+        &progress,
+        Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        end,
+        WatchEnd {
+            status: "Stopped".into(),
+            exit_code: 1
+        }
+    );
+    let stopped_after = stuck.stopped_at.lock().unwrap().unwrap() - start;
+    assert!(
+        stopped_after >= Duration::from_secs(120),
+        "stopped after {stopped_after:?}"
+    );
+    assert!(
+        stopped_after < Duration::from_secs(121),
+        "stopped late: {stopped_after:?}"
+    );
+    assert_eq!(*stuck.stop_rollback.lock().unwrap(), Some(true));
+    // Backing off: far fewer reads than one every 2 s over two minutes.
+    let reads = stuck.reads.load(Ordering::SeqCst);
+    assert!((8..=20).contains(&reads), "{reads} reads");
+    let events = drain(&mut rx);
+    assert!(events.contains(&Event::StopRequested {
+        reason: "no end state after 2 minutes; rolling back".into()
+    }));
+    assert!(events.iter().any(|e| matches!(e, Event::RolledBack { .. })));
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeout_without_rollback_when_disabled() {
+    let (clients, stuck) = stuck_client();
+    let (progress, _rx) = channel();
+    let end = watch(
+        &clients,
+        &cfg(&[("wait-for-minutes", "1"), ("rollback-on-timeout", "false")]),
+        "d-TEST12345",
+        &progress,
+        Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(end.exit_code, 1);
+    assert_eq!(*stuck.stop_rollback.lock().unwrap(), Some(false));
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_stops_at_once() {
+    let (clients, stuck) = stuck_client();
+    let (progress, _rx) = channel();
+    let start = tokio::time::Instant::now();
+    let end = watch(
+        &clients,
+        &cfg(&[]),
+        "d-TEST12345",
+        &progress,
+        Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
+        tokio::time::sleep(Duration::from_secs(10)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(end.status, "Stopped");
+    let at = stuck.stopped_at.lock().unwrap().unwrap() - start;
+    assert_eq!(at, Duration::from_secs(10));
+    assert_eq!(*stuck.stop_rollback.lock().unwrap(), Some(true));
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttled_reads_are_retried_and_the_watch_goes_on() {
+    let throttled = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+    let get = mock!(Client::get_deployment)
+        .sequence()
+        .http_status(400, Some(throttled.to_string()))
+        .times(3)
+        .output(|| info(DeploymentStatus::Succeeded, false))
+        .repeatedly()
+        .build();
+    let list = mock!(Client::list_deployment_targets).then_output(|| {
+        ListDeploymentTargetsOutput::builder()
+            .target_ids("demo:web")
+            .build()
+    });
+    let batch = mock!(Client::batch_get_deployment_targets).then_output(|| target(100.0));
+    let codedeploy = mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::MatchAny,
+        [&get, &list, &batch],
+        |c| c.retry_config(
+            aws_sdk_codedeploy::config::retry::RetryConfig::standard().with_max_attempts(5)
+        )
+    );
+    let (progress, mut rx) = channel();
+    let end = watch(
+        &clients_with(codedeploy),
+        &cfg(&[]),
+        "d-TEST12345",
+        &progress,
+        Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        end,
+        WatchEnd {
+            status: "Succeeded".into(),
+            exit_code: 0
+        }
+    );
+    assert_eq!(get.num_calls(), 4, "three throttled attempts, then success");
+    let events = drain(&mut rx);
+    assert!(events.contains(&Event::Traffic {
+        green: 100.0,
+        blue: 0.0
+    }));
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Warning(_))),
+        "SDK retries absorbed it: {events:?}"
+    );
+}
