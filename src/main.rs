@@ -42,9 +42,10 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
         .enable_all()
         .build()?;
     rt.block_on(async {
+        let cancel = cancelled()?;
         let (progress, reporter) = report::start(runner.clone());
         let mut outputs = greenlight::Outputs::new();
-        let result = greenlight::run(cfg, &progress, &mut outputs, cancelled()).await;
+        let result = greenlight::run(cfg, &progress, &mut outputs, cancel).await;
         drop(progress);
         let _ = reporter.await;
         for (name, value) in &outputs {
@@ -63,26 +64,26 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
 }
 
 /// Resolves on SIGINT or SIGTERM (a cancelled workflow run sends SIGTERM to the container).
-async fn cancelled() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// The handlers are installed here, at start-up, not when the future is first polled: a signal
+/// that arrives while the deployment is being created must not kill the process outright.
+#[cfg(unix)]
+fn cancelled() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
+    })
+}
+
+#[cfg(not(unix))]
+fn cancelled() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }
 
 /// Errors become annotations on the file and line when known, one per problem.
