@@ -2,6 +2,7 @@
 
 pub mod appspec;
 pub mod deploy;
+pub mod image;
 pub mod task_def;
 
 use std::path::Path;

@@ -279,13 +279,12 @@ pub async fn read(clients: &Clients, id: &str, target: &mut Option<String>) -> R
             .map(str::to_string);
     }
     if target.is_none() {
-        let ids = cd
-            .list_deployment_targets()
-            .deployment_id(id)
-            .send()
-            .await
-            .map_err(|e| Error::aws("ListDeploymentTargets", &e))?;
-        *target = ids.target_ids().first().cloned();
+        match cd.list_deployment_targets().deployment_id(id).send().await {
+            Ok(ids) => *target = ids.target_ids().first().cloned(),
+            // A Created deployment has no targets yet; the next read asks again.
+            Err(e) if sdk_error_code(&e) == Some("DeploymentNotStartedException") => {}
+            Err(e) => return Err(Error::aws("ListDeploymentTargets", &e)),
+        }
     }
     if let Some(t) = target.as_deref() {
         let out = cd

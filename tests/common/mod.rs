@@ -1,0 +1,197 @@
+//! Test harness: a private emulator per test (own port, own state), the greenlight binary
+//! pointed at it, and direct reads of AWS state through the emulator.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/fixtures").join(name)
+}
+
+pub struct Emulator {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Emulator {
+    /// Starts the emulator with AWS time running `time_scale` times faster.
+    pub fn start(time_scale: f64) -> Emulator {
+        let python = std::env::var_os("GREENLIGHT_EMULATOR_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
+        assert!(
+            python.exists(),
+            "the emulator's Python ({}) is missing: run ./scripts/test, which installs it",
+            python.display()
+        );
+        let mut child = Command::new(&python)
+            .args(["-m", "greenlight_emulator", "--port", "0"])
+            .env("PYTHONPATH", repo_root().join("emulator"))
+            .env("GREENLIGHT_EMULATOR_TIME_SCALE", time_scale.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the emulator");
+        let stdout = child.stdout.take().expect("emulator stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let endpoint = loop {
+            line.clear();
+            let n = reader.read_line(&mut line).expect("read emulator output");
+            assert!(n > 0, "the emulator exited before it was ready");
+            if let Some(url) = line
+                .trim()
+                .strip_prefix("greenlight emulator listening on ")
+            {
+                break url.to_string();
+            }
+        };
+        // Keep draining stdout so the emulator never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        Emulator { child, endpoint }
+    }
+
+    fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.endpoint);
+        let agent = ureq::Agent::new_with_defaults();
+        let resp = match (method, body) {
+            ("GET", _) => agent.get(&url).call(),
+            ("DELETE", _) => agent.delete(&url).call(),
+            (_, Some(b)) => agent
+                .post(&url)
+                .content_type("application/json")
+                .send(b.to_string()),
+            (_, None) => agent.post(&url).send_empty(),
+        };
+        let mut resp = resp.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Seeds a CODE_DEPLOY service and its CodeDeploy application; returns what was created.
+    pub fn seed(&self, args: &[&str]) -> Value {
+        let python = std::env::var_os("GREENLIGHT_EMULATOR_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
+        let out = Command::new(python)
+            .args([
+                "-m",
+                "greenlight_emulator.seed",
+                "--endpoint",
+                &self.endpoint,
+            ])
+            .args(args)
+            .env("PYTHONPATH", repo_root().join("emulator"))
+            .output()
+            .expect("run the seed script");
+        assert!(
+            out.status.success(),
+            "seed failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("seed prints JSON")
+    }
+
+    /// Every AWS call the emulator has seen since the last `clear_calls`, as `service:Action`.
+    pub fn calls(&self) -> Vec<String> {
+        self.control("GET", "/_greenlight/calls", None)["calls"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}:{}",
+                    c["service"].as_str().unwrap_or("?"),
+                    c["action"].as_str().unwrap_or("?")
+                )
+            })
+            .collect()
+    }
+
+    pub fn clear_calls(&self) {
+        self.control("DELETE", "/_greenlight/calls", None);
+    }
+
+    /// Calls that change state in AWS.
+    pub fn write_calls(&self) -> Vec<String> {
+        const READ_PREFIXES: &[&str] = &["Describe", "List", "Get", "BatchGet"];
+        self.calls()
+            .into_iter()
+            .filter(|c| {
+                let action = c.split(':').nth(1).unwrap_or("");
+                !READ_PREFIXES.iter().any(|p| action.starts_with(p))
+            })
+            .collect()
+    }
+
+    pub fn fault(&self, fault: Value) {
+        self.control("POST", "/_greenlight/faults", Some(fault));
+    }
+
+    /// An unsigned AWS JSON-protocol call; the emulator does not check signatures.
+    pub fn aws(&self, target: &str, body: Value) -> Value {
+        let agent = ureq::Agent::new_with_defaults();
+        let mut resp = agent
+            .post(&self.endpoint)
+            .header("X-Amz-Target", target)
+            .header("Content-Type", "application/x-amz-json-1.1")
+            .header(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20261123/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .send(body.to_string())
+            .unwrap_or_else(|e| panic!("{target}: {e}"));
+        serde_json::from_str(&resp.body_mut().read_to_string().unwrap_or_default())
+            .unwrap_or(Value::Null)
+    }
+
+    pub fn service_task_definition(&self, cluster: &str, service: &str) -> String {
+        let out = self.aws(
+            "AmazonEC2ContainerServiceV20141113.DescribeServices",
+            json!({"cluster": cluster, "services": [service]}),
+        );
+        out["services"][0]["taskDefinition"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The greenlight binary, configured for this emulator and writing outputs to `outputs`.
+    pub fn greenlight(&self, outputs: &Path) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_greenlight"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") || k.starts_with("INPUT_") || k.starts_with("GITHUB_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("GREENLIGHT_POLL_MIN_MS", "50")
+            .env("GREENLIGHT_POLL_MAX_MS", "200")
+            .env("GITHUB_OUTPUT", outputs);
+        cmd
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn outputs(path: &Path) -> std::collections::BTreeMap<String, String> {
+    greenlight::gha::parse_outputs(&std::fs::read_to_string(path).unwrap_or_default())
+}

@@ -1,0 +1,360 @@
+//! The vertical slice end to end: the real binary against the emulator.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use assert_cmd::Command as AssertCommand;
+use common::{Emulator, fixture, outputs};
+use predicates::str::contains;
+use serde_json::json;
+
+/// AWS minutes pass in 0.1 s: a 5-minute canary takes half a second.
+const FAST: f64 = 600.0;
+
+struct Seeded {
+    emu: Emulator,
+    image: String,
+    initial_td: String,
+    dir: tempfile::TempDir,
+}
+
+fn seeded(extra: &[&str]) -> Seeded {
+    let emu = Emulator::start(FAST);
+    let mut args = vec![
+        "--cluster",
+        "demo",
+        "--service",
+        "web",
+        "--family",
+        "web",
+        "--repository",
+        "web",
+    ];
+    args.extend_from_slice(extra);
+    let seed = emu.seed(&args);
+    emu.clear_calls();
+    Seeded {
+        image: seed["image"].as_str().expect("seed image").to_string(),
+        initial_td: seed["taskDefinitionArn"]
+            .as_str()
+            .expect("seed taskdef")
+            .to_string(),
+        emu,
+        dir: tempfile::tempdir().expect("tempdir"),
+    }
+}
+
+impl Seeded {
+    fn out_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("outputs")
+    }
+
+    fn deploy(&self, extra: &[&str]) -> std::process::Command {
+        let mut cmd = self.emu.greenlight(&self.out_file());
+        cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
+            .arg("--task-definition")
+            .arg(fixture("taskdef.json"))
+            .arg("--codedeploy-appspec")
+            .arg(fixture("appspec.yml"))
+            .args(["--container-name", "web", "--image", &self.image])
+            .args(extra);
+        cmd
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn canary_shifts_10_then_100_percent_and_the_service_runs_the_new_revision() {
+    let s = seeded(&[]);
+    let out = s
+        .deploy(&[
+            "--codedeploy-deployment-config",
+            "CodeDeployDefault.ECSCanary10Percent5Minutes",
+        ])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        text(&out.stderr)
+    );
+
+    let ten = stdout
+        .find("traffic: green 10% · blue 90%")
+        .expect("a 10% step in the log");
+    let hundred = stdout
+        .find("traffic: green 100% · blue 0%")
+        .expect("a 100% step in the log");
+    assert!(ten < hundred, "{stdout}");
+    assert!(stdout.contains("deployment status: Succeeded"), "{stdout}");
+    assert!(
+        stdout.contains("AfterAllowTestTraffic: Succeeded"),
+        "{stdout}"
+    );
+
+    let o = outputs(&s.out_file());
+    assert_eq!(
+        o.get("deployment-status").map(String::as_str),
+        Some("Succeeded")
+    );
+    let arn = o
+        .get("task-definition-arn")
+        .expect("task-definition-arn output")
+        .clone();
+    assert_ne!(arn, s.initial_td);
+    assert!(arn.ends_with("task-definition/web:2"), "{arn}");
+    assert!(
+        o.get("codedeploy-deployment-id")
+            .is_some_and(|id| id.starts_with("d-"))
+    );
+    assert_eq!(s.emu.service_task_definition("demo", "web"), arn);
+
+    // What was registered is the file as written, with the image substituted and the empty
+    // environment value kept.
+    let td = s.emu.aws(
+        "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
+        json!({"taskDefinition": arn}),
+    );
+    let container = &td["taskDefinition"]["containerDefinitions"][0];
+    assert_eq!(container["image"], s.image.as_str());
+    assert_eq!(
+        container["environment"][1],
+        json!({"name": "FEATURE_FLAGS", "value": ""})
+    );
+
+    let writes = s.emu.write_calls();
+    assert_eq!(
+        writes,
+        vec!["ecs:RegisterTaskDefinition", "codedeploy:CreateDeployment"]
+    );
+}
+
+#[test]
+fn a_failing_after_allow_test_traffic_hook_fails_the_run_with_exit_1() {
+    let s = seeded(&[]);
+    s.emu.fault(json!({
+        "kind": "fail_lifecycle_event",
+        "event": "AfterAllowTestTraffic",
+        "message": "smoke test: GET /health returned 503"
+    }));
+    let out = s.deploy(&[]).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(
+        outputs(&s.out_file())
+            .get("deployment-status")
+            .map(String::as_str),
+        Some("Failed")
+    );
+    assert!(stdout.contains("AfterAllowTestTraffic: Failed"), "{stdout}");
+    assert!(
+        stdout.contains("smoke test: GET /health returned 503"),
+        "{stdout}"
+    );
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+}
+
+#[test]
+fn a_malformed_task_definition_exits_2_naming_file_and_problem_with_no_aws_write() {
+    let s = seeded(&[]);
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    cmd.args([
+        "deploy",
+        "--cluster",
+        "demo",
+        "--service",
+        "web",
+        "--container-name",
+        "web",
+        "--image",
+        &s.image,
+    ])
+    .arg("--task-definition")
+    .arg(fixture("taskdef-typos.json"));
+    let out = cmd.output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("taskdef-typos.json"), "{stderr}");
+    assert!(stderr.contains("line 9, `requiresCompatibilitiess`: unknown key; did you mean `requiresCompatibilities`?"), "{stderr}");
+    assert!(
+        stderr.contains("`containerDefinitions[0].essential`: must be true or false"),
+        "{stderr}"
+    );
+    assert!(
+        s.emu.write_calls().is_empty(),
+        "writes: {:?}",
+        s.emu.write_calls()
+    );
+    assert!(
+        s.emu.calls().is_empty(),
+        "a bad file needs no AWS call at all: {:?}",
+        s.emu.calls()
+    );
+}
+
+#[test]
+fn in_actions_problems_become_annotations_on_the_file_line() {
+    let s = seeded(&[]);
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    let td = fixture("taskdef-typos.json");
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("INPUT_COMMAND", "deploy")
+        .env("INPUT_TASK-DEFINITION", &td)
+        .env("INPUT_SERVICE", "web")
+        .env("INPUT_CLUSTER", "demo")
+        .env("INPUT_IMAGE", &s.image)
+        .env("INPUT_WAIT-UNTIL", "complete");
+    let out = cmd.output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    let expected = format!(
+        "::error file={},line=9::",
+        td.display()
+            .to_string()
+            .replace(':', "%3A")
+            .replace(',', "%2C")
+    );
+    assert!(stdout.contains(&expected), "{stdout}");
+    assert!(s.emu.calls().is_empty());
+}
+
+#[test]
+fn action_inputs_deploy_like_the_cli() {
+    let s = seeded(&[]);
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("INPUT_TASK-DEFINITION", fixture("taskdef.json"))
+        .env("INPUT_SERVICE", "web")
+        .env("INPUT_CLUSTER", "demo")
+        .env("INPUT_IMAGE", &s.image)
+        .env("INPUT_CODEDEPLOY-APPSPEC", "")
+        .env("INPUT_WAIT-FOR-MINUTES", "30");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(
+        outputs(&s.out_file())
+            .get("deployment-status")
+            .map(String::as_str),
+        Some("Succeeded")
+    );
+}
+
+#[test]
+fn a_misspelt_deployment_config_is_refused_before_any_write() {
+    let s = seeded(&[]);
+    AssertCommand::from_std(s.deploy(&[
+        "--codedeploy-deployment-config",
+        "CodeDeployDefault.ECSAllatOnce",
+    ]))
+    .assert()
+    .code(2)
+    .stderr(contains(
+        "deployment config `CodeDeployDefault.ECSAllatOnce` does not exist",
+    ))
+    .stderr(contains("did you mean `CodeDeployDefault.ECSAllAtOnce`?"));
+    assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
+}
+
+#[test]
+fn a_missing_service_is_refused_before_any_write() {
+    let s = seeded(&[]);
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    cmd.args([
+        "deploy",
+        "--cluster",
+        "demo",
+        "--service",
+        "api",
+        "--image",
+        &s.image,
+    ])
+    .arg("--task-definition")
+    .arg(fixture("taskdef.json"));
+    AssertCommand::from_std(cmd)
+        .assert()
+        .code(2)
+        .stderr(contains("service `api` was not found in cluster `demo`"));
+    assert!(s.emu.write_calls().is_empty());
+}
+
+#[test]
+fn a_deployment_already_in_flight_is_refused_before_any_write() {
+    let s = seeded(&[]);
+    s.emu.fault(json!({"kind": "never_ready"}));
+    AssertCommand::from_std(s.deploy(&["--wait-until", "none"]))
+        .assert()
+        .code(0);
+    s.emu.clear_calls();
+    AssertCommand::from_std(s.deploy(&[]))
+        .assert()
+        .code(2)
+        .stderr(contains("is still in flight for `DgpECS-demo-web`"));
+    assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
+}
+
+#[test]
+fn wait_until_ready_returns_at_the_ready_pause() {
+    let s = seeded(&["--deployment-ready-option", "STOP_DEPLOYMENT"]);
+    let out = s.deploy(&["--wait-until", "ready"]).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(
+        outputs(&s.out_file())
+            .get("deployment-status")
+            .map(String::as_str),
+        Some("Ready")
+    );
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+}
+
+#[test]
+fn a_cancelled_run_stops_the_deployment_with_rollback() {
+    let s = seeded(&[]);
+    s.emu.fault(json!({"kind": "never_ready"}));
+    let mut child = s.deploy(&[]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("created deployment") {
+            break;
+        }
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("stopping the deployment: the run was cancelled; rolling back"),
+        "{log}"
+    );
+    assert_eq!(
+        outputs(&s.out_file())
+            .get("deployment-status")
+            .map(String::as_str),
+        Some("Stopped")
+    );
+    assert!(
+        s.emu
+            .calls()
+            .iter()
+            .any(|c| c == "codedeploy:StopDeployment")
+    );
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+}
