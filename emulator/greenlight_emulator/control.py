@@ -4,11 +4,15 @@ the call log, injected faults and the scaled clock."""
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from typing import Any
 
 from .clock import ScaledClock, time_scale_from_env
+
+ENV_ECR_SCAN_SECONDS = "GREENLIGHT_EMULATOR_ECR_SCAN_SECONDS"
+DEFAULT_ECR_SCAN_SECONDS = 20.0
 
 LIFECYCLE_EVENTS = [
     "BeforeInstall",
@@ -193,6 +197,20 @@ class FaultStore:
         return result
 
 
+def ecr_scan_seconds_from_env(default: float = DEFAULT_ECR_SCAN_SECONDS) -> float:
+    """How long (AWS seconds) an ECR image scan stays IN_PROGRESS unless configured otherwise."""
+    raw = os.environ.get(ENV_ECR_SCAN_SECONDS, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_ECR_SCAN_SECONDS} must be a number, got {raw!r}") from exc
+    if value < 0:
+        raise ValueError(f"{ENV_ECR_SCAN_SECONDS} must be 0 or more, got {raw!r}")
+    return value
+
+
 class EmulatorState:
     def __init__(self, time_scale: float | None = None) -> None:
         scale = time_scale if time_scale is not None else time_scale_from_env()
@@ -200,6 +218,8 @@ class EmulatorState:
         self.clock = ScaledClock(scale)
         self.calls = CallLog()
         self.faults = FaultStore()
+        self.initial_ecr_scan_seconds = ecr_scan_seconds_from_env()
+        self.ecr_scan_seconds = self.initial_ecr_scan_seconds
         # One request at a time: moto's backends are not built for concurrent
         # mutation, and the deployment engine advances under this lock.
         self.lock = threading.RLock()
@@ -208,6 +228,7 @@ class EmulatorState:
         self.calls.clear()
         self.faults.clear()
         self.clock.set_scale(self.initial_time_scale)
+        self.ecr_scan_seconds = self.initial_ecr_scan_seconds
 
 
 # The process-wide state; the server re-initialises it in place at start-up.

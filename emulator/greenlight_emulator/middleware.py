@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import codedeploy_ext, protocol
+from . import codedeploy_ext, ecr_ext, protocol
 from .control import STATE, FaultError
 
 CONTROL_PREFIX = "/_greenlight/"
@@ -227,6 +227,10 @@ class GreenlightMiddleware:
             with STATE.lock:
                 codedeploy_ext.tick_all()
                 return _json_response(start_response, 200, {"deployments": _deployments_snapshot()})
+
+        if route.startswith("ecr/"):
+            status_code, answer = ecr_ext.handle_control(method, route, payload, query)
+            return _json_response(start_response, status_code, answer)
 
         if route == "reset":
             if not allowed("POST"):

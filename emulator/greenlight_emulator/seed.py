@@ -1,5 +1,6 @@
 """Seeds a running emulator with what a greenlight deployment needs: an ECR
-repository with one image, an ECS cluster, task definition and service
+repository with the image (optionally multi-arch) and its scan results, a
+couple of older tags, an ECS cluster, task definition and service
 (CODE_DEPLOY controller) behind an ALB with two target groups, and a CodeDeploy
 application and deployment group. Prints one JSON object describing it all.
 
@@ -15,9 +16,27 @@ import hashlib
 import json
 import os
 import sys
+import urllib.error
+import urllib.request
 from typing import Any
 
 DEFAULT_IMAGE_TAG = "20261123120000-abc1234"
+# Older images in the repository, so that "closest existing tags" have material.
+OLDER_IMAGE_TAGS = ("20261120093000-9f0e2d1", "20261121101500-1a2b3c4")
+PLATFORMS = (("linux/amd64", "amd64"), ("linux/arm64", "arm64"))
+
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+# What --scan configures on the seeded image (each platform manifest when multi-arch).
+SCAN_RESULTS: dict[str, dict[str, Any]] = {
+    # A finished scan with a few LOW/MEDIUM findings: passes a CRITICAL=0,HIGH=0 gate.
+    "clean": {"status": "COMPLETE", "generate": {"MEDIUM": 2, "LOW": 3}},
+    "critical": {"status": "COMPLETE", "generate": {"CRITICAL": 2, "HIGH": 4, "MEDIUM": 5, "LOW": 3}},
+    # Scanning, and it stays so (unless --scan-complete-after is given).
+    "in-progress": {"status": "COMPLETE", "generate": {"MEDIUM": 2, "LOW": 3}, "complete_after_seconds": None},
+}
 
 
 def _bool(value: str) -> bool:
@@ -60,6 +79,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--termination-wait-minutes", type=int, default=0)
     parser.add_argument("--auto-rollback", type=_bool, default=True, metavar="true|false")
+    parser.add_argument(
+        "--scan",
+        choices=("clean", "critical", "none", "in-progress"),
+        default="clean",
+        help=(
+            "scan result of the seeded image: clean (COMPLETE, a few LOW/MEDIUM findings), critical "
+            "(COMPLETE with CRITICAL and HIGH findings), none (no scan: ScanNotFoundException until "
+            "StartImageScan), in-progress (IN_PROGRESS for good)"
+        ),
+    )
+    parser.add_argument(
+        "--scan-complete-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="AWS seconds until the seeded scan reaches its final status (default: at once; never for in-progress)",
+    )
+    parser.add_argument(
+        "--multi-arch",
+        action="store_true",
+        help="push the image as an OCI image index with linux/amd64 and linux/arm64 manifests, each scanned",
+    )
     return parser
 
 
@@ -78,9 +119,13 @@ def _client(name: str, args: argparse.Namespace) -> Any:
     return boto3.client(name, endpoint_url=args.endpoint, region_name=args.region)
 
 
+def _sha256(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
 def _manifest(repository: str, tag: str) -> str:
     def digest(label: str) -> str:
-        return "sha256:" + hashlib.sha256(f"{repository}:{tag}:{label}".encode()).hexdigest()
+        return _sha256(f"{repository}:{tag}:{label}")
 
     manifest = {
         "schemaVersion": 2,
@@ -111,6 +156,78 @@ def _manifest(repository: str, tag: str) -> str:
     return json.dumps(manifest, indent=3)
 
 
+def _oci_manifest(repository: str, tag: str, arch: str) -> str:
+    def digest(label: str) -> str:
+        return _sha256(f"{repository}:{tag}:{arch}:{label}")
+
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 7143, "digest": digest("config")},
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": size, "digest": digest(f"layer-{i}")}
+            for i, size in enumerate((3348123 if arch == "arm64" else 3370706, 7390114, 1241))
+        ],
+    }
+    return json.dumps(manifest, indent=2)
+
+
+def _oci_index(children: list[tuple[str, str, str]]) -> str:
+    """An image index over (manifest, digest, architecture) triples."""
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {
+                "mediaType": OCI_MANIFEST,
+                "size": len(manifest.encode()),
+                "digest": digest,
+                "platform": {"architecture": arch, "os": "linux"},
+            }
+            for manifest, digest, arch in children
+        ],
+    }
+    return json.dumps(index, indent=2)
+
+
+def _push(ecr: Any, repository: str, manifest: str, media_type: str, tag: str | None) -> str:
+    """Pushes a manifest (again: a no-op); returns its digest, the sha256 of the manifest as ECR computes it."""
+    params: dict[str, Any] = {
+        "repositoryName": repository,
+        "imageManifest": manifest,
+        "imageManifestMediaType": media_type,
+    }
+    if tag:
+        params["imageTag"] = tag
+    try:
+        return ecr.put_image(**params)["image"]["imageId"]["imageDigest"]
+    except ecr.exceptions.ImageAlreadyExistsException:
+        return _sha256(manifest)
+
+
+def _control(endpoint: str, method: str, path: str, body: Any) -> Any:
+    request = urllib.request.Request(
+        f"{endpoint.rstrip('/')}/_greenlight/{path}", data=json.dumps(body).encode(), method=method
+    )
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"{method} /_greenlight/{path}: HTTP {error.code} {error.read().decode(errors='replace')}")
+
+
+def _set_scan(args: argparse.Namespace, repository: str, digest: str, kind: str) -> None:
+    target = {"repository": repository, "digest": digest, "region": args.region}
+    if kind == "none":
+        _control(args.endpoint, "DELETE", "ecr/scan", target)
+        return
+    spec = {**target, **SCAN_RESULTS[kind]}
+    if args.scan_complete_after is not None:
+        spec["complete_after_seconds"] = args.scan_complete_after
+    _control(args.endpoint, "POST", "ecr/scan", spec)
+
+
 def _ensure_role(iam: Any, name: str, service: str) -> str:
     try:
         return iam.get_role(RoleName=name)["Role"]["Arn"]
@@ -133,23 +250,31 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
     )
     account = sts.get_caller_identity()["Account"]
 
-    # ECR repository and one image.
+    # ECR repository: older images, then the image (an index over two platforms with --multi-arch).
     try:
         repo = ecr.create_repository(repositoryName=repository)["repository"]
     except ecr.exceptions.RepositoryAlreadyExistsException:
         repo = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
-    try:
-        image = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": args.image_tag}])["imageDetails"][
-            0
-        ]
-        image_digest = image["imageDigest"]
-    except ecr.exceptions.ImageNotFoundException:
-        image_digest = ecr.put_image(
-            repositoryName=repository,
-            imageManifest=_manifest(repository, args.image_tag),
-            imageManifestMediaType="application/vnd.docker.distribution.manifest.v2+json",
-            imageTag=args.image_tag,
-        )["image"]["imageId"]["imageDigest"]
+    older_scan = "none" if args.scan == "none" else "clean"
+    for tag in OLDER_IMAGE_TAGS:
+        if tag != args.image_tag:
+            digest = _push(ecr, repository, _manifest(repository, tag), DOCKER_MANIFEST, tag)
+            _set_scan(args, repository, digest, older_scan)
+    platform_digests: dict[str, str] = {}
+    if args.multi_arch:
+        children = []
+        for platform, arch in PLATFORMS:
+            manifest = _oci_manifest(repository, args.image_tag, arch)
+            digest = _push(ecr, repository, manifest, OCI_MANIFEST, None)
+            platform_digests[platform] = digest
+            children.append((manifest, digest, arch))
+        image_digest = _push(ecr, repository, _oci_index(children), OCI_INDEX, args.image_tag)
+        scanned = list(platform_digests.values())
+    else:
+        image_digest = _push(ecr, repository, _manifest(repository, args.image_tag), DOCKER_MANIFEST, args.image_tag)
+        scanned = [image_digest]
+    for digest in scanned:
+        _set_scan(args, repository, digest, args.scan)
     image_ref = f"{repo['repositoryUri']}:{args.image_tag}"
 
     # Roles the task definition and the deployment group name.
@@ -303,10 +428,11 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
     except codedeploy.exceptions.DeploymentGroupAlreadyExistsException:
         pass
 
-    return {
+    result = {
         "endpoint": args.endpoint,
         "region": args.region,
         "accountId": account,
+        "registryId": repo["registryId"],
         "cluster": args.cluster,
         "service": args.service,
         "serviceArn": service["serviceArn"],
@@ -319,6 +445,8 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
         "imageTag": args.image_tag,
         "imageDigest": image_digest,
         "image": image_ref,
+        "olderImageTags": [t for t in OLDER_IMAGE_TAGS if t != args.image_tag],
+        "scan": args.scan,
         "application": application,
         "deploymentGroup": group,
         "deploymentConfig": args.deployment_config,
@@ -327,6 +455,9 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
         "prodListenerArn": listeners[80]["ListenerArn"],
         "testListenerArn": listeners[8080]["ListenerArn"],
     }
+    if args.multi_arch:
+        result["platformDigests"] = platform_digests
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,11 +17,12 @@ def build_app() -> Any:
     """The WSGI application: our middleware around moto's dispatcher."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from . import codedeploy_ext, ecs_ext
+    from . import codedeploy_ext, ecr_ext, ecs_ext
     from .middleware import GreenlightMiddleware
 
     ecs_ext.install()
     codedeploy_ext.install()
+    ecr_ext.install()
     return GreenlightMiddleware(DomainDispatcherApplication(create_backend_app))
 
 

@@ -169,7 +169,10 @@ def test_seed_command_line(emulator, aws):
     assert _run_seed(emulator, *args) == first
 
     images = aws.ecr.describe_images(repositoryName="api")["imageDetails"]
-    assert [(i["imageDigest"], i["imageTags"]) for i in images] == [(first["imageDigest"], [first["imageTag"]])]
+    tagged = [(i["imageDigest"], i["imageTags"]) for i in images if first["imageTag"] in i.get("imageTags", [])]
+    assert tagged == [(first["imageDigest"], [first["imageTag"]])]
+    # Besides the image, two older tags (material for "closest existing tags").
+    assert sorted(t for i in images for t in i["imageTags"]) == sorted([first["imageTag"], *first["olderImageTags"]])
     td = aws.ecs.describe_task_definition(taskDefinition=first["taskDefinitionArn"])["taskDefinition"]
     assert td["networkMode"] == "awsvpc" and td["requiresCompatibilities"] == ["FARGATE"]
     assert (td["cpu"], td["memory"]) == ("256", "512")

@@ -1,0 +1,1386 @@
+"""ECR beyond moto: image scans that behave like AWS's.
+
+- StartImageScan starts a scan: IN_PROGRESS, then (after a scan time in AWS
+  time, 20 s by default) the final status. Repositories with scanOnPush (or a
+  registry scan-on-push/continuous rule) start one on PutImage. A basic scan
+  can be started once per 24 hours per image (LimitExceededException).
+- DescribeImageScanFindings answers ScanNotFoundException until a scan was
+  started, then the status, findings, enhanced findings and severity counts,
+  paged with maxResults (1-1000, default 100) and nextToken.
+- Results are scripted through POST /_greenlight/ecr/scan (see handle_control):
+  any status of the API, explicit findings, or generated realistic ones.
+- Image digests are the sha256 of the manifest as pushed, as on AWS; image
+  indexes and manifest lists are stored as such (their platform manifests must
+  exist first), reported with their media type by DescribeImages and returned
+  as pushed by BatchGetImage. Scans belong to platform manifests, never to an
+  index. DescribeImages and ListImages page with maxResults/nextToken.
+
+moto dispatches an action to the ECRResponse method of the same name in
+snake_case, so each call here is a method set on that class.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import itertools
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from botocore.utils import parse_timestamp
+
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult
+from moto.ecr.exceptions import (
+    InvalidParameterException,
+    LimitExceededException,
+    RepositoryNotFoundException,
+    ScanNotFoundException,
+)
+from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
+from moto.ecr.responses import ECRResponse
+
+from . import protocol
+from .control import STATE
+
+# ======================================================================
+# Synthetic findings
+#
+# Everything is derived from a seeded random generator, so the same request
+# (repository, digest, counts) always yields the same findings. CVE ids are
+# unique within one scan; packages, versions and scores look like those of a
+# Debian 12 based image. None of it describes real vulnerabilities.
+# ======================================================================
+# Severities as the ECR API spells them.
+BASIC_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+# Amazon Inspector (enhanced scanning) uses UNTRIAGED where basic scanning says UNDEFINED.
+ENHANCED_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED")
+SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED", "UNTRIAGED")
+
+# (name, Debian version, version carrying the fix or None)
+OS_PACKAGES: list[tuple[str, str, str | None]] = [
+    ("openssl", "3.0.11-1~deb12u2", "3.0.13-1~deb12u1"),
+    ("libssl3", "3.0.11-1~deb12u2", "3.0.13-1~deb12u1"),
+    ("libc6", "2.36-9+deb12u3", "2.36-9+deb12u7"),
+    ("libc-bin", "2.36-9+deb12u3", "2.36-9+deb12u7"),
+    ("zlib1g", "1:1.2.13.dfsg-1", None),
+    ("curl", "7.88.1-10+deb12u4", "7.88.1-10+deb12u5"),
+    ("libcurl4", "7.88.1-10+deb12u4", "7.88.1-10+deb12u5"),
+    ("libxml2", "2.9.14+dfsg-1.3~deb12u1", None),
+    ("perl-base", "5.36.0-7+deb12u1", None),
+    ("libsqlite3-0", "3.40.1-2", "3.40.1-2+deb12u1"),
+    ("tar", "1.34+dfsg-1.2+deb12u1", None),
+    ("libgnutls30", "3.7.9-2+deb12u1", "3.7.9-2+deb12u2"),
+    ("libgcrypt20", "1.10.1-3", None),
+    ("ncurses-base", "6.4-4", None),
+    ("util-linux", "2.38.1-5+b1", None),
+    ("libsystemd0", "252.19-1~deb12u1", "252.22-1~deb12u1"),
+    ("libudev1", "252.19-1~deb12u1", "252.22-1~deb12u1"),
+    ("libpam0g", "1.5.2-6+deb12u1", None),
+    ("libkrb5-3", "1.20.1-2+deb12u1", "1.20.1-2+deb12u2"),
+    ("libgssapi-krb5-2", "1.20.1-2+deb12u1", "1.20.1-2+deb12u2"),
+    ("libexpat1", "2.5.0-1", "2.5.0-1+deb12u1"),
+    ("bash", "5.2.15-2+b2", None),
+    ("coreutils", "9.1-1", None),
+    ("libtasn1-6", "4.19.0-2", "4.19.0-2+deb12u1"),
+    ("libzstd1", "1.5.4+dfsg2-5", None),
+    ("liblzma5", "5.4.1-0.2", None),
+    ("e2fsprogs", "1.47.0-2", None),
+    ("login", "1:4.13+dfsg1-1+b1", None),
+    ("passwd", "1:4.13+dfsg1-1+b1", None),
+    ("apt", "2.6.1", None),
+    ("gpgv", "2.2.40-1.1", None),
+    ("libdb5.3", "5.3.28+dfsg2-1", None),
+    ("libpcre2-8-0", "10.42-1", None),
+    ("libnghttp2-14", "1.52.0-1", "1.52.0-1+deb12u1"),
+    ("libssh2-1", "1.10.0-3+b1", None),
+    ("libcap2", "1:2.66-4", None),
+    ("libgmp10", "2:6.2.1+dfsg1-1.1", None),
+    ("libnettle8", "3.8.1-2", None),
+    ("libp11-kit0", "0.24.1-2", None),
+    ("libselinux1", "3.4-1+b6", None),
+    ("libstdc++6", "12.2.0-14", None),
+    ("gcc-12-base", "12.2.0-14", None),
+]
+
+# (name, version, fix, package manager, file path) for enhanced findings only.
+LANGUAGE_PACKAGES: list[tuple[str, str, str | None, str, str]] = [
+    ("express", "4.18.2", "4.19.2", "NODEPKG", "app/node_modules/express/package.json"),
+    ("lodash", "4.17.20", "4.17.21", "NODEPKG", "app/node_modules/lodash/package.json"),
+    ("semver", "7.5.1", "7.5.2", "NODEPKG", "app/node_modules/semver/package.json"),
+    ("requests", "2.31.0", "2.32.0", "PYTHONPKG", "usr/local/lib/python3.12/site-packages/requests-2.31.0.dist-info/METADATA"),
+    ("urllib3", "2.0.6", "2.2.2", "PYTHONPKG", "usr/local/lib/python3.12/site-packages/urllib3-2.0.6.dist-info/METADATA"),
+    ("golang.org/x/net", "v0.17.0", "0.23.0", "GOBINARY", "usr/local/bin/app"),
+    ("stdlib", "go1.21.4", "1.21.9", "GOBINARY", "usr/local/bin/app"),
+    ("com.fasterxml.jackson.core:jackson-databind", "2.13.4", None, "JAR", "app/lib/jackson-databind-2.13.4.jar"),
+]
+
+# Packages that come in pairs from one source package: a finding on one usually names both.
+PAIRS = {
+    "openssl": "libssl3",
+    "libc6": "libc-bin",
+    "curl": "libcurl4",
+    "libsystemd0": "libudev1",
+    "libkrb5-3": "libgssapi-krb5-2",
+    "login": "passwd",
+}
+
+# (CVSS v3.1 vector, base score) per severity.
+CVSS3 = {
+    "CRITICAL": [
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", 10.0),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:H", 9.1),
+    ],
+    "HIGH": [
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", 7.5),
+        ("CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H", 7.8),
+        ("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H", 8.1),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H", 8.8),
+    ],
+    "MEDIUM": [
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N", 6.1),
+        ("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H", 5.9),
+        ("CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:N/I:N/A:H", 5.5),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N", 5.3),
+    ],
+    "LOW": [
+        ("CVSS:3.1/AV:L/AC:H/PR:L/UI:N/S:U/C:L/I:N/A:N", 2.5),
+        ("CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N", 3.1),
+        ("CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:L/I:N/A:N", 3.3),
+    ],
+}
+CVSS2 = {
+    "CRITICAL": [("AV:N/AC:L/Au:N/C:C/I:C/A:C", 10.0)],
+    "HIGH": [("AV:N/AC:L/Au:N/C:P/I:P/A:P", 7.5), ("AV:N/AC:M/Au:N/C:P/I:P/A:P", 6.8)],
+    "MEDIUM": [("AV:N/AC:M/Au:N/C:N/I:N/A:P", 4.3), ("AV:N/AC:L/Au:N/C:N/I:N/A:P", 5.0)],
+    "LOW": [("AV:L/AC:L/Au:N/C:P/I:N/A:N", 2.1), ("AV:N/AC:H/Au:N/C:P/I:N/A:N", 2.6)],
+}
+DEBIAN_VENDOR_SEVERITY = {
+    "CRITICAL": "high",
+    "HIGH": "high",
+    "MEDIUM": "medium",
+    "LOW": "low",
+    "INFORMATIONAL": "unimportant",
+    "UNTRIAGED": "not yet assigned",
+}
+
+_FLAWS = [
+    "A heap-based buffer overflow in {where} of {pkg} allows remote attackers to cause a denial of service "
+    "(crash) or possibly execute arbitrary code via a crafted {input}.",
+    "An out-of-bounds read in {where} of {pkg} may allow an attacker to obtain sensitive information from "
+    "process memory via a specially crafted {input}.",
+    "A use-after-free in {where} of {pkg} can be triggered by a malicious {input}, leading to a crash or "
+    "arbitrary code execution.",
+    "Improper input validation in {where} of {pkg} allows a remote attacker to cause a denial of service "
+    "through excessive resource consumption when processing a {input}.",
+    "An integer overflow in {where} of {pkg} could lead to a heap buffer overflow when handling a {input}.",
+    "A NULL pointer dereference in {where} of {pkg} allows attackers to cause a denial of service via a "
+    "crafted {input}.",
+    "A race condition in {where} of {pkg} allows local users to escalate privileges under certain "
+    "configurations.",
+]
+_WHERE = ["the parser", "the decoder", "the certificate verifier", "the header handling code", "the archive reader"]
+_INPUTS = ["certificate", "HTTP response", "XML document", "archive", "request header", "input file", "regular expression"]
+
+
+def _rng(*parts: Any) -> random.Random:
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _split_debian(version: str) -> tuple[int, str, str]:
+    """(epoch, upstream version, Debian revision) of a Debian version string."""
+    epoch = 0
+    if ":" in version:
+        head, version = version.split(":", 1)
+        epoch = int(head)
+    upstream, _, release = version.rpartition("-")
+    if not upstream:
+        return epoch, release, ""
+    return epoch, upstream, release
+
+
+def _inspector_version(version: str) -> str:
+    """Amazon Inspector spells OS package versions with their epoch: 0:3.0.13-1~deb12u1."""
+    epoch, upstream, release = _split_debian(version)
+    return f"{epoch}:{upstream}-{release}" if release else f"{epoch}:{upstream}"
+
+
+def _bump(version: str) -> str:
+    """A plausible later Debian version that carries a fix."""
+    if "+deb12u" in version:
+        head, _, n = version.rpartition("+deb12u")
+        if n.isdigit():
+            return f"{head}+deb12u{int(n) + 1}"
+    if "~deb12u" in version:
+        head, _, n = version.rpartition("~deb12u")
+        if n.isdigit():
+            return f"{head}~deb12u{int(n) + 1}"
+    return f"{version}+deb12u1"
+
+
+class _CveIds:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.used: set[str] = set()
+
+    def next(self) -> str:
+        while True:
+            cve = f"CVE-{self.rng.randint(2019, 2026)}-{self.rng.randint(10000, 59999)}"
+            if cve not in self.used:
+                self.used.add(cve)
+                return cve
+
+
+def _pick_fix(rng: random.Random, version: str, known_fix: str | None, severity: str) -> str | None:
+    # More severe findings are more often fixed upstream already.
+    chance = {"CRITICAL": 0.8, "HIGH": 0.7, "MEDIUM": 0.55, "LOW": 0.4}.get(severity, 0.2)
+    if rng.random() >= chance:
+        return None
+    return known_fix or _bump(version)
+
+
+def _ordered(counts: dict[str, int]) -> list[str]:
+    severities: list[str] = []
+    for severity in SEVERITY_ORDER:
+        severities += [severity] * counts.get(severity, 0)
+    return severities
+
+
+def basic_findings(counts: dict[str, int], seed: str) -> list[dict[str, Any]]:
+    """Basic-scanning findings: OS packages, CVSS attributes, an NVD link."""
+    rng = _rng("basic", seed)
+    ids = _CveIds(rng)
+    out = []
+    for severity in _ordered(counts):
+        name, version, known_fix = rng.choice(OS_PACKAGES)
+        cve = ids.next()
+        fix = _pick_fix(rng, version, known_fix, severity)
+        description = rng.choice(_FLAWS).format(where=rng.choice(_WHERE), pkg=name, input=rng.choice(_INPUTS))
+        if fix:
+            description += f" This issue is fixed in version {fix}."
+        attributes = [
+            {"key": "package_version", "value": version},
+            {"key": "package_name", "value": name},
+        ]
+        if severity in CVSS3:
+            vector, score = rng.choice(CVSS3[severity])
+            attributes += [{"key": "CVSS3_VECTOR", "value": vector}, {"key": "CVSS3_SCORE", "value": f"{score}"}]
+            if rng.random() < 0.3:
+                vector2, score2 = rng.choice(CVSS2[severity])
+                attributes += [
+                    {"key": "CVSS2_VECTOR", "value": vector2},
+                    {"key": "CVSS2_SCORE", "value": f"{score2}"},
+                ]
+        out.append(
+            {
+                "name": cve,
+                "description": description,
+                "uri": f"https://nvd.nist.gov/vuln/detail/{cve}",
+                "severity": severity,
+                "attributes": attributes,
+            }
+        )
+    return out
+
+
+def enhanced_findings(
+    counts: dict[str, int],
+    seed: str,
+    *,
+    account: str,
+    region: str,
+    repository: str,
+    digest: str,
+    tags: list[str],
+    pushed_at: float,
+    observed_at: float,
+    architecture: str,
+    layer_digests: list[str],
+) -> list[dict[str, Any]]:
+    """Enhanced-scanning (Amazon Inspector) findings for one image."""
+    rng = _rng("enhanced", seed)
+    ids = _CveIds(rng)
+    arch = {"amd64": "X86_64", "arm64": "ARM64"}.get(architecture, architecture.upper())
+    layers = layer_digests or ["sha256:" + hashlib.sha256(digest.encode()).hexdigest()]
+    resource = {
+        "details": {
+            "awsEcrContainerImage": {
+                "architecture": architecture,
+                "imageHash": digest,
+                "imageTags": list(tags),
+                "platform": "DEBIAN_12",
+                "pushedAt": pushed_at,
+                "registry": account,
+                "repositoryName": repository,
+            }
+        },
+        "id": f"arn:aws:ecr:{region}:{account}:repository/{repository}/{digest}",
+        "tags": {},
+        "type": "AWS_ECR_CONTAINER_IMAGE",
+    }
+    out = []
+    for severity in _ordered(counts):
+        cve = ids.next()
+        packages: list[dict[str, Any]] = []
+        if rng.random() < 0.2:
+            name, version, known_fix, manager, path = rng.choice(LANGUAGE_PACKAGES)
+            fix = _pick_fix(rng, version, known_fix, severity) if known_fix else None
+            packages.append(
+                {
+                    "name": name,
+                    "version": version.lstrip("v"),
+                    "epoch": 0,
+                    "packageManager": manager,
+                    "filePath": path,
+                    "sourceLayerHash": layers[-1],
+                    "fixedInVersion": fix or "NotAvailable",
+                }
+            )
+            source, source_url = "NVD", f"https://nvd.nist.gov/vuln/detail/{cve}"
+            vendor_severity = severity if severity in CVSS3 else "NONE"
+            title_package = name
+        else:
+            name, version, known_fix = rng.choice(OS_PACKAGES)
+            fix = _pick_fix(rng, version, known_fix, severity)
+            names = [name] + ([PAIRS[name]] if name in PAIRS and rng.random() < 0.5 else [])
+            for index, package in enumerate(names):
+                epoch, upstream, release = _split_debian(version)
+                # Now and then only one package of a pair already has a fix: PARTIAL.
+                this_fix = fix if index == 0 or rng.random() < 0.8 else None
+                entry: dict[str, Any] = {
+                    "name": package,
+                    "version": upstream,
+                    "epoch": epoch,
+                    "arch": arch,
+                    "packageManager": "OS",
+                    "sourceLayerHash": layers[0],
+                    "fixedInVersion": _inspector_version(this_fix) if this_fix else "NotAvailable",
+                }
+                if release:
+                    entry["release"] = release
+                packages.append(entry)
+            source, source_url = "DEBIAN_CVE", f"https://security-tracker.debian.org/tracker/{cve}"
+            vendor_severity = DEBIAN_VENDOR_SEVERITY.get(severity, "not yet assigned")
+            title_package = name
+        fixed = [p["fixedInVersion"] != "NotAvailable" for p in packages]
+        fix_available = "YES" if all(fixed) else "PARTIAL" if any(fixed) else "NO"
+        exploit_chance = {"CRITICAL": 0.4, "HIGH": 0.15}.get(severity, 0.03)
+        description = rng.choice(_FLAWS).format(
+            where=rng.choice(_WHERE), pkg=title_package, input=rng.choice(_INPUTS)
+        )
+        details: dict[str, Any] = {
+            "cvss": [],
+            "referenceUrls": [source_url, f"https://www.cve.org/CVERecord?id={cve}"],
+            "relatedVulnerabilities": [],
+            "source": source,
+            "sourceUrl": source_url,
+            "vendorSeverity": vendor_severity,
+            "vulnerabilityId": cve,
+            "vulnerablePackages": packages,
+        }
+        finding: dict[str, Any] = {
+            "awsAccountId": account,
+            "description": description,
+            "findingArn": f"arn:aws:inspector2:{region}:{account}:finding/{rng.getrandbits(128):032x}",
+            "firstObservedAt": observed_at,
+            "lastObservedAt": observed_at,
+            "packageVulnerabilityDetails": details,
+            "remediation": {"recommendation": {"text": "None Provided"}},
+            "resources": [resource],
+            "severity": severity,
+            "status": "ACTIVE",
+            "title": f"{cve} - {', '.join(p['name'] for p in packages)}",
+            "type": "PACKAGE_VULNERABILITY",
+            "updatedAt": observed_at,
+            "fixAvailable": fix_available,
+            "exploitAvailable": "YES" if rng.random() < exploit_chance else "NO",
+        }
+        if severity in CVSS3:
+            vector, score = rng.choice(CVSS3[severity])
+            details["cvss"] = [{"baseScore": score, "scoringVector": vector, "source": "NVD", "version": "3.1"}]
+            finding["score"] = score
+            finding["scoreDetails"] = {
+                "cvss": {
+                    "adjustments": [],
+                    "score": score,
+                    "scoreSource": "NVD",
+                    "scoringVector": vector,
+                    "version": "3.1",
+                }
+            }
+        out.append(finding)
+    return out
+
+
+# ======================================================================
+# Scan state
+# ======================================================================
+SCAN_STATUSES = (
+    "IN_PROGRESS",
+    "COMPLETE",
+    "FAILED",
+    "UNSUPPORTED_IMAGE",
+    "ACTIVE",
+    "PENDING",
+    "SCAN_ELIGIBILITY_EXPIRED",
+    "FINDINGS_UNAVAILABLE",
+    "LIMIT_EXCEEDED",
+    "IMAGE_ARCHIVED",
+    "IMAGE_SIZE_EXCEEDED",
+)
+
+# COMPLETE, ACTIVE and FAILED are AWS's own wording; the others are written in its style.
+DEFAULT_DESCRIPTIONS = {
+    "COMPLETE": "The scan was completed successfully.",
+    "ACTIVE": "Continuous scan is selected for image.",
+    "FAILED": "UnsupportedImageError: The operating system and/or package manager are not supported.",
+    "UNSUPPORTED_IMAGE": "The operating system and/or package manager of the image are not supported for scanning.",
+    "PENDING": "The image is queued for its initial scan.",
+    "SCAN_ELIGIBILITY_EXPIRED": (
+        "Continuous scanning of the image has been suspended: its scan eligibility duration has expired."
+    ),
+    "FINDINGS_UNAVAILABLE": "Findings for the image are not available.",
+    "LIMIT_EXCEEDED": "The scan quota per image has been exceeded.",
+    "IMAGE_ARCHIVED": "The image is archived. Archived images cannot be scanned.",
+    "IMAGE_SIZE_EXCEEDED": "The image exceeds the maximum size that can be scanned.",
+}
+
+# Statuses whose scan produced findings (others only show findings configured explicitly).
+STATUSES_WITH_FINDINGS = ("COMPLETE", "ACTIVE")
+
+INDEX_MEDIA_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+
+SCAN_QUOTA_SECONDS = 24 * 3600  # a basic scan can be started once per 24 hours per image
+DEFAULT_MAX_RESULTS = 100
+MAX_RESULTS_LIMIT = 1000
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+_DEFAULT = object()  # "complete_after not given"
+_serials = itertools.count(1)
+
+
+class UnsupportedImageTypeException(ServiceException):
+    code = "UnsupportedImageTypeException"
+
+
+class ImageDigestDoesNotMatchException(ServiceException):
+    code = "ImageDigestDoesNotMatchException"
+
+
+class ReferencedImagesNotFoundException(ServiceException):
+    code = "ReferencedImagesNotFoundException"
+
+
+@dataclass
+class ScanPlan:
+    """What a scan of one image produces once it is started."""
+
+    status: str = "COMPLETE"
+    description: str | None = None
+    complete_after: Any = _DEFAULT  # AWS seconds; None: never completes; _DEFAULT: the configured default
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    enhanced_findings: list[dict[str, Any]] = field(default_factory=list)
+    generate: dict[str, Any] | None = None
+    enhanced_mode: bool = False
+    explicit: bool = False  # findings were configured: show them whatever the final status
+
+
+@dataclass
+class ImageScan:
+    repository: str
+    digest: str
+    plan: ScanPlan
+    configured: bool
+    started_at: float | None = None  # AWS time
+    complete_after: float | None = None
+    serial: int = 0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    enhanced: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    completed_wall: float | None = None
+    source_updated_wall: float | None = None
+
+    def state(self, now: float) -> tuple[str, str | None, bool] | None:
+        """(status, description, finished) at AWS time now; None when not started."""
+        if self.started_at is None:
+            return None
+        if self.complete_after is None or now < self.started_at + self.complete_after:
+            return "IN_PROGRESS", None, False
+        status = self.plan.status
+        if status == "IN_PROGRESS":
+            return "IN_PROGRESS", self.plan.description, False
+        return status, self.plan.description or DEFAULT_DESCRIPTIONS.get(status), True
+
+    def shows_findings(self, status: str, finished: bool) -> bool:
+        return finished and (status in STATUSES_WITH_FINDINGS or self.plan.explicit)
+
+
+@cache
+def _finding_shapes() -> tuple[Any, Any]:
+    """botocore's shapes of a basic and of an enhanced finding."""
+    model = protocol.service_model("ecr")
+    return model.shape_for("ImageScanFinding"), model.shape_for("EnhancedImageScanFinding")
+
+
+def _timestamp(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return round(float(value), 3)
+    if isinstance(value, datetime):
+        return round(value.timestamp(), 3)
+    if isinstance(value, str):
+        try:
+            return round(parse_timestamp(value).timestamp(), 3)
+        except (ValueError, TypeError):
+            return None
+    return None
+
+
+def shaped(value: Any, shape: Any) -> Any:
+    """value as the API would send it: only the shape's members, timestamps as epoch seconds.
+    Returns None for what cannot be represented (dropped by the caller)."""
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return None
+        out = {}
+        for name, member in shape.members.items():
+            if name in value and value[name] is not None:
+                item = shaped(value[name], member)
+                if item is not None:
+                    out[name] = item
+        return out
+    if kind == "list":
+        if not isinstance(value, list):
+            return None
+        return [item for item in (shaped(v, shape.member) for v in value) if item is not None]
+    if kind == "map":
+        if not isinstance(value, dict):
+            return None
+        return {str(k): v for k, v in ((k, shaped(v, shape.value)) for k, v in value.items()) if v is not None}
+    if kind == "timestamp":
+        return _timestamp(value)
+    if kind in ("integer", "long"):
+        return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if kind in ("double", "float"):
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if kind == "boolean":
+        return value if isinstance(value, bool) else None
+    return value if isinstance(value, str) else str(value)
+
+
+def scans(backend: ECRBackend) -> dict[tuple[str, str], ImageScan]:
+    store = getattr(backend, "_greenlight_scans", None)
+    if store is None:
+        store = {}
+        backend._greenlight_scans = store
+    return store
+
+
+# ----------------------------------------------------------------------
+# Images
+# ----------------------------------------------------------------------
+def manifest_digest(manifest: str) -> str:
+    """ECR's image digest: the sha256 of the manifest exactly as pushed."""
+    return "sha256:" + hashlib.sha256(manifest.encode("utf-8")).hexdigest()
+
+
+def _parsed(image: Image) -> dict[str, Any]:
+    try:
+        value = json.loads(image.image_manifest)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def media_type(image: Image) -> str | None:
+    return image.image_manifest_media_type or _parsed(image).get("mediaType")
+
+
+def is_index(image: Image) -> bool:
+    return media_type(image) in INDEX_MEDIA_TYPES or "manifests" in _parsed(image)
+
+
+def _platform_name(platform: dict[str, Any]) -> str:
+    name = f"{platform.get('os', 'linux')}/{platform.get('architecture', 'amd64')}"
+    if platform.get("variant"):
+        name += f"/{platform['variant']}"
+    return name
+
+
+def index_platforms(image: Image) -> dict[str, str]:
+    """{"linux/amd64": digest, ...} of an image index / manifest list."""
+    out: dict[str, str] = {}
+    for entry in _parsed(image).get("manifests") or []:
+        if isinstance(entry, dict) and entry.get("digest") and isinstance(entry.get("platform"), dict):
+            out.setdefault(_platform_name(entry["platform"]), entry["digest"])
+    return out
+
+
+def _architecture(repo: Repository, digest: str) -> str:
+    for other in repo.images:
+        if is_index(other):
+            for entry in _parsed(other).get("manifests") or []:
+                if isinstance(entry, dict) and entry.get("digest") == digest:
+                    return str((entry.get("platform") or {}).get("architecture") or "amd64")
+    return "amd64"
+
+
+def _image_size(repo: Repository, image: Image) -> int | None:
+    parsed = _parsed(image)
+    if is_index(image):
+        # For a manifest list ECR reports the largest of the images it references.
+        sizes = []
+        for entry in parsed.get("manifests") or []:
+            child = _by_digest(repo, entry.get("digest")) if isinstance(entry, dict) else None
+            size = _image_size(repo, child) if child is not None else None
+            if size is not None:
+                sizes.append(size)
+        return max(sizes) if sizes else None
+    layers = parsed.get("layers")
+    if isinstance(layers, list):
+        return sum(int(layer.get("size") or 0) for layer in layers if isinstance(layer, dict))
+    return None
+
+
+def _by_digest(repo: Repository, digest: str | None) -> Image | None:
+    if not digest:
+        return None
+    return next((i for i in repo.images if i.image_digest == digest), None)
+
+
+def _find_image(repo: Repository, image_id: Any) -> Image:
+    if not isinstance(image_id, dict) or not (image_id.get("imageTag") or image_id.get("imageDigest")):
+        raise InvalidParameterException(
+            "Invalid parameter at 'imageId' failed to satisfy constraint: 'imageDigest and imageTag cannot both be null'"
+        )
+    return repo._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
+
+
+def _echo_image_id(image: Image, image_id: dict[str, Any]) -> dict[str, str]:
+    out = {"imageDigest": image.image_digest}
+    if image_id.get("imageTag"):
+        out["imageTag"] = image_id["imageTag"]
+    return out
+
+
+def _scan_on_push(backend: ECRBackend, repo: Repository) -> bool:
+    config = repo.image_scanning_configuration or {}
+    if isinstance(config, dict) and config.get("scanOnPush"):
+        return True
+    return (repo.scanning_config or {}).get("scanFrequency") in ("SCAN_ON_PUSH", "CONTINUOUS_SCAN")
+
+
+def _default_plan(backend: ECRBackend, repo: Repository) -> ScanPlan:
+    """What a scan nobody configured finds: nothing, as basic scanning or as enhanced scanning."""
+    if backend.registry_scanning_configuration.get("scanType") == "ENHANCED":
+        continuous = (repo.scanning_config or {}).get("scanFrequency") == "CONTINUOUS_SCAN"
+        return ScanPlan(status="ACTIVE" if continuous else "COMPLETE", enhanced_mode=True)
+    return ScanPlan()
+
+
+# ----------------------------------------------------------------------
+# Starting a scan
+# ----------------------------------------------------------------------
+def start_scan(backend: ECRBackend, repo: Repository, image: Image, now: float) -> ImageScan:
+    store = scans(backend)
+    key = (repo.name, image.image_digest)
+    previous = store.get(key)
+    configured = previous is not None and previous.configured
+    plan = previous.plan if configured else _default_plan(backend, repo)
+    scan = ImageScan(repo.name, image.image_digest, plan, configured)
+    scan.started_at = now
+    scan.complete_after = STATE.ecr_scan_seconds if plan.complete_after is _DEFAULT else plan.complete_after
+    scan.serial = next(_serials)
+    completes_at = now + scan.complete_after if scan.complete_after is not None else now
+    scan.completed_wall = round(STATE.clock.to_wall(completes_at), 3)
+    # The vulnerability database was refreshed a little before the scan finished.
+    scan.source_updated_wall = round(scan.completed_wall - 2 * 3600 - 17 * 60 - 41.25, 3)
+
+    scan.findings = [dict(f) for f in plan.findings]
+    scan.enhanced = [dict(f) for f in plan.enhanced_findings]
+    generate = plan.generate or {}
+    counts = {k: int(v) for k, v in generate.items() if k in SEVERITY_ORDER and int(v) > 0}
+    if counts:
+        seed = f"{repo.registry_id}/{repo.name}@{image.image_digest}:{json.dumps(counts, sort_keys=True)}"
+        if generate.get("enhanced"):
+            counts = {("UNTRIAGED" if k == "UNDEFINED" else k): v for k, v in counts.items()}
+            layers = [
+                layer["digest"]
+                for layer in _parsed(image).get("layers") or []
+                if isinstance(layer, dict) and layer.get("digest")
+            ]
+            scan.enhanced += enhanced_findings(
+                counts,
+                seed,
+                account=repo.registry_id,
+                region=backend.region_name,
+                repository=repo.name,
+                digest=image.image_digest,
+                tags=list(image.image_tags),
+                pushed_at=float(image.image_pushed_at),
+                observed_at=scan.completed_wall,
+                architecture=_architecture(repo, image.image_digest),
+                layer_digests=layers,
+            )
+        else:
+            counts = {("UNDEFINED" if k == "UNTRIAGED" else k): v for k, v in counts.items()}
+            scan.findings += basic_findings(counts, seed)
+    basic_shape, enhanced_shape = _finding_shapes()
+    scan.findings = [shaped(f, basic_shape) for f in scan.findings]
+    scan.enhanced = [shaped(f, enhanced_shape) for f in scan.enhanced]
+    tally: dict[str, int] = {}
+    for finding in scan.findings + scan.enhanced:
+        severity = finding.get("severity")
+        if isinstance(severity, str) and severity:
+            tally[severity] = tally.get(severity, 0) + 1
+    scan.counts = {k: tally[k] for k in sorted(tally, key=lambda s: (SEVERITY_ORDER + (s,)).index(s))}
+    store[key] = scan
+    # moto's own bookkeeping: the scan-finding-results it is handed need a started scan.
+    image.last_scan = datetime.now()
+    return scan
+
+
+# ----------------------------------------------------------------------
+# Paging
+# ----------------------------------------------------------------------
+def _max_results(value: Any, default: int = DEFAULT_MAX_RESULTS) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterException(
+            "Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must be an integer'"
+        )
+    if value < 1:
+        raise InvalidParameterException(
+            "Invalid parameter at 'maxResults' failed to satisfy constraint: "
+            "'Member must have value greater than or equal to 1'"
+        )
+    if value > MAX_RESULTS_LIMIT:
+        raise InvalidParameterException(
+            "Invalid parameter at 'maxResults' failed to satisfy constraint: "
+            f"'Member must have value less than or equal to {MAX_RESULTS_LIMIT}'"
+        )
+    return value
+
+
+def _encode_token(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: Any, **expected: Any) -> int:
+    """The offset a nextToken stands for; it must belong to the same listing."""
+    if token is None:
+        return 0
+    try:
+        padded = str(token) + "=" * (-len(str(token)) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(payload, dict) or any(payload.get(k) != v for k, v in expected.items()):
+            raise ValueError("token of another listing")
+        offset = payload["o"]
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError("bad offset")
+        return offset
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise InvalidParameterException(
+            "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'"
+        ) from exc
+
+
+def _page_lists(
+    lists: dict[str, list[Any]], limit: int, token: Any, **identity: Any
+) -> tuple[dict[str, list[Any]], str | None]:
+    """One page of every list (same offset for all, as the paginator's shared token expects)."""
+    offset = _decode_token(token, **identity)
+    pages = {name: items[offset : offset + limit] for name, items in lists.items()}
+    longest = max((len(items) for items in lists.values()), default=0)
+    next_token = _encode_token({**identity, "o": offset + limit}) if offset + limit < longest else None
+    return pages, next_token
+
+
+# ----------------------------------------------------------------------
+# Response methods
+# ----------------------------------------------------------------------
+def describe_image_scan_findings(self: ECRResponse) -> ActionResult | str:
+    backend = self.ecr_backend
+    image_id = self._get_param("imageId") or {}
+    limit = _max_results(self._get_param("maxResults"))
+    token = self._get_param("nextToken")
+    repo = backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
+    image = _find_image(repo, image_id)
+    scan = scans(backend).get((repo.name, image.image_digest))
+    state = scan.state(STATE.clock.now()) if scan is not None else None
+    if scan is None or state is None:
+        moto_result = _moto_configured_result(backend, repo, image, image_id)
+        if moto_result is None:
+            idigest = image_id.get("imageDigest") or "null"
+            itag = image_id.get("imageTag") or "null"
+            raise ScanNotFoundException(
+                image_id=f"{{imageDigest:'{idigest}', imageTag:'{itag}'}}",
+                repository_name=repo.name,
+                registry_id=repo.registry_id,
+            )
+        return ActionResult(_page_moto_result(moto_result, limit, token, image.image_digest))
+
+    status, description, finished = state
+    result: dict[str, Any] = {
+        "registryId": repo.registry_id,
+        "repositoryName": repo.name,
+        "imageId": _echo_image_id(image, image_id),
+        "imageScanStatus": {"status": status, **({"description": description} if description else {})},
+    }
+    if scan.shows_findings(status, finished):
+        lists: dict[str, list[Any]] = {}
+        enhanced_mode = scan.plan.enhanced_mode or bool(scan.enhanced)
+        if scan.findings or not enhanced_mode:
+            lists["findings"] = scan.findings
+        if enhanced_mode:
+            lists["enhancedFindings"] = scan.enhanced
+        pages, next_token = _page_lists(lists, limit, token, d=image.image_digest, n=scan.serial)
+        findings: dict[str, Any] = {
+            "imageScanCompletedAt": scan.completed_wall,
+            "vulnerabilitySourceUpdatedAt": scan.source_updated_wall,
+            "findingSeverityCounts": dict(scan.counts),
+            **pages,
+        }
+        result["imageScanFindings"] = findings
+        if next_token:
+            result["nextToken"] = next_token
+    elif token is not None:
+        _decode_token(token, d=image.image_digest, n=scan.serial)
+    # The findings are already shaped (see start_scan): answer without moto's
+    # generic serializer, which takes about half a second per 1000 enhanced findings.
+    return json.dumps(result, separators=(",", ":"))
+
+
+def _moto_configured_result(
+    backend: ECRBackend, repo: Repository, image: Image, image_id: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A result handed to moto through /moto-api/static/ecr/scan-finding-results, if any."""
+    queued = [
+        r
+        for r in backend.scan_finding_results
+        if r.get("repositoryName") == repo.name
+        and (
+            not (r.get("imageId") or {}).get("imageTag") and not (r.get("imageId") or {}).get("imageDigest")
+            or (r.get("imageId") or {}).get("imageTag") in image.image_tags
+            or (r.get("imageId") or {}).get("imageDigest") == image.image_digest
+        )
+    ]
+    if not queued and not image.scan_finding_results:
+        return None
+    if image.last_scan is None:
+        return None
+    return _original_backend["describe_image_scan_findings"](
+        backend, registry_id=repo.registry_id, repository_name=repo.name, image_id=image_id
+    )
+
+
+def _page_moto_result(result: dict[str, Any], limit: int, token: Any, digest: str) -> dict[str, Any]:
+    out = dict(result)
+    findings = dict(out.get("imageScanFindings") or {})
+    lists = {k: list(findings[k]) for k in ("findings", "enhancedFindings") if isinstance(findings.get(k), list)}
+    if lists:
+        pages, next_token = _page_lists(lists, limit, token, d=digest, n=0)
+        findings.update(pages)
+        out["imageScanFindings"] = findings
+        if next_token:
+            out["nextToken"] = next_token
+    return out
+
+
+def start_image_scan(self: ECRResponse) -> ActionResult:
+    backend = self.ecr_backend
+    image_id = self._get_param("imageId") or {}
+    repo = backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
+    image = _find_image(repo, image_id)
+    if is_index(image):
+        raise UnsupportedImageTypeException(
+            f"An artifact with media type '{media_type(image)}' cannot be scanned. "
+            "For more information, see the Amazon ECR documentation."
+        )
+    now = STATE.clock.now()
+    previous = scans(backend).get((repo.name, image.image_digest))
+    if previous is not None and previous.started_at is not None and now - previous.started_at < SCAN_QUOTA_SECONDS:
+        raise LimitExceededException()
+    start_scan(backend, repo, image, now)
+    return ActionResult(
+        {
+            "registryId": repo.registry_id,
+            "repositoryName": repo.name,
+            "imageId": _echo_image_id(image, image_id),
+            "imageScanStatus": {"status": "IN_PROGRESS"},
+        }
+    )
+
+
+def _image_detail(backend: ECRBackend, repo: Repository, image: Image, now: float) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "registryId": repo.registry_id,
+        "repositoryName": repo.name,
+        "imageDigest": image.image_digest,
+        "imagePushedAt": image.image_pushed_at,
+    }
+    if image.image_tags:
+        detail["imageTags"] = list(image.image_tags)
+    size = _image_size(repo, image)
+    if size is not None:
+        detail["imageSizeInBytes"] = size
+    kind = media_type(image)
+    if kind:
+        detail["imageManifestMediaType"] = kind
+    config = _parsed(image).get("config")
+    if isinstance(config, dict) and config.get("mediaType"):
+        detail["artifactMediaType"] = config["mediaType"]
+    scan = scans(backend).get((repo.name, image.image_digest))
+    state = scan.state(now) if scan is not None else None
+    if scan is not None and state is not None:
+        status, description, finished = state
+        detail["imageScanStatus"] = {"status": status, **({"description": description} if description else {})}
+        if scan.shows_findings(status, finished):
+            detail["imageScanFindingsSummary"] = {
+                "imageScanCompletedAt": scan.completed_wall,
+                "vulnerabilitySourceUpdatedAt": scan.source_updated_wall,
+                "findingSeverityCounts": dict(scan.counts),
+            }
+    return detail
+
+
+def _tag_status(self: ECRResponse) -> str:
+    status = (self._get_param("filter") or {}).get("tagStatus") or "ANY"
+    if status not in ("TAGGED", "UNTAGGED", "ANY"):
+        raise InvalidParameterException(
+            "Invalid parameter at 'filter.tagStatus' failed to satisfy constraint: "
+            "'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'"
+        )
+    return status
+
+
+def _filtered(images: list[Image], tag_status: str) -> list[Image]:
+    if tag_status == "TAGGED":
+        return [i for i in images if i.image_tags]
+    if tag_status == "UNTAGGED":
+        return [i for i in images if not i.image_tags]
+    return images
+
+
+def describe_images(self: ECRResponse) -> ActionResult:
+    backend = self.ecr_backend
+    image_ids = self._get_param("imageIds")
+    max_results = self._get_param("maxResults")
+    token = self._get_param("nextToken")
+    if image_ids and (max_results is not None or token is not None):
+        raise InvalidParameterException(
+            "Invalid parameter at 'maxResults' failed to satisfy constraint: "
+            "'maxResults and nextToken cannot be used together with imageIds'"
+        )
+    limit = _max_results(max_results)
+    tag_status = _tag_status(self)
+    repo = backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
+    now = STATE.clock.now()
+    if image_ids:
+        found: list[Image] = []
+        for image_id in image_ids:
+            image = _find_image(repo, image_id)
+            if image not in found:
+                found.append(image)
+        return ActionResult({"imageDetails": [_image_detail(backend, repo, i, now) for i in found]})
+    images = _filtered(list(repo.images), tag_status)
+    pages, next_token = _page_lists({"images": images}, limit, token, r=repo.name, k="describe")
+    result: dict[str, Any] = {"imageDetails": [_image_detail(backend, repo, i, now) for i in pages["images"]]}
+    if next_token:
+        result["nextToken"] = next_token
+    return ActionResult(result)
+
+
+def list_images(self: ECRResponse) -> ActionResult:
+    backend = self.ecr_backend
+    limit = _max_results(self._get_param("maxResults"))
+    token = self._get_param("nextToken")
+    tag_status = _tag_status(self)
+    repo = backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
+    ids: list[dict[str, str]] = []
+    for image in _filtered(list(repo.images), tag_status):
+        if image.image_tags:
+            ids += [{"imageDigest": image.image_digest, "imageTag": tag} for tag in image.image_tags]
+        else:
+            ids.append({"imageDigest": image.image_digest})
+    pages, next_token = _page_lists({"ids": ids}, limit, token, r=repo.name, k="list")
+    result: dict[str, Any] = {"imageIds": pages["ids"]}
+    if next_token:
+        result["nextToken"] = next_token
+    return ActionResult(result)
+
+
+def batch_get_image(self: ECRResponse) -> ActionResult:
+    """Returns each manifest as it was pushed (an image index stays an index), with its media type."""
+    backend = self.ecr_backend
+    image_ids = self._get_param("imageIds") or []
+    if not image_ids:
+        raise InvalidParameterException(
+            "Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length greater than or equal to 1'"
+        )
+    repo = backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
+    images: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    for image_id in image_ids:
+        image_id = image_id if isinstance(image_id, dict) else {}
+        tag, digest = image_id.get("imageTag"), image_id.get("imageDigest")
+        if not tag and not digest:
+            failures.append(
+                {
+                    "imageId": {},
+                    "failureCode": "MissingDigestAndTag",
+                    "failureReason": "Invalid request parameters: both tag and digest cannot be null",
+                }
+            )
+            continue
+        if digest and not re.fullmatch(r"[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+", digest):
+            failures.append(
+                {
+                    "imageId": {"imageDigest": digest},
+                    "failureCode": "InvalidImageDigest",
+                    "failureReason": "Invalid request parameters: image digest should satisfy the regex "
+                    "'[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'",
+                }
+            )
+            continue
+        image = next(
+            (
+                i
+                for i in repo.images
+                if (not tag or tag in i.image_tags) and (not digest or i.image_digest == digest)
+            ),
+            None,
+        )
+        if image is None:
+            by_digest = _by_digest(repo, digest)
+            if tag and by_digest is not None:
+                failures.append(
+                    {
+                        "imageId": dict(image_id),
+                        "failureCode": "ImageTagDoesNotMatchDigest",
+                        "failureReason": "Invalid request parameters: given tag does not match given digest",
+                    }
+                )
+            else:
+                failures.append(
+                    {"imageId": dict(image_id), "failureCode": "ImageNotFound", "failureReason": "Requested image not found"}
+                )
+            continue
+        entry_id = {"imageDigest": image.image_digest}
+        if tag:
+            entry_id["imageTag"] = tag
+        entry: dict[str, Any] = {
+            "registryId": repo.registry_id,
+            "repositoryName": repo.name,
+            "imageId": entry_id,
+            "imageManifest": image.image_manifest,
+        }
+        kind = media_type(image)
+        if kind:
+            entry["imageManifestMediaType"] = kind
+        images.append(entry)
+    return ActionResult({"images": images, "failures": failures})
+
+
+_METHODS = {
+    "describe_image_scan_findings": describe_image_scan_findings,
+    "start_image_scan": start_image_scan,
+    "describe_images": describe_images,
+    "list_images": list_images,
+    "batch_get_image": batch_get_image,
+}
+_original: dict[str, Any] = {}
+_original_backend: dict[str, Any] = {}
+
+
+# ----------------------------------------------------------------------
+# PutImage
+# ----------------------------------------------------------------------
+def _put_image(
+    self: ECRBackend,
+    repository_name: str,
+    image_manifest: str,
+    image_tag: str | None,
+    image_manifest_mediatype: str | None = None,
+    digest: str | None = None,
+) -> Image:
+    repo = self.repositories.get(repository_name)
+    if repo is None:
+        raise RepositoryNotFoundException(repository_name, self.account_id)
+    if not isinstance(image_manifest, str) or not image_manifest:
+        raise InvalidParameterException(
+            "Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Member must not be null'"
+        )
+    computed = manifest_digest(image_manifest)
+    if digest and digest != computed:
+        raise ImageDigestDoesNotMatchException(
+            "The specified image digest does not match the digest that Amazon ECR calculated for the image."
+        )
+    try:
+        parsed = json.loads(image_manifest)
+    except ValueError as exc:
+        raise InvalidParameterException(
+            "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'"
+        ) from exc
+    kind = image_manifest_mediatype or (parsed.get("mediaType") if isinstance(parsed, dict) else None)
+    if isinstance(parsed, dict) and (kind in INDEX_MEDIA_TYPES or "manifests" in parsed):
+        referenced = [m.get("digest") for m in parsed.get("manifests") or [] if isinstance(m, dict)]
+        missing = [d for d in referenced if _by_digest(repo, d) is None]
+        if missing:
+            raise ReferencedImagesNotFoundException(
+                "The manifest list is referencing images that do not exist in the repository: " + ", ".join(missing)
+            )
+    existed = _by_digest(repo, computed) is not None
+    image = _original_backend["put_image"](self, repository_name, image_manifest, image_tag, image_manifest_mediatype, computed)
+    if not existed:
+        stale = scans(self).get((repo.name, computed))
+        if stale is not None and not stale.configured:
+            del scans(self)[(repo.name, computed)]
+        if _scan_on_push(self, repo) and not is_index(image):
+            start_scan(self, repo, image, STATE.clock.now())
+    return image
+
+
+def install() -> None:
+    global _PATCHED
+    if _PATCHED:
+        return
+    _PATCHED = True
+    for name, method in _METHODS.items():
+        if hasattr(ECRResponse, name):
+            _original[name] = getattr(ECRResponse, name)
+        setattr(ECRResponse, name, method)
+    _original_backend["put_image"] = ECRBackend.put_image
+    _original_backend["describe_image_scan_findings"] = ECRBackend.describe_image_scan_findings
+    ECRBackend.put_image = _put_image  # type: ignore[method-assign]
+
+
+_PATCHED = False
+
+
+# ======================================================================
+# Control endpoint: /_greenlight/ecr/...
+# ======================================================================
+class ControlError(ValueError):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _backend_for(body: dict[str, Any]) -> ECRBackend:
+    region = body.get("region") or DEFAULT_REGION
+    account = body.get("registryId") or body.get("account") or DEFAULT_ACCOUNT
+    if not isinstance(region, str) or not isinstance(account, str):
+        raise ControlError("region and registryId must be strings")
+    return ecr_backends[account][region]
+
+
+def _target(body: dict[str, Any]) -> tuple[ECRBackend, Repository, Image]:
+    backend = _backend_for(body)
+    name = body.get("repository") or body.get("repositoryName")
+    if not isinstance(name, str) or not name:
+        raise ControlError("repository is required")
+    repo = backend.repositories.get(name)
+    if repo is None:
+        raise ControlError(f"no repository {name!r} in {backend.account_id}/{backend.region_name}", 404)
+    digest = body.get("digest") or body.get("imageDigest")
+    tag = body.get("tag") or body.get("imageTag")
+    if not digest and not tag:
+        raise ControlError("digest or tag is required")
+    image = next(
+        (i for i in repo.images if (not tag or tag in i.image_tags) and (not digest or i.image_digest == digest)),
+        None,
+    )
+    if image is None:
+        raise ControlError(f"no image {digest or tag!r} in repository {name!r}", 404)
+    platform = body.get("platform")
+    if is_index(image):
+        platforms = index_platforms(image)
+        if not platform:
+            raise ControlError(
+                "the image is an image index: scans belong to its platform manifests; give platform "
+                f"(one of {', '.join(sorted(platforms))}) or a platform manifest's digest"
+            )
+        if platform not in platforms:
+            raise ControlError(f"the image index has no platform {platform!r} (it has {', '.join(sorted(platforms))})")
+        child = _by_digest(repo, platforms[platform])
+        if child is None:
+            raise ControlError(f"the platform manifest {platforms[platform]} is not in the repository", 404)
+        image = child
+    elif platform:
+        raise ControlError("platform applies to an image index only")
+    return backend, repo, image
+
+
+def _plan_from(body: dict[str, Any], started: bool) -> ScanPlan:
+    status = body.get("status", "COMPLETE")
+    if status not in SCAN_STATUSES:
+        raise ControlError(f"status must be one of {', '.join(SCAN_STATUSES)}")
+    description = body.get("description")
+    if description is not None and not isinstance(description, str):
+        raise ControlError("description must be a string")
+    if "complete_after_seconds" in body:
+        after = body["complete_after_seconds"]
+        if after is not None and (isinstance(after, bool) or not isinstance(after, (int, float)) or after < 0):
+            raise ControlError("complete_after_seconds must be a number >= 0, or null (never completes)")
+        complete_after: Any = None if after is None else float(after)
+    else:
+        # Configured as already started: the result is there at once. Started later
+        # (StartImageScan, scan on push): it takes the usual scan time.
+        complete_after = 0.0 if started else _DEFAULT
+    lists = {}
+    for key in ("findings", "enhancedFindings"):
+        value = body.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ControlError(f"{key} must be a list of objects")
+        lists[key] = value
+    generate = body.get("generate")
+    if generate is not None:
+        if not isinstance(generate, dict):
+            raise ControlError("generate must be an object such as {\"CRITICAL\": 2, \"HIGH\": 10, \"enhanced\": true}")
+        for key, value in generate.items():
+            if key == "enhanced":
+                if not isinstance(value, bool):
+                    raise ControlError("generate.enhanced must be true or false")
+            elif key not in SEVERITY_ORDER:
+                raise ControlError(f"generate keys are severities ({', '.join(SEVERITY_ORDER)}) and enhanced")
+            elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000:
+                raise ControlError(f"generate.{key} must be an integer between 0 and 100000")
+    enhanced_mode = bool(lists["enhancedFindings"]) or bool((generate or {}).get("enhanced")) or status == "ACTIVE"
+    explicit = bool(lists["findings"] or lists["enhancedFindings"]) or any(
+        v for k, v in (generate or {}).items() if k != "enhanced"
+    )
+    return ScanPlan(
+        status=status,
+        description=description,
+        complete_after=complete_after,
+        findings=lists["findings"],
+        enhanced_findings=lists["enhancedFindings"],
+        generate=generate,
+        enhanced_mode=enhanced_mode,
+        explicit=explicit,
+    )
+
+
+def _summary(backend: ECRBackend, repo_name: str, scan: ImageScan, now: float) -> dict[str, Any]:
+    state = scan.state(now)
+    repo = backend.repositories.get(repo_name)
+    image = _by_digest(repo, scan.digest) if repo is not None else None
+    completes = (
+        round(STATE.clock.to_wall(scan.started_at + scan.complete_after), 3)
+        if scan.started_at is not None and scan.complete_after is not None
+        else None
+    )
+    return {
+        "registryId": backend.account_id,
+        "region": backend.region_name,
+        "repository": repo_name,
+        "imageDigest": scan.digest,
+        "imageTags": list(image.image_tags) if image is not None else [],
+        "started": scan.started_at is not None,
+        "status": state[0] if state else None,
+        "finalStatus": scan.plan.status,
+        "completesAt": completes,
+        "findings": len(scan.findings),
+        "enhancedFindings": len(scan.enhanced),
+        "findingSeverityCounts": dict(scan.counts),
+        "configured": scan.configured,
+    }
+
+
+def _all_scans() -> list[tuple[ECRBackend, tuple[str, str], ImageScan]]:
+    out = []
+    for _account, regions in list(ecr_backends.items()):
+        for _region, backend in list(regions.items()):
+            for key, scan in list(scans(backend).items()):
+                out.append((backend, key, scan))
+    return out
+
+
+def handle_control(method: str, route: str, payload: Any, query: dict[str, list[str]]) -> tuple[int, Any]:
+    """The /_greenlight/ecr/* control routes: (HTTP status, JSON body)."""
+    try:
+        with STATE.lock:
+            if route == "ecr/scan":
+                return _control_scan(method, payload, query)
+            if route == "ecr/config":
+                return _control_config(method, payload)
+    except ControlError as exc:
+        return exc.status, {"error": str(exc)}
+    return 404, {"error": f"unknown control endpoint /_greenlight/{route}"}
+
+
+def _control_scan(method: str, payload: Any, query: dict[str, list[str]]) -> tuple[int, Any]:
+    now = STATE.clock.now()
+    if method == "GET":
+        items = [_summary(b, key[0], s, now) for b, key, s in _all_scans()]
+        for field_name in ("repository", "imageDigest"):
+            if field_name in query:
+                items = [i for i in items if i[field_name] in query[field_name]]
+        return 200, {"scans": items}
+    if method == "DELETE":
+        body = payload if isinstance(payload, dict) else {}
+        body = {**{k: v[0] for k, v in query.items() if v}, **body}
+        if not (body.get("repository") or body.get("repositoryName")):
+            for backend, key, _scan in _all_scans():
+                scans(backend).pop(key, None)
+            return 200, {"scans": []}
+        if body.get("digest") or body.get("tag") or body.get("imageDigest") or body.get("imageTag"):
+            backend, repo, image = _target(body)
+            scans(backend).pop((repo.name, image.image_digest), None)
+        else:
+            backend = _backend_for(body)
+            name = body.get("repository") or body.get("repositoryName")
+            for key in [k for k in scans(backend) if k[0] == name]:
+                scans(backend).pop(key, None)
+        return 200, {"scans": [_summary(b, key[0], s, now) for b, key, s in _all_scans()]}
+    if method in ("POST", "PUT"):
+        items = payload if isinstance(payload, list) else [payload]
+        out = []
+        for body in items:
+            if not isinstance(body, dict):
+                raise ControlError("expected a JSON object (or a list of them)")
+            started = body.get("started", True)
+            if not isinstance(started, bool):
+                raise ControlError("started must be true or false")
+            backend, repo, image = _target(body)
+            if is_index(image):  # pragma: no cover - _target resolves indexes
+                raise ControlError("an image index cannot be scanned")
+            plan = _plan_from(body, started)
+            scan = ImageScan(repo.name, image.image_digest, plan, configured=True)
+            scans(backend)[(repo.name, image.image_digest)] = scan
+            if started:
+                scan = start_scan(backend, repo, image, now)
+            out.append(_summary(backend, repo.name, scan, now))
+        return 200, ({"scans": out} if isinstance(payload, list) else {"scan": out[0]})
+    return 405, {"error": "use GET, POST or DELETE"}
+
+
+def _control_config(method: str, payload: Any) -> tuple[int, Any]:
+    if method in ("POST", "PUT"):
+        if not isinstance(payload, dict):
+            raise ControlError("expected a JSON object")
+        if "scan_seconds" in payload:
+            value = payload["scan_seconds"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ControlError("scan_seconds must be a number >= 0")
+            STATE.ecr_scan_seconds = float(value)
+    elif method != "GET":
+        return 405, {"error": "use GET or POST"}
+    return 200, {"scan_seconds": STATE.ecr_scan_seconds}
