@@ -1,8 +1,8 @@
 //! AWS clients from the standard credential/region chain. `AWS_ENDPOINT_URL` (honoured by
 //! aws-config itself) points them at the emulator.
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::error::{Error, Result};
 
@@ -10,7 +10,10 @@ use crate::error::{Error, Result};
 pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub codedeploy: aws_sdk_codedeploy::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub sts: aws_sdk_sts::Client,
     pub region: String,
+    conf: SdkConfig,
 }
 
 impl Clients {
@@ -21,16 +24,49 @@ impl Clients {
             .retry_config(RetryConfig::adaptive().with_max_attempts(6))
             .load()
             .await;
-        let region = conf.region().map(ToString::to_string).ok_or_else(|| {
-            Error::state(
+        if conf.region().is_none() {
+            return Err(Error::state(
                 "no AWS region is configured",
                 "set AWS_REGION (aws-actions/configure-aws-credentials does this) or a profile region",
-            )
-        })?;
-        Ok(Clients {
+            ));
+        }
+        Ok(Clients::from_sdk_config(conf))
+    }
+
+    /// Clients from an explicit config (tests swap single clients for mocks afterwards).
+    pub fn from_sdk_config(conf: SdkConfig) -> Clients {
+        Clients {
             ecs: aws_sdk_ecs::Client::new(&conf),
             codedeploy: aws_sdk_codedeploy::Client::new(&conf),
-            region,
+            ecr: aws_sdk_ecr::Client::new(&conf),
+            sts: aws_sdk_sts::Client::new(&conf),
+            region: conf.region().map(ToString::to_string).unwrap_or_default(),
+            conf,
+        }
+    }
+
+    /// An ECR client for the registry's own region, which may differ from the deploy region.
+    pub fn ecr_in(&self, region: &str) -> aws_sdk_ecr::Client {
+        if region == self.region {
+            return self.ecr.clone();
+        }
+        let conf = aws_sdk_ecr::config::Builder::from(&self.conf)
+            .region(aws_sdk_ecr::config::Region::new(region.to_string()))
+            .build();
+        aws_sdk_ecr::Client::from_conf(conf)
+    }
+
+    /// The caller's account id (STS GetCallerIdentity).
+    pub async fn account_id(&self) -> Result<String> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| Error::aws("GetCallerIdentity", &e))?;
+        out.account().map(str::to_string).ok_or_else(|| Error::Aws {
+            operation: "GetCallerIdentity",
+            message: "the response has no account".into(),
         })
     }
 }

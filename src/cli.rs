@@ -18,10 +18,25 @@ pub struct Cli {
     pub command: Option<CliCommand>,
 }
 
+// One value per process: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
     /// Register the task definition and deploy it to the service, watching to the end.
     Deploy(DeployArgs),
+    /// Print the unique image reference this build should push (outputs `image`, `image-tag`).
+    Tag(TagArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// ECR repository name (resolved to this account's registry) or full repository URI.
+    #[arg(long, value_name = "REPO")]
+    pub image: Option<String>,
+    /// Tag template [default: {date}-{sha7}]; placeholders {sha} {sha7} {date} {run_number}
+    /// {run_attempt} {ref_slug} {pr}.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub image_tag_template: Option<String>,
 }
 
 /// Booleans accept `--flag`, `--flag true` and `--flag false`, like the action's `true`/`false`.
@@ -69,6 +84,30 @@ pub struct DeployArgs {
     /// Stop with rollback on timeout or cancellation [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rollback_on_timeout: Option<String>,
+    /// Tags refused because they move between images, comma-separated [default: latest].
+    #[arg(long, value_name = "TAGS")]
+    pub mutable_tags: Option<String>,
+    /// Gate on the ECR scan findings of the image digest [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub scan_gate: Option<String>,
+    /// Most findings allowed per severity, e.g. CRITICAL=0,HIGH=0 [default: CRITICAL=0,HIGH=0].
+    #[arg(long, value_name = "LIST")]
+    pub severity_thresholds: Option<String>,
+    /// YAML list of findings to ignore: id, until (YYYY-MM-DD), reason.
+    #[arg(long, value_name = "FILE")]
+    pub scan_ignore_file: Option<String>,
+    /// Count only findings with a fix available against the thresholds [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub scan_fixable_only: Option<String>,
+    /// Minutes to wait for a scan to complete [default: 10].
+    #[arg(long, value_name = "MINUTES")]
+    pub scan_wait_minutes: Option<String>,
+    /// start | fail: what to do when the image has no scan [default: start].
+    #[arg(long, value_name = "WHAT")]
+    pub scan_on_missing: Option<String>,
+    /// Write the findings as SARIF 2.1.0 to this file.
+    #[arg(long, value_name = "FILE")]
+    pub sarif_file: Option<String>,
 }
 
 /// Turns a subcommand's matches into kebab-case inputs, plus `command`.
@@ -89,7 +128,7 @@ pub fn inputs_from_matches(command: &str, matches: &ArgMatches) -> BTreeMap<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, INPUTS};
+    use crate::config::{Command, Config, INPUTS};
     use clap::CommandFactory;
 
     fn cli_inputs(args: &[&str]) -> BTreeMap<String, String> {
@@ -142,18 +181,23 @@ mod tests {
     }
 
     #[test]
-    fn every_input_has_a_flag() {
+    fn each_command_has_a_flag_for_exactly_its_inputs() {
         let cmd = Cli::command();
-        let deploy = cmd.find_subcommand("deploy").unwrap();
-        for input in INPUTS.iter().filter(|i| i.name != "command") {
-            assert!(
-                deploy
-                    .get_arguments()
-                    .any(|a| a.get_long() == Some(input.name)),
-                "input `{}` has no --{} flag",
-                input.name,
-                input.name
-            );
+        for command in [Command::Deploy, Command::Tag] {
+            let sub = cmd.find_subcommand(command.name()).unwrap();
+            let mut flags: Vec<&str> = sub
+                .get_arguments()
+                .filter_map(|a| a.get_long())
+                .filter(|l| *l != "help")
+                .collect();
+            let mut inputs: Vec<&str> = INPUTS
+                .iter()
+                .filter(|i| i.name != "command" && i.commands.contains(&command))
+                .map(|i| i.name)
+                .collect();
+            flags.sort_unstable();
+            inputs.sort_unstable();
+            assert_eq!(flags, inputs, "{}", command.name());
         }
     }
 

@@ -7,25 +7,56 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 
-/// An input greenlight understands, with the default action.yml declares for it.
+/// An input greenlight understands, with the default action.yml declares for it and the
+/// commands that read it (the CLI offers it as a flag on exactly those).
 #[derive(Debug, Clone, Copy)]
 pub struct InputSpec {
     pub name: &'static str,
     pub default: Option<&'static str>,
+    pub commands: &'static [Command],
 }
 
+const DEPLOY: &[Command] = &[Command::Deploy];
+const TAG: &[Command] = &[Command::Tag];
+const ALL: &[Command] = &[Command::Deploy, Command::Tag];
+
 const fn input(name: &'static str, default: Option<&'static str>) -> InputSpec {
-    InputSpec { name, default }
+    InputSpec {
+        name,
+        default,
+        commands: DEPLOY,
+    }
+}
+
+const fn input_for(
+    name: &'static str,
+    default: Option<&'static str>,
+    commands: &'static [Command],
+) -> InputSpec {
+    InputSpec {
+        name,
+        default,
+        commands,
+    }
 }
 
 /// Every input of this release. A test keeps action.yml and this list identical.
 pub const INPUTS: &[InputSpec] = &[
-    input("command", Some("deploy")),
+    input_for("command", Some("deploy"), ALL),
     input("task-definition", None),
     input("service", None),
     input("cluster", Some("default")),
     input("container-name", None),
-    input("image", None),
+    input_for("image", None, ALL),
+    input_for("image-tag-template", Some("{date}-{sha7}"), TAG),
+    input("mutable-tags", Some("latest")),
+    input("scan-gate", Some("true")),
+    input("severity-thresholds", Some("CRITICAL=0,HIGH=0")),
+    input("scan-ignore-file", None),
+    input("scan-fixable-only", Some("false")),
+    input("scan-wait-minutes", Some("10")),
+    input("scan-on-missing", Some("start")),
+    input("sarif-file", None),
     input("codedeploy-appspec", None),
     input("codedeploy-application", None),
     input("codedeploy-deployment-group", None),
@@ -44,6 +75,16 @@ const DESCRIPTION_LIMIT: usize = 512;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     Deploy,
+    Tag,
+}
+
+impl Command {
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Deploy => "deploy",
+            Command::Tag => "tag",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,13 +100,57 @@ pub enum WaitUntil {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub command: Command,
-    pub deploy: DeployConfig,
+    pub job: Job,
     /// Notes produced while reading inputs (e.g. a capped value) to print as warnings.
     pub warnings: Vec<String>,
 }
 
+/// What the command needs, and nothing the other commands need.
+// One value per run: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    Deploy(DeployConfig),
+    Tag(TagConfig),
+}
+
+impl Job {
+    /// The deploy settings; `None` for other commands.
+    pub fn deploy(&self) -> Option<&DeployConfig> {
+        match self {
+            Job::Deploy(d) => Some(d),
+            Job::Tag(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagConfig {
+    /// A repository name, or a full repository reference without tag.
+    pub image: String,
+    pub template: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnMissingScan {
+    Start,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateConfig {
+    pub enabled: bool,
+    pub policy: crate::stages::scan_gate::Policy,
+    pub wait_minutes: u32,
+    pub on_missing: OnMissingScan,
+    pub sarif_file: Option<PathBuf>,
+    /// Tags that may point at different images over time; refused besides `latest`.
+    pub mutable_tags: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeployConfig {
+    pub gate: GateConfig,
     pub task_definition: PathBuf,
     pub service: String,
     pub cluster: String,
@@ -91,181 +176,280 @@ impl Config {
                 return Err(unknown_input(name));
             }
         }
-        let get = |name: &str| -> Option<&str> {
-            raw.get(name).map(String::as_str).or_else(|| {
-                INPUTS
-                    .iter()
-                    .find(|i| i.name == name)
-                    .and_then(|i| i.default)
-            })
-        };
         let mut warnings = Vec::new();
-
-        let command = match get("command").unwrap_or("deploy") {
+        let command = match lookup(raw, "command").unwrap_or("deploy") {
             "deploy" => Command::Deploy,
+            "tag" => Command::Tag,
             other => {
                 return Err(Error::input(
                     "command",
                     format!("`{other}` is not a command of this release"),
-                    "use `deploy`",
+                    "use `deploy` or `tag`",
                 ));
             }
         };
-
-        let task_definition = required(
-            raw,
-            "task-definition",
-            "the path to your task definition JSON or YAML file, e.g. `task-definition: taskdef.json`",
-        )?;
-        let service = required(raw, "service", "the name of the ECS service to deploy to")?;
-        let cluster = get("cluster").unwrap_or("default").to_string();
-        check_name("service", &service)?;
-        check_name("cluster", &cluster)?;
-
-        let containers = split_list(get("container-name"));
-        let image_list = split_list(get("image"));
-        let (images, sole_image) = match (containers.len(), image_list.len()) {
-            (0, 0) => (Vec::new(), None),
-            (0, 1) => (Vec::new(), image_list.into_iter().next()),
-            (0, _) => {
-                return Err(Error::input(
-                    "image",
-                    "several images were given but no `container-name`",
-                    "name the containers in `container-name`, in the same order as the images",
-                ));
-            }
-            (_, 0) => {
-                return Err(Error::input(
-                    "container-name",
-                    "a container is named but no `image` is given for it",
-                    "set `image` to the reference to deploy, or drop `container-name`",
-                ));
-            }
-            (n, 1) if n > 1 => {
-                return Err(Error::input(
-                    "image",
-                    format!("{n} containers are named but only one image is given"),
-                    "give one image per container, comma-separated, in the same order",
-                ));
-            }
-            (n, m) if n != m => {
-                return Err(Error::input(
-                    "image",
-                    format!("{m} images for {n} containers"),
-                    "give exactly one image per container named in `container-name`",
-                ));
-            }
-            _ => (containers.into_iter().zip(image_list).collect(), None),
+        let job = match command {
+            Command::Deploy => Job::Deploy(deploy_config(raw, &mut warnings)?),
+            Command::Tag => Job::Tag(tag_config(raw)?),
         };
-        for (_, image) in images
-            .iter()
-            .map(|(c, i)| (c, i))
-            .chain(sole_image.iter().map(|i| (i, i)))
-        {
-            if image.contains(char::is_whitespace) {
-                return Err(Error::input(
-                    "image",
-                    format!("`{image}` contains whitespace"),
-                    "give a reference like `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:20261123120000-abc1234`",
-                ));
-            }
-        }
-
-        let application = get("codedeploy-application")
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("AppECS-{cluster}-{service}"));
-        let deployment_group = get("codedeploy-deployment-group")
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("DgpECS-{cluster}-{service}"));
-
-        let description = get("codedeploy-deployment-description").map(|d| {
-            if d.chars().count() > DESCRIPTION_LIMIT {
-                warnings.push(format!(
-                    "codedeploy-deployment-description is longer than {DESCRIPTION_LIMIT} characters; it was cut to fit CodeDeploy's limit"
-                ));
-                d.chars().take(DESCRIPTION_LIMIT).collect()
-            } else {
-                d.to_string()
-            }
-        });
-
-        let wait_until = match get("wait-until").unwrap_or("complete") {
-            "none" => WaitUntil::None,
-            "ready" => WaitUntil::Ready,
-            "complete" => WaitUntil::Complete,
-            other => {
-                return Err(Error::input(
-                    "wait-until",
-                    format!("`{other}` is not one of none, ready, complete"),
-                    "use `none` (return after start), `ready` (return when test traffic is served) or `complete` (the default)",
-                ));
-            }
-        };
-        let stability = parse_bool(
-            "wait-for-service-stability",
-            get("wait-for-service-stability").unwrap_or("false"),
-        )?;
-        if stability && wait_until == WaitUntil::None && raw.contains_key("wait-until") {
-            return Err(Error::input(
-                "wait-until",
-                "`wait-until: none` contradicts `wait-for-service-stability: true`",
-                "drop one of the two; `wait-until: complete` is what `wait-for-service-stability: true` means",
-            ));
-        }
-
-        let wait_raw = get("wait-for-minutes").unwrap_or("30");
-        let mut wait_minutes: u32 = wait_raw.parse().map_err(|_| {
-            Error::input(
-                "wait-for-minutes",
-                format!("`{wait_raw}` is not a whole number of minutes"),
-                "give a number like `30`",
-            )
-        })?;
-        if wait_minutes == 0 {
-            return Err(Error::input(
-                "wait-for-minutes",
-                "0 minutes leaves no time to deploy",
-                "give at least 1, or use `wait-until: none` to return right after the start",
-            ));
-        }
-        if wait_minutes > MAX_WAIT_MINUTES {
-            warnings.push(format!(
-                "wait-for-minutes {wait_minutes} is above the maximum; waiting {MAX_WAIT_MINUTES} minutes"
-            ));
-            wait_minutes = MAX_WAIT_MINUTES;
-        }
-        let rollback_on_timeout = parse_bool(
-            "rollback-on-timeout",
-            get("rollback-on-timeout").unwrap_or("true"),
-        )?;
-
         Ok(Config {
             command,
-            deploy: DeployConfig {
-                task_definition: PathBuf::from(task_definition),
-                service,
-                cluster,
-                images,
-                sole_image,
-                appspec: get("codedeploy-appspec").map(PathBuf::from),
-                application,
-                deployment_group,
-                deployment_config: get("codedeploy-deployment-config").map(str::to_string),
-                description,
-                wait_until,
-                wait_minutes,
-                rollback_on_timeout,
-            },
+            job,
             warnings,
         })
     }
 }
 
-fn required(raw: &BTreeMap<String, String>, name: &str, what: &str) -> Result<String> {
+/// The input's value, or the default action.yml declares.
+fn lookup<'a>(raw: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
+    raw.get(name).map(String::as_str).or_else(|| {
+        INPUTS
+            .iter()
+            .find(|i| i.name == name)
+            .and_then(|i| i.default)
+    })
+}
+
+fn tag_config(raw: &BTreeMap<String, String>) -> Result<TagConfig> {
+    let image = required(
+        raw,
+        "image",
+        "the ECR repository name (e.g. `web`) or its full URI",
+        "tag",
+    )?;
+    if image.contains('@')
+        || image
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':'))
+    {
+        return Err(Error::input(
+            "image",
+            format!("`{image}` already has a tag or digest"),
+            "give the repository only; `tag` computes the tag from `image-tag-template`",
+        ));
+    }
+    Ok(TagConfig {
+        image,
+        template: lookup(raw, "image-tag-template")
+            .unwrap_or("{date}-{sha7}")
+            .to_string(),
+    })
+}
+
+fn gate_config(raw: &BTreeMap<String, String>) -> Result<GateConfig> {
+    use crate::stages::scan_gate::{Policy, Thresholds, load_ignore_file};
+    let get = |name: &str| lookup(raw, name);
+    let enabled = parse_bool("scan-gate", get("scan-gate").unwrap_or("true"))?;
+    let thresholds = Thresholds::parse(get("severity-thresholds").unwrap_or(""))?;
+    let ignore_file = get("scan-ignore-file").map(PathBuf::from);
+    let ignore = match &ignore_file {
+        Some(path) => load_ignore_file(path)?,
+        None => Vec::new(),
+    };
+    let wait_raw = get("scan-wait-minutes").unwrap_or("10");
+    let wait_minutes: u32 = wait_raw.parse().map_err(|_| {
+        Error::input(
+            "scan-wait-minutes",
+            format!("`{wait_raw}` is not a whole number of minutes"),
+            "give a number like `10`",
+        )
+    })?;
+    let on_missing = match get("scan-on-missing").unwrap_or("start") {
+        "start" => OnMissingScan::Start,
+        "fail" => OnMissingScan::Fail,
+        other => {
+            return Err(Error::input(
+                "scan-on-missing",
+                format!("`{other}` is not one of start, fail"),
+                "use `start` (start a basic scan and wait) or `fail` (block the deploy)",
+            ));
+        }
+    };
+    Ok(GateConfig {
+        enabled,
+        policy: Policy {
+            thresholds,
+            fixable_only: parse_bool(
+                "scan-fixable-only",
+                get("scan-fixable-only").unwrap_or("false"),
+            )?,
+            ignore,
+            ignore_file,
+        },
+        wait_minutes,
+        on_missing,
+        sarif_file: get("sarif-file").map(PathBuf::from),
+        mutable_tags: split_list(get("mutable-tags")),
+    })
+}
+
+fn deploy_config(
+    raw: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<DeployConfig> {
+    let get = |name: &str| lookup(raw, name);
+    let task_definition = required(
+        raw,
+        "task-definition",
+        "the path to your task definition JSON or YAML file, e.g. `task-definition: taskdef.json`",
+        "deploy",
+    )?;
+    let service = required(
+        raw,
+        "service",
+        "the name of the ECS service to deploy to",
+        "deploy",
+    )?;
+    let cluster = get("cluster").unwrap_or("default").to_string();
+    check_name("service", &service)?;
+    check_name("cluster", &cluster)?;
+
+    let containers = split_list(get("container-name"));
+    let image_list = split_list(get("image"));
+    let (images, sole_image) = match (containers.len(), image_list.len()) {
+        (0, 0) => (Vec::new(), None),
+        (0, 1) => (Vec::new(), image_list.into_iter().next()),
+        (0, _) => {
+            return Err(Error::input(
+                "image",
+                "several images were given but no `container-name`",
+                "name the containers in `container-name`, in the same order as the images",
+            ));
+        }
+        (_, 0) => {
+            return Err(Error::input(
+                "container-name",
+                "a container is named but no `image` is given for it",
+                "set `image` to the reference to deploy, or drop `container-name`",
+            ));
+        }
+        (n, 1) if n > 1 => {
+            return Err(Error::input(
+                "image",
+                format!("{n} containers are named but only one image is given"),
+                "give one image per container, comma-separated, in the same order",
+            ));
+        }
+        (n, m) if n != m => {
+            return Err(Error::input(
+                "image",
+                format!("{m} images for {n} containers"),
+                "give exactly one image per container named in `container-name`",
+            ));
+        }
+        _ => (containers.into_iter().zip(image_list).collect(), None),
+    };
+    for (_, image) in images
+        .iter()
+        .map(|(c, i)| (c, i))
+        .chain(sole_image.iter().map(|i| (i, i)))
+    {
+        if image.contains(char::is_whitespace) {
+            return Err(Error::input(
+                "image",
+                format!("`{image}` contains whitespace"),
+                "give a reference like `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:20261123120000-abc1234`",
+            ));
+        }
+    }
+
+    let application = get("codedeploy-application")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("AppECS-{cluster}-{service}"));
+    let deployment_group = get("codedeploy-deployment-group")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("DgpECS-{cluster}-{service}"));
+
+    let description = get("codedeploy-deployment-description").map(|d| {
+        if d.chars().count() > DESCRIPTION_LIMIT {
+            warnings.push(format!(
+                "codedeploy-deployment-description is longer than {DESCRIPTION_LIMIT} characters; it was cut to fit CodeDeploy's limit"
+            ));
+            d.chars().take(DESCRIPTION_LIMIT).collect()
+        } else {
+            d.to_string()
+        }
+    });
+
+    let wait_until = match get("wait-until").unwrap_or("complete") {
+        "none" => WaitUntil::None,
+        "ready" => WaitUntil::Ready,
+        "complete" => WaitUntil::Complete,
+        other => {
+            return Err(Error::input(
+                "wait-until",
+                format!("`{other}` is not one of none, ready, complete"),
+                "use `none` (return after start), `ready` (return when test traffic is served) or `complete` (the default)",
+            ));
+        }
+    };
+    let stability = parse_bool(
+        "wait-for-service-stability",
+        get("wait-for-service-stability").unwrap_or("false"),
+    )?;
+    if stability && wait_until == WaitUntil::None && raw.contains_key("wait-until") {
+        return Err(Error::input(
+            "wait-until",
+            "`wait-until: none` contradicts `wait-for-service-stability: true`",
+            "drop one of the two; `wait-until: complete` is what `wait-for-service-stability: true` means",
+        ));
+    }
+
+    let wait_raw = get("wait-for-minutes").unwrap_or("30");
+    let mut wait_minutes: u32 = wait_raw.parse().map_err(|_| {
+        Error::input(
+            "wait-for-minutes",
+            format!("`{wait_raw}` is not a whole number of minutes"),
+            "give a number like `30`",
+        )
+    })?;
+    if wait_minutes == 0 {
+        return Err(Error::input(
+            "wait-for-minutes",
+            "0 minutes leaves no time to deploy",
+            "give at least 1, or use `wait-until: none` to return right after the start",
+        ));
+    }
+    if wait_minutes > MAX_WAIT_MINUTES {
+        warnings.push(format!(
+            "wait-for-minutes {wait_minutes} is above the maximum; waiting {MAX_WAIT_MINUTES} minutes"
+        ));
+        wait_minutes = MAX_WAIT_MINUTES;
+    }
+    let rollback_on_timeout = parse_bool(
+        "rollback-on-timeout",
+        get("rollback-on-timeout").unwrap_or("true"),
+    )?;
+
+    Ok(DeployConfig {
+        gate: gate_config(raw)?,
+        task_definition: PathBuf::from(task_definition),
+        service,
+        cluster,
+        images,
+        sole_image,
+        appspec: get("codedeploy-appspec").map(PathBuf::from),
+        application,
+        deployment_group,
+        deployment_config: get("codedeploy-deployment-config").map(str::to_string),
+        description,
+        wait_until,
+        wait_minutes,
+        rollback_on_timeout,
+    })
+}
+
+fn required(
+    raw: &BTreeMap<String, String>,
+    name: &str,
+    what: &str,
+    command: &str,
+) -> Result<String> {
     raw.get(name).cloned().ok_or_else(|| {
         Error::input(
             name,
-            "is required for `deploy`",
+            format!("is required for `{command}`"),
             format!("set `{name}` to {what}"),
         )
     })
@@ -350,13 +534,18 @@ mod tests {
 
     #[test]
     fn defaults_follow_the_aws_action() {
-        let c = Config::from_inputs(&inputs(&base())).unwrap();
-        assert_eq!(c.deploy.cluster, "default");
-        assert_eq!(c.deploy.application, "AppECS-default-web");
-        assert_eq!(c.deploy.deployment_group, "DgpECS-default-web");
-        assert_eq!(c.deploy.wait_minutes, 30);
-        assert_eq!(c.deploy.wait_until, WaitUntil::Complete);
-        assert!(c.deploy.rollback_on_timeout);
+        let c = Config::from_inputs(&inputs(&base()))
+            .unwrap()
+            .job
+            .deploy()
+            .cloned()
+            .unwrap();
+        assert_eq!(c.cluster, "default");
+        assert_eq!(c.application, "AppECS-default-web");
+        assert_eq!(c.deployment_group, "DgpECS-default-web");
+        assert_eq!(c.wait_minutes, 30);
+        assert_eq!(c.wait_until, WaitUntil::Complete);
+        assert!(c.rollback_on_timeout);
     }
 
     #[test]
@@ -419,9 +608,9 @@ mod tests {
         let mut i = base();
         i.push(("container-name", "web, sidecar"));
         i.push(("image", "repo/web:1,repo/side:2"));
-        let c = Config::from_inputs(&inputs(&i)).unwrap();
+        let c = deploy_of(&i);
         assert_eq!(
-            c.deploy.images,
+            c.images,
             vec![
                 ("web".into(), "repo/web:1".into()),
                 ("sidecar".into(), "repo/side:2".into())
@@ -438,8 +627,8 @@ mod tests {
         let mut i = base();
         i.push(("wait-for-minutes", "1000"));
         let c = Config::from_inputs(&inputs(&i)).unwrap();
-        assert_eq!(c.deploy.wait_minutes, MAX_WAIT_MINUTES);
         assert_eq!(c.warnings.len(), 1);
+        assert_eq!(deploy_of(&i).wait_minutes, MAX_WAIT_MINUTES);
     }
 
     #[test]
@@ -447,7 +636,73 @@ mod tests {
         let long = "x".repeat(600);
         let mut i = base();
         i.push(("codedeploy-deployment-description", long.as_str()));
-        let c = Config::from_inputs(&inputs(&i)).unwrap();
-        assert_eq!(c.deploy.description.map(|d| d.len()), Some(512));
+        assert_eq!(deploy_of(&i).description.map(|d| d.len()), Some(512));
+    }
+
+    fn deploy_of(i: &[(&str, &str)]) -> DeployConfig {
+        Config::from_inputs(&inputs(i))
+            .unwrap()
+            .job
+            .deploy()
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn gate_defaults_fail_closed() {
+        let g = deploy_of(&base()).gate;
+        assert!(g.enabled);
+        assert_eq!(
+            g.policy.thresholds,
+            crate::stages::scan_gate::Thresholds::parse("CRITICAL=0,HIGH=0").unwrap()
+        );
+        assert_eq!(g.on_missing, OnMissingScan::Start);
+        assert_eq!(g.mutable_tags, vec!["latest".to_string()]);
+    }
+
+    #[test]
+    fn gate_input_errors() {
+        for (k, v, needle) in [
+            ("severity-thresholds", "CRIT=0", "not a severity"),
+            ("scan-on-missing", "ignore", "not one of start, fail"),
+            ("scan-wait-minutes", "soon", "not a whole number"),
+            ("scan-gate", "maybe", "not a boolean"),
+        ] {
+            let mut i = base();
+            i.push((k, v));
+            let e = Config::from_inputs(&inputs(&i)).unwrap_err().to_string();
+            assert!(
+                e.contains(needle) && e.starts_with(&format!("input `{k}`")),
+                "{k}: {e}"
+            );
+        }
+        let mut i = base();
+        i.push(("scan-ignore-file", "does-not-exist.yml"));
+        let e = Config::from_inputs(&inputs(&i)).unwrap_err().to_string();
+        assert!(
+            e.starts_with("does-not-exist.yml: cannot read the scan ignore file"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn tag_needs_only_a_repository() {
+        let c = Config::from_inputs(&inputs(&[("command", "tag"), ("image", "web")])).unwrap();
+        assert_eq!(
+            c.job,
+            Job::Tag(TagConfig {
+                image: "web".into(),
+                template: "{date}-{sha7}".into()
+            })
+        );
+        let e =
+            Config::from_inputs(&inputs(&[("command", "tag"), ("image", "web:1")])).unwrap_err();
+        assert!(e.to_string().contains("already has a tag"), "{e}");
+        let e = Config::from_inputs(&inputs(&[("command", "tag")])).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("input `image`: is required for `tag`"),
+            "{e}"
+        );
     }
 }

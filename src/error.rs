@@ -37,6 +37,10 @@ pub enum Error {
     #[error("{problem}{}", fix_suffix(.fix))]
     State { problem: String, fix: String },
 
+    /// The scan gate refused the image (or could not get a clean verdict: fail closed).
+    #[error("scan gate: {message}")]
+    Gate { message: String },
+
     /// An AWS call failed after the SDK's retries.
     #[error("AWS {operation} failed: {message}")]
     Aws {
@@ -135,6 +139,7 @@ impl Error {
             | Error::File { .. }
             | Error::FileProblems { .. }
             | Error::State { .. } => 2,
+            Error::Gate { .. } => 3,
             Error::Aws { .. } | Error::Runner(_) => 4,
         }
     }

@@ -14,7 +14,7 @@ pub mod stages;
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use config::{Command, Config, WaitUntil};
+use config::{Config, DeployConfig, Job, WaitUntil};
 use error::{Error, Result};
 use report::{Event, Progress};
 use stages::appspec::AppSpec;
@@ -27,11 +27,42 @@ pub const OUTPUT_NAMES: &[&str] = &[
     "codedeploy-deployment-id",
     "deployment-status",
     "image",
+    "image-tag",
+    "image-digest",
+    "scan-critical",
+    "scan-high",
+    "scan-medium",
+    "scan-low",
+    "sarif-file",
 ];
 
 /// Outputs gathered during the run; written even when the run fails part-way, so a workflow
 /// still learns the task definition ARN or deployment id that was created.
 pub type Outputs = BTreeMap<&'static str, String>;
+
+/// The (container, image) pairs to gate and pin, parsed before any AWS call.
+fn images_to_deploy(
+    d: &DeployConfig,
+    td: &task_def::TaskDef,
+) -> Result<Vec<(String, stages::image::ImageRef)>> {
+    let mut pairs = d.images.clone();
+    if let (Some(image), [only]) = (&d.sole_image, td.container_names().as_slice()) {
+        pairs.push((only.to_string(), image.clone()));
+    }
+    pairs
+        .into_iter()
+        .map(|(container, image)| {
+            let parsed = stages::image::ImageRef::parse(&image).map_err(|e| {
+                Error::input(
+                    "image",
+                    e.to_string(),
+                    "give a reference like `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:20261123120000-abc1234`",
+                )
+            })?;
+            Ok((container, parsed))
+        })
+        .collect()
+}
 
 /// Runs the command. Returns the exit code for a run that reached a verdict (0 or 1); errors
 /// carry their own exit code.
@@ -44,20 +75,21 @@ pub async fn run(
     for w in &cfg.warnings {
         progress.emit(Event::Warning(w.clone()));
     }
-    match cfg.command {
-        Command::Deploy => deploy(cfg, progress, outputs, cancel).await,
+    match &cfg.job {
+        Job::Deploy(d) => deploy(d, progress, outputs, cancel).await,
+        Job::Tag(t) => stages::image::run_tag(t, progress, outputs).await,
     }
 }
 
 async fn deploy(
-    cfg: &Config,
+    d: &DeployConfig,
     progress: &Progress,
     outputs: &mut Outputs,
     cancel: impl Future<Output = ()>,
 ) -> Result<u8> {
-    let d = &cfg.deploy;
     // Files first: a typo in them must not cost a single AWS call.
-    let td = task_def::prepare(d)?;
+    let mut td = task_def::prepare(d)?;
+    let images = images_to_deploy(d, &td)?;
     for note in &td.notes {
         progress.emit(Event::Info(format!("task definition: {note}")));
     }
@@ -130,8 +162,19 @@ async fn deploy(
             d.deployment_group
         )));
     }
-    if let Some(image) = d.images.first().map(|(_, i)| i).or(d.sole_image.as_ref()) {
-        outputs.insert("image", image.clone());
+    // The gate reads ECR only; the image that passed is pinned by digest into the container.
+    for (container, image) in &images {
+        let gated = stages::scan_gate::gate_image(
+            &clients,
+            image,
+            &d.gate,
+            task_def::cpu_architecture(&td),
+            progress,
+            outputs,
+        )
+        .await?;
+        task_def::pin_image(&mut td, container, &gated.pinned, &image.to_string());
+        outputs.entry("image").or_insert(gated.pinned);
     }
 
     // Writes start here.

@@ -16,6 +16,8 @@ const FAST: f64 = 600.0;
 struct Seeded {
     emu: Emulator,
     image: String,
+    /// `repositoryUri@imageDigest`: what the gate pins into the task definition.
+    pinned: String,
     initial_td: String,
     dir: tempfile::TempDir,
 }
@@ -37,6 +39,11 @@ fn seeded(extra: &[&str]) -> Seeded {
     emu.clear_calls();
     Seeded {
         image: seed["image"].as_str().expect("seed image").to_string(),
+        pinned: format!(
+            "{}@{}",
+            seed["repositoryUri"].as_str().expect("seed repositoryUri"),
+            seed["imageDigest"].as_str().expect("seed imageDigest")
+        ),
         initial_td: seed["taskDefinitionArn"]
             .as_str()
             .expect("seed taskdef")
@@ -116,14 +123,18 @@ fn canary_shifts_10_then_100_percent_and_the_service_runs_the_new_revision() {
     );
     assert_eq!(s.emu.service_task_definition("demo", "web"), arn);
 
-    // What was registered is the file as written, with the image substituted and the empty
-    // environment value kept.
+    // What was registered is the file as written, with the gated image pinned by digest and
+    // the empty environment value kept.
     let td = s.emu.aws(
         "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
         json!({"taskDefinition": arn}),
     );
     let container = &td["taskDefinition"]["containerDefinitions"][0];
-    assert_eq!(container["image"], s.image.as_str());
+    assert_eq!(container["image"], s.pinned.as_str());
+    assert_eq!(
+        container["dockerLabels"]["greenlight.image"],
+        s.image.as_str()
+    );
     assert_eq!(
         container["environment"][1],
         json!({"name": "FEATURE_FLAGS", "value": ""})

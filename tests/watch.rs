@@ -27,7 +27,12 @@ fn cfg(pairs: &[(&str, &str)]) -> DeployConfig {
         .collect();
     m.insert("task-definition".into(), "td.json".into());
     m.insert("service".into(), "web".into());
-    Config::from_inputs(&m).unwrap().deploy
+    Config::from_inputs(&m)
+        .unwrap()
+        .job
+        .deploy()
+        .cloned()
+        .unwrap()
 }
 
 fn info(status: DeploymentStatus, rolled_back: bool) -> GetDeploymentOutput {
@@ -127,17 +132,13 @@ fn stuck_client() -> (Clients, Stuck) {
 }
 
 fn clients_with(codedeploy: Client) -> Clients {
-    let ecs = aws_sdk_ecs::Client::from_conf(
-        aws_sdk_ecs::Config::builder()
-            .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
-            .region(aws_sdk_ecs::config::Region::new("us-east-1"))
-            .build(),
-    );
-    Clients {
-        ecs,
-        codedeploy,
-        region: "us-east-1".into(),
-    }
+    let conf = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
+    let mut clients = Clients::from_sdk_config(conf);
+    clients.codedeploy = codedeploy;
+    clients
 }
 
 fn channel() -> (

@@ -9,6 +9,14 @@ use tokio::sync::mpsc;
 pub enum Event {
     Info(String),
     Warning(String),
+    /// A warning about a line of a user's file (an expired ignore entry, say).
+    FileWarning {
+        file: String,
+        line: Option<usize>,
+        message: String,
+    },
+    /// Markdown for the step summary.
+    Summary(String),
     TaskDefinitionRegistered {
         arn: String,
     },
@@ -66,6 +74,15 @@ pub fn log_line(event: &Event) -> String {
     match event {
         Event::Info(s) => s.clone(),
         Event::Warning(s) => format!("warning: {s}"),
+        Event::FileWarning {
+            file,
+            line,
+            message,
+        } => match line {
+            Some(l) => format!("warning: {file}:{l}: {message}"),
+            None => format!("warning: {file}: {message}"),
+        },
+        Event::Summary(_) => String::new(),
         Event::TaskDefinitionRegistered { arn } => format!("registered task definition {arn}"),
         Event::DeploymentCreated {
             id,
@@ -102,6 +119,28 @@ pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<(
             match &event {
                 Event::Warning(msg) => {
                     runner.annotate(crate::gha::Level::Warning, &Default::default(), msg);
+                }
+                Event::FileWarning {
+                    file,
+                    line,
+                    message,
+                } => {
+                    let loc = crate::gha::Location {
+                        file: Some(file.clone()),
+                        line: *line,
+                        ..Default::default()
+                    };
+                    runner.annotate(crate::gha::Level::Warning, &loc, message);
+                }
+                Event::Summary(markdown) => {
+                    // The summary is a report, not the deployment: a write failure only warns.
+                    if let Err(e) = runner.append_summary(markdown) {
+                        runner.annotate(
+                            crate::gha::Level::Warning,
+                            &Default::default(),
+                            &e.to_string(),
+                        );
+                    }
                 }
                 _ => println!("[{secs:6.1}s] {}", log_line(&event)),
             }

@@ -2,7 +2,10 @@
 
 pub mod appspec;
 pub mod deploy;
+pub mod diff;
 pub mod image;
+pub mod scan_gate;
+pub mod shape;
 pub mod task_def;
 
 use std::path::Path;

@@ -11,29 +11,7 @@ use serde_json::{Map, Value};
 use crate::aws::Clients;
 use crate::config::DeployConfig;
 use crate::error::{Error, Problem, Result};
-use crate::stages::{did_you_mean, line_of_key, read_document};
-
-/// The members of the RegisterTaskDefinition request (ECS API reference).
-pub const REGISTER_KEYS: &[&str] = &[
-    "family",
-    "taskRoleArn",
-    "executionRoleArn",
-    "networkMode",
-    "containerDefinitions",
-    "volumes",
-    "placementConstraints",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "tags",
-    "pidMode",
-    "ipcMode",
-    "proxyConfiguration",
-    "inferenceAccelerators",
-    "ephemeralStorage",
-    "runtimePlatform",
-    "enableFaultInjection",
-];
+use crate::stages::{did_you_mean, line_of_key, read_document, shape};
 
 /// Fields DescribeTaskDefinition returns that RegisterTaskDefinition refuses.
 pub const READ_ONLY_KEYS: &[&str] = &[
@@ -139,77 +117,26 @@ pub fn from_value(path: &Path, src: &str, value: Value) -> Result<TaskDef> {
         }
     }
 
-    let mut problems = Vec::new();
-    let problem = |field: String, key: &str, message: String| Problem {
-        line: line_of_key(src, key),
-        field,
-        message,
-    };
-    for key in top.keys() {
-        if !REGISTER_KEYS.contains(&key.as_str()) {
-            let message = match did_you_mean(key, REGISTER_KEYS.iter().copied()) {
-                Some(s) => format!("unknown key; did you mean `{s}`?"),
-                None => "unknown key; RegisterTaskDefinition does not accept it".to_string(),
-            };
-            problems.push(problem(key.clone(), key, message));
-        }
-    }
-    let family = match top.get("family") {
-        Some(Value::String(f)) if is_valid_family(f) => f.clone(),
-        Some(Value::String(f)) => {
-            problems.push(problem(
-                "family".into(),
-                "family",
-                format!("`{f}` is not a valid family: use 1-255 letters, digits, hyphens and underscores"),
-            ));
-            String::new()
-        }
-        Some(_) => {
-            problems.push(problem(
-                "family".into(),
-                "family",
-                "must be a string".into(),
-            ));
-            String::new()
-        }
-        None => {
+    // The whole document against the API's own request shape: unknown keys anywhere (with a
+    // suggestion), wrong types, case-sensitive enum values, required members.
+    let mut problems = shape::validate_register(&Value::Object(top.clone()), src);
+    let family = match top.get("family").and_then(Value::as_str) {
+        Some(f) if is_valid_family(f) => f.to_string(),
+        Some(f) => {
             problems.push(Problem {
                 field: "family".into(),
-                line: None,
-                message: "is missing; every task definition needs a family name".into(),
+                line: line_of_key(src, "family"),
+                message: format!("`{f}` is not a valid family: use 1-255 letters, digits, hyphens and underscores"),
             });
             String::new()
         }
+        None => String::new(),
     };
-    match top.get("containerDefinitions") {
-        Some(Value::Array(defs)) if defs.is_empty() => problems.push(problem(
-            "containerDefinitions".into(),
-            "containerDefinitions",
-            "is empty; at least one container is needed".into(),
-        )),
-        Some(Value::Array(defs)) => check_containers(defs, src, &mut problems),
-        Some(_) => problems.push(problem(
-            "containerDefinitions".into(),
-            "containerDefinitions",
-            "must be a list of container definitions".into(),
-        )),
-        None => problems.push(Problem {
-            field: "containerDefinitions".into(),
-            line: None,
-            message: "is missing; list the task's containers here".into(),
-        }),
+    if let Some(defs) = top.get("containerDefinitions").and_then(Value::as_array) {
+        check_containers(&top, defs, src, &mut problems);
     }
-    for key in ["cpu", "memory"] {
-        if let Some(v) = top.get(key)
-            && !v.is_string()
-        {
-            problems.push(problem(
-                    key.into(),
-                    key,
-                    format!("must be a string such as \"512\" (task-level `{key}` is a string in the ECS API)"),
-                ));
-        }
-    }
+    // In file order, so the list reads top to bottom; unlocated ones last.
+    problems.sort_by_key(|p| (p.line.is_none(), p.line));
     if !problems.is_empty() {
         return Err(Error::FileProblems {
             path: path.to_path_buf(),
@@ -231,66 +158,240 @@ fn is_valid_family(f: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn check_containers(defs: &[Value], src: &str, problems: &mut Vec<Problem>) {
-    if defs.len() > MAX_CONTAINERS {
+/// What the shape cannot say: limits and rules across fields.
+fn check_containers(
+    top: &Map<String, Value>,
+    defs: &[Value],
+    src: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let mut push = |field: String, key: &str, message: String| {
         problems.push(Problem {
-            field: "containerDefinitions".into(),
-            line: line_of_key(src, "containerDefinitions"),
-            message: format!(
+            field,
+            line: line_of_key(src, key),
+            message,
+        });
+    };
+    if defs.is_empty() {
+        push(
+            "containerDefinitions".into(),
+            "containerDefinitions",
+            "is empty; at least one container is needed".into(),
+        );
+        return;
+    }
+    if defs.len() > MAX_CONTAINERS {
+        push(
+            "containerDefinitions".into(),
+            "containerDefinitions",
+            format!(
                 "has {} containers; ECS allows at most {MAX_CONTAINERS}",
                 defs.len()
             ),
-        });
+        );
     }
-    let mut seen = Vec::new();
+    let awsvpc = top.get("networkMode").and_then(Value::as_str) == Some("awsvpc");
+    let fargate = top
+        .get("requiresCompatibilities")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|x| x == "FARGATE"));
+    let mut seen: Vec<&str> = Vec::new();
+    let mut any_essential = false;
     for (i, def) in defs.iter().enumerate() {
         let at = |field: &str| format!("containerDefinitions[{i}].{field}");
-        let Some(obj) = def.as_object() else {
-            problems.push(Problem {
-                field: format!("containerDefinitions[{i}]"),
-                line: None,
-                message: "must be an object".into(),
-            });
-            continue;
-        };
+        let Some(obj) = def.as_object() else { continue };
         match obj.get("name").and_then(Value::as_str) {
-            Some(name) if seen.contains(&name) => problems.push(Problem {
-                field: at("name"),
-                line: None,
-                message: format!("`{name}` is used by two containers; names must be unique"),
-            }),
+            Some(name) if seen.contains(&name) => {
+                push(
+                    at("name"),
+                    "name",
+                    format!("`{name}` is used by two containers; names must be unique"),
+                );
+            }
             Some(name) => seen.push(name),
-            None => problems.push(Problem {
-                field: at("name"),
-                line: None,
-                message: "is missing or not a string".into(),
-            }),
+            None => push(
+                at("name"),
+                "name",
+                "is missing; every container needs a name".into(),
+            ),
         }
-        if !obj.get("image").is_some_and(Value::is_string) {
-            problems.push(Problem {
-                field: at("image"),
-                line: None,
-                message: "is missing or not a string".into(),
-            });
+        if obj
+            .get("image")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            push(
+                at("image"),
+                "image",
+                "is missing; every container needs an image".into(),
+            );
         }
-        for key in [
-            "essential",
-            "readonlyRootFilesystem",
-            "privileged",
-            "interactive",
-            "pseudoTerminal",
-        ] {
-            if let Some(v) = obj.get(key)
-                && !v.is_boolean()
+        // ECS treats a container without `essential` as essential.
+        any_essential |= obj
+            .get("essential")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        for (j, pm) in obj
+            .get("portMappings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let field = |f: &str| format!("containerDefinitions[{i}].portMappings[{j}].{f}");
+            let container = pm.get("containerPort").and_then(Value::as_i64);
+            let host = pm.get("hostPort").and_then(Value::as_i64);
+            if let Some(p) = container.filter(|p| !(1..=65535).contains(p)) {
+                push(
+                    field("containerPort"),
+                    "containerPort",
+                    format!("{p} is not a port (1-65535)"),
+                );
+            }
+            if awsvpc
+                && let (Some(c), Some(h)) = (container, host)
+                && h != c
+                && h != 0
             {
-                problems.push(Problem {
-                    field: at(key),
-                    line: line_of_key(src, key),
-                    message: format!("must be true or false without quotes, not {v}"),
-                });
+                push(
+                    field("hostPort"),
+                    "hostPort",
+                    format!(
+                        "{h} differs from containerPort {c}; with networkMode awsvpc they must be equal (or leave hostPort out)"
+                    ),
+                );
+            }
+        }
+        for (j, secret) in obj
+            .get("secrets")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(from) = secret.get("valueFrom").and_then(Value::as_str)
+                && from.starts_with("arn:")
+                && !is_secret_arn(from)
+            {
+                push(
+                    format!("containerDefinitions[{i}].secrets[{j}].valueFrom"),
+                    "valueFrom",
+                    format!("`{from}` is not an SSM parameter or Secrets Manager secret ARN"),
+                );
             }
         }
     }
+    if !any_essential {
+        push(
+            "containerDefinitions".into(),
+            "essential",
+            "has no essential container; mark at least one `\"essential\": true`".into(),
+        );
+    }
+    if fargate {
+        if !awsvpc {
+            push(
+                "networkMode".into(),
+                "networkMode",
+                "must be `awsvpc` for FARGATE (requiresCompatibilities includes FARGATE)".into(),
+            );
+        }
+        let cpu = top.get("cpu").and_then(Value::as_str);
+        let memory = top.get("memory").and_then(Value::as_str);
+        match (cpu, memory) {
+            (Some(c), Some(m)) => {
+                if let Some(msg) = fargate_size_problem(c, m) {
+                    push("cpu".into(), "cpu", msg);
+                }
+            }
+            _ => push(
+                "cpu".into(),
+                "cpu",
+                "FARGATE needs task-level `cpu` and `memory`, e.g. \"256\" and \"512\"".into(),
+            ),
+        }
+    }
+}
+
+fn is_secret_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && matches!(parts[2], "ssm" | "secretsmanager")
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && (parts[5].starts_with("parameter/") || parts[5].starts_with("secret:"))
+}
+
+/// Fargate's supported CPU/memory pairs (ECS developer guide, task size table); values in
+/// CPU units and MiB, also accepting "1 vCPU" / "2 GB" spellings the API allows.
+pub fn fargate_size_problem(cpu: &str, memory: &str) -> Option<String> {
+    let units = |s: &str| -> Option<u32> {
+        let t = s.trim().to_ascii_lowercase();
+        if let Some(v) = t.strip_suffix("vcpu") {
+            return v.trim().parse::<f64>().ok().map(|x| (x * 1024.0) as u32);
+        }
+        t.parse().ok()
+    };
+    let mib = |s: &str| -> Option<u32> {
+        let t = s.trim().to_ascii_lowercase();
+        if let Some(v) = t.strip_suffix("gb") {
+            return v.trim().parse::<f64>().ok().map(|x| (x * 1024.0) as u32);
+        }
+        t.parse().ok()
+    };
+    let (Some(c), Some(m)) = (units(cpu), mib(memory)) else {
+        return Some(format!(
+            "cpu `{cpu}` / memory `{memory}` are not numbers FARGATE understands"
+        ));
+    };
+    let gb = |g: u32| g * 1024;
+    let ok = match c {
+        256 => [512, 1024, 2048].contains(&m),
+        512 => (1..=4).any(|g| m == gb(g)),
+        1024 => (2..=8).any(|g| m == gb(g)),
+        2048 => (4..=16).any(|g| m == gb(g)),
+        4096 => (8..=30).any(|g| m == gb(g)),
+        8192 => (16..=60).step_by(4).any(|g| m == gb(g)),
+        16384 => (32..=120).step_by(8).any(|g| m == gb(g)),
+        _ => {
+            return Some(format!(
+                "cpu {c} is not a FARGATE size; use 256, 512, 1024, 2048, 4096, 8192 or 16384"
+            ));
+        }
+    };
+    (!ok).then(|| format!("FARGATE does not offer cpu {c} with memory {m} MiB; see the task size table in the ECS developer guide"))
+}
+
+/// Replaces a container's image with the digest-pinned reference that was gated, keeping the
+/// human-readable reference in a docker label.
+pub fn pin_image(td: &mut TaskDef, container: &str, pinned: &str, human: &str) {
+    let Some(def) = td
+        .doc
+        .get_mut("containerDefinitions")
+        .and_then(Value::as_array_mut)
+        .and_then(|defs| {
+            defs.iter_mut()
+                .find(|d| d.get("name").and_then(Value::as_str) == Some(container))
+        })
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    def.insert("image".into(), Value::String(pinned.to_string()));
+    let labels = def
+        .entry("dockerLabels")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(labels) = labels.as_object_mut() {
+        labels.insert("greenlight.image".into(), Value::String(human.to_string()));
+    }
+}
+
+/// `runtimePlatform.cpuArchitecture`, which decides the image platform that runs.
+pub fn cpu_architecture(td: &TaskDef) -> Option<&str> {
+    td.doc
+        .get("runtimePlatform")?
+        .get("cpuArchitecture")?
+        .as_str()
 }
 
 /// Writes the configured images into their containers.
@@ -418,7 +519,12 @@ mod tests {
             .collect();
         m.insert("task-definition".into(), "taskdef.json".into());
         m.insert("service".into(), "web".into());
-        Config::from_inputs(&m).unwrap().deploy
+        Config::from_inputs(&m)
+            .unwrap()
+            .job
+            .deploy()
+            .cloned()
+            .unwrap()
     }
 
     #[test]
@@ -478,9 +584,9 @@ mod tests {
         assert_eq!(
             text,
             vec![
+                "line 5, `containerDefinitions[0].essential`: must be true or false (without quotes), not the string \"true\"",
                 "line 7, `requiresCompatibilitiess`: unknown key; did you mean `requiresCompatibilities`?",
-                "line 5, `containerDefinitions[0].essential`: must be true or false without quotes, not \"true\"",
-                "line 8, `cpu`: must be a string such as \"512\" (task-level `cpu` is a string in the ECS API)",
+                "line 8, `cpu`: must be a string, not the number 512",
             ]
         );
     }
@@ -531,5 +637,61 @@ mod tests {
         let err = render_images(&mut td, src, &cfg(&[("image", "r:1")])).unwrap_err();
         assert!(err.to_string().contains("2 containers (a, b)"), "{err}");
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn fargate_and_cross_field_rules() {
+        let src = r#"{"family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "bridge",
+            "cpu": "256", "memory": "4096",
+            "containerDefinitions": [{"name": "web", "image": "x", "essential": false,
+              "portMappings": [{"containerPort": 70000}],
+              "secrets": [{"name": "DB", "valueFrom": "arn:aws:s3:::bucket/key"},
+                          {"name": "OK", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/web/db"},
+                          {"name": "SM", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:web-db-AbCdEf"}]}]}"#;
+        let Err(Error::FileProblems { problems, .. }) = parse(src) else {
+            panic!()
+        };
+        let text: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect();
+        let has = |needle: &str| {
+            assert!(
+                text.iter().any(|t| t.contains(needle)),
+                "{needle} not in {text:#?}"
+            )
+        };
+        has("networkMode: must be `awsvpc` for FARGATE");
+        has("cpu: FARGATE does not offer cpu 256 with memory 4096 MiB");
+        has("containerPort: 70000 is not a port");
+        has(
+            "secrets[0].valueFrom: `arn:aws:s3:::bucket/key` is not an SSM parameter or Secrets Manager secret ARN",
+        );
+        has("has no essential container");
+        assert_eq!(text.len(), 5, "{text:#?}");
+    }
+
+    #[test]
+    fn fargate_sizes() {
+        assert_eq!(fargate_size_problem("256", "512"), None);
+        assert_eq!(fargate_size_problem("1 vCPU", "2 GB"), None);
+        assert_eq!(fargate_size_problem("4096", "30720"), None);
+        assert!(fargate_size_problem("512", "512").is_some());
+        assert!(fargate_size_problem("300", "512").is_some());
+    }
+
+    #[test]
+    fn awsvpc_host_port_must_match() {
+        let src = r#"{"family": "web", "networkMode": "awsvpc",
+            "containerDefinitions": [{"name": "web", "image": "x", "portMappings": [{"containerPort": 80, "hostPort": 8080}]}]}"#;
+        let Err(Error::FileProblems { problems, .. }) = parse(src) else {
+            panic!()
+        };
+        assert!(
+            problems[0]
+                .message
+                .contains("with networkMode awsvpc they must be equal"),
+            "{problems:?}"
+        );
     }
 }

@@ -133,6 +133,10 @@ impl Emulator {
             .collect()
     }
 
+    pub fn control_post(&self, path: &str, body: Value) -> Value {
+        self.control("POST", path, Some(body))
+    }
+
     pub fn fault(&self, fault: Value) {
         self.control("POST", "/_greenlight/faults", Some(fault));
     }
