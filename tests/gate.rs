@@ -4,6 +4,7 @@ mod common;
 
 use assert_cmd::Command as AssertCommand;
 use common::{Emulator, fixture, outputs};
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use serde_json::{Value, json};
 
@@ -284,4 +285,57 @@ fn tag_computes_the_unique_reference_in_this_accounts_registry() {
         o.get("image").unwrap(),
         &format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:{tag}")
     );
+}
+
+/// The fixture task definition with `runtimePlatform.cpuArchitecture` set.
+fn taskdef_for(dir: &std::path::Path, arch: &str) -> std::path::PathBuf {
+    let mut td: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("taskdef.json")).unwrap()).unwrap();
+    td["runtimePlatform"] = json!({"cpuArchitecture": arch, "operatingSystemFamily": "LINUX"});
+    let path = dir.join(format!("taskdef-{arch}.json"));
+    std::fs::write(&path, td.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn multi_arch_images_are_gated_per_platform_the_task_runs() {
+    let s = setup(&["--multi-arch"]);
+    let arm = s.seed["platformDigests"]["linux/arm64"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let amd = s.seed["platformDigests"]["linux/amd64"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Only the arm64 build carries the critical finding.
+    s.emu.control_post(
+        "/_greenlight/ecr/scan",
+        json!({"repository": "web", "digest": arm, "status": "COMPLETE", "findings": [critical("CVE-2026-0042")]}),
+    );
+    let run = |arch: &str| {
+        let mut cmd = s.emu.greenlight(&s.out());
+        cmd.args([
+            "deploy",
+            "--cluster",
+            "demo",
+            "--service",
+            "web",
+            "--image",
+            &s.image(),
+        ])
+        .arg("--task-definition")
+        .arg(taskdef_for(s.dir.path(), arch));
+        AssertCommand::from_std(cmd)
+    };
+    run("X86_64")
+        .assert()
+        .code(0)
+        .stdout(contains(format!("linux/amd64 ({amd})")))
+        .stdout(contains("linux/arm64").not());
+    run("ARM64")
+        .assert()
+        .code(3)
+        .stdout(contains(format!("linux/arm64 ({arm})")))
+        .stderr(contains("blocked by 1 findings above threshold"));
 }
