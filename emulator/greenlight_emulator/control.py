@@ -218,7 +218,10 @@ class EmulatorState:
         self.clock = ScaledClock(scale)
         self.calls = CallLog()
         self.faults = FaultStore()
-        self.initial_ecr_scan_seconds = ecr_scan_seconds_from_env()
+        try:
+            self.initial_ecr_scan_seconds = ecr_scan_seconds_from_env()
+        except ValueError:  # reported by the server at start-up
+            self.initial_ecr_scan_seconds = DEFAULT_ECR_SCAN_SECONDS
         self.ecr_scan_seconds = self.initial_ecr_scan_seconds
         # One request at a time: moto's backends are not built for concurrent
         # mutation, and the deployment engine advances under this lock.

@@ -1149,9 +1149,8 @@ def _put_image(
     existed = _by_digest(repo, computed) is not None
     image = _original_backend["put_image"](self, repository_name, image_manifest, image_tag, image_manifest_mediatype, computed)
     if not existed:
-        stale = scans(self).get((repo.name, computed))
-        if stale is not None and not stale.configured:
-            del scans(self)[(repo.name, computed)]
+        # A scan of an earlier, deleted image with the same digest is gone with it.
+        scans(self).pop((repo.name, computed), None)
         if _scan_on_push(self, repo) and not is_index(image):
             start_scan(self, repo, image, STATE.clock.now())
     return image

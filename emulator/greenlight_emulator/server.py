@@ -71,12 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     from werkzeug.serving import make_server
 
     from .clock import time_scale_from_env
-    from .control import init_state
+    from .control import ecr_scan_seconds_from_env, init_state
 
     try:
         scale = args.time_scale if args.time_scale is not None else time_scale_from_env()
         if not scale > 0:
             raise ValueError("--time-scale must be greater than 0")
+        ecr_scan_seconds_from_env()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
