@@ -64,6 +64,44 @@ fn images_to_deploy(
         .collect()
 }
 
+/// Shows what this deployment changes against the revision the service runs now. A diff is
+/// a report: failing to read the live revision only warns.
+async fn report_diff(
+    clients: &aws::Clients,
+    live_arn: &str,
+    td: &task_def::TaskDef,
+    progress: &Progress,
+) {
+    let live = match task_def::describe_live(clients, live_arn).await {
+        Ok(live) => live,
+        Err(e) => {
+            progress.emit(Event::Warning(format!(
+                "no diff against the live task definition: {e}"
+            )));
+            return;
+        }
+    };
+    let lines = stages::diff::diff(&live, &td.doc);
+    let name = live_arn.rsplit('/').next().unwrap_or(live_arn);
+    if lines.is_empty() {
+        progress.emit(Event::Info(format!(
+            "task definition: same as the live {name}"
+        )));
+        return;
+    }
+    progress.emit(Event::Info(format!(
+        "task definition changes against the live {name}:"
+    )));
+    for line in &lines {
+        let sign = if line.sign == '~' { ' ' } else { line.sign };
+        progress.emit(Event::Info(format!("  {sign}{}", line.text)));
+    }
+    progress.emit(Event::Summary(format!(
+        "<details><summary>Task definition changes against <code>{name}</code></summary>\n\n```diff\n{}```\n</details>\n",
+        stages::diff::render(&lines)
+    )));
+}
+
 /// Runs the command. Returns the exit code for a run that reached a verdict (0 or 1); errors
 /// carry their own exit code.
 pub async fn run(
@@ -175,6 +213,10 @@ async fn deploy(
         .await?;
         task_def::pin_image(&mut td, container, &gated.pinned, &image.to_string());
         outputs.entry("image").or_insert(gated.pinned);
+    }
+
+    if let Some(live_arn) = &service.task_definition {
+        report_diff(&clients, live_arn, &td, progress).await;
     }
 
     // Writes start here.

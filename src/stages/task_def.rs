@@ -482,6 +482,62 @@ pub async fn register(clients: &Clients, td: &TaskDef) -> Result<String> {
         })
 }
 
+/// Keeps the raw body of the response it sees. The SDK's typed output has no serde support,
+/// and the live task definition is compared as the JSON ECS returned.
+#[derive(Debug, Clone, Default)]
+struct RawResponse(std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for RawResponse {
+    fn name(&self) -> &'static str {
+        "greenlight-raw-response"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> std::result::Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let (Some(bytes), Ok(mut slot)) = (context.response().body().bytes(), self.0.lock()) {
+            *slot = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+/// DescribeTaskDefinition as the JSON document ECS returned (read-only fields removed).
+pub async fn describe_live(clients: &Clients, task_definition: &str) -> Result<Map<String, Value>> {
+    let raw = RawResponse::default();
+    clients
+        .ecs
+        .describe_task_definition()
+        .task_definition(task_definition)
+        .customize()
+        .interceptor(raw.clone())
+        .send()
+        .await
+        .map_err(|e| Error::aws("DescribeTaskDefinition", &e))?;
+    let bytes = raw
+        .0
+        .lock()
+        .ok()
+        .and_then(|mut b| b.take())
+        .unwrap_or_default();
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Aws {
+        operation: "DescribeTaskDefinition",
+        message: format!("the response is not the expected JSON: {e}"),
+    })?;
+    let mut td = doc
+        .get("taskDefinition")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for key in READ_ONLY_KEYS {
+        td.remove(*key);
+    }
+    Ok(td)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
