@@ -88,6 +88,7 @@ fn sarif_matches_the_committed_sample() {
     if std::env::var_os("GREENLIGHT_BLESS").is_some() {
         std::fs::write(path, &text).unwrap();
     }
+    insta::assert_snapshot!(text);
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         committed == text,
