@@ -57,6 +57,24 @@ pub struct DeployArgs {
     /// Image reference(s) to write, comma-separated in the order of --container-name.
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
+    /// imagedefinitions.json ([{"name","imageUri"}], as CodePipeline writes it) as the image source.
+    #[arg(long, value_name = "FILE")]
+    pub image_definitions: Option<String>,
+    /// Environment variables to set in the named containers, one KEY=value per line.
+    #[arg(long, value_name = "LINES")]
+    pub environment_variables: Option<String>,
+    /// Secrets to set in the named containers, one NAME=valueFrom (SSM/Secrets Manager ARN) per line.
+    #[arg(long, value_name = "LINES")]
+    pub secrets: Option<String>,
+    /// Log driver to set in the named containers, e.g. awslogs.
+    #[arg(long, value_name = "DRIVER")]
+    pub log_configuration_log_driver: Option<String>,
+    /// Log driver options, one KEY=value per line.
+    #[arg(long, value_name = "LINES")]
+    pub log_configuration_options: Option<String>,
+    /// Docker labels to set in the named containers, one KEY=value per line.
+    #[arg(long, value_name = "LINES")]
+    pub docker_labels: Option<String>,
     /// AppSpec file (YAML or JSON) [default: generated from the service's load balancer].
     #[arg(long, value_name = "FILE")]
     pub codedeploy_appspec: Option<String>,

@@ -57,6 +57,12 @@ pub const INPUTS: &[InputSpec] = &[
     input("scan-wait-minutes", Some("10")),
     input("scan-on-missing", Some("start")),
     input("sarif-file", None),
+    input("image-definitions", None),
+    input("environment-variables", None),
+    input("secrets", None),
+    input("log-configuration-log-driver", None),
+    input("log-configuration-options", None),
+    input("docker-labels", None),
     input("codedeploy-appspec", None),
     input("codedeploy-application", None),
     input("codedeploy-deployment-group", None),
@@ -148,6 +154,23 @@ pub struct GateConfig {
     pub mutable_tags: Vec<String>,
 }
 
+/// Overrides written into the named containers, like amazon-ecs-render-task-definition.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Render {
+    pub environment: Vec<(String, String)>,
+    /// Name → `valueFrom` (an SSM parameter or Secrets Manager ARN, or a parameter name).
+    pub secrets: Vec<(String, String)>,
+    pub log_driver: Option<String>,
+    pub log_options: Vec<(String, String)>,
+    pub docker_labels: Vec<(String, String)>,
+}
+
+impl Render {
+    pub fn is_empty(&self) -> bool {
+        self == &Render::default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeployConfig {
     pub gate: GateConfig,
@@ -158,6 +181,11 @@ pub struct DeployConfig {
     pub images: Vec<(String, String)>,
     /// The image when no container is named: applies to the only container.
     pub sole_image: Option<String>,
+    /// `imagedefinitions.json` (CodePipeline's format) as the image source.
+    pub image_definitions: Option<PathBuf>,
+    /// Containers named in `container-name`: where the render options apply.
+    pub containers: Vec<String>,
+    pub render: Render,
     pub appspec: Option<PathBuf>,
     pub application: String,
     pub deployment_group: String,
@@ -306,6 +334,7 @@ fn deploy_config(
     check_name("cluster", &cluster)?;
 
     let containers = split_list(get("container-name"));
+    let containers_named = containers.clone();
     let image_list = split_list(get("image"));
     let (images, sole_image) = match (containers.len(), image_list.len()) {
         (0, 0) => (Vec::new(), None),
@@ -422,7 +451,46 @@ fn deploy_config(
         get("rollback-on-timeout").unwrap_or("true"),
     )?;
 
+    let render = Render {
+        environment: key_values("environment-variables", get("environment-variables"))?,
+        secrets: key_values("secrets", get("secrets"))?,
+        log_driver: get("log-configuration-log-driver").map(str::to_string),
+        log_options: key_values(
+            "log-configuration-options",
+            get("log-configuration-options"),
+        )?,
+        docker_labels: key_values("docker-labels", get("docker-labels"))?,
+    };
+    if !render.log_options.is_empty() && render.log_driver.is_none() {
+        return Err(Error::input(
+            "log-configuration-options",
+            "options are given without `log-configuration-log-driver`",
+            "set the log driver too, e.g. `awslogs`",
+        ));
+    }
+    let image_definitions = get("image-definitions").map(PathBuf::from);
+    if image_definitions.is_some() && (sole_image.is_some() || !images.is_empty()) {
+        return Err(Error::input(
+            "image-definitions",
+            "both `image` and `image-definitions` name the images",
+            "use one image source",
+        ));
+    }
+    if !containers_named.is_empty()
+        && images.is_empty()
+        && render.is_empty()
+        && image_definitions.is_none()
+    {
+        return Err(Error::input(
+            "container-name",
+            "a container is named but nothing is given to change in it",
+            "set `image` (or environment-variables, secrets, docker-labels …), or drop `container-name`",
+        ));
+    }
     Ok(DeployConfig {
+        image_definitions,
+        containers: containers_named,
+        render,
         gate: gate_config(raw)?,
         task_definition: PathBuf::from(task_definition),
         service,
@@ -471,6 +539,30 @@ fn check_name(input_name: &str, value: &str) -> Result<()> {
             "use up to 255 letters, digits, hyphens and underscores, or the full ARN",
         ))
     }
+}
+
+/// Multi-line `KEY=value` input (blank lines and `#` comments skipped); errors name the line.
+fn key_values(input_name: &str, value: Option<&str>) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for (i, line) in value.unwrap_or("").lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                out.push((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => {
+                return Err(Error::input(
+                    input_name,
+                    format!("line {} `{line}` is not KEY=value", i + 1),
+                    "write one KEY=value per line",
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn split_list(value: Option<&str>) -> Vec<String> {

@@ -45,11 +45,7 @@ fn images_to_deploy(
     d: &DeployConfig,
     td: &task_def::TaskDef,
 ) -> Result<Vec<(String, stages::image::ImageRef)>> {
-    let mut pairs = d.images.clone();
-    if let (Some(image), [only]) = (&d.sole_image, td.container_names().as_slice()) {
-        pairs.push((only.to_string(), image.clone()));
-    }
-    pairs
+    task_def::effective_images(td, d)?
         .into_iter()
         .map(|(container, image)| {
             let parsed = stages::image::ImageRef::parse(&image).map_err(|e| {
@@ -73,7 +69,7 @@ async fn report_diff(
     progress: &Progress,
 ) {
     let live = match task_def::describe_live(clients, live_arn).await {
-        Ok(live) => live,
+        Ok((_, live)) => live,
         Err(e) => {
             progress.emit(Event::Warning(format!(
                 "no diff against the live task definition: {e}"
@@ -126,14 +122,37 @@ async fn deploy(
     cancel: impl Future<Output = ()>,
 ) -> Result<u8> {
     // Files first: a typo in them must not cost a single AWS call.
-    let mut td = task_def::prepare(d)?;
+    let source = task_def::prepare(d)?;
+    let user_appspec = d.appspec.as_deref().map(AppSpec::load).transpose()?;
+
+    let clients = aws::Clients::from_env().await?;
+    // A registered task definition is deployed as it is, or used as the base of a new revision
+    // when there is something to render into it.
+    let (mut td, reuse_arn) = match source {
+        task_def::Source::File(td) => (td, None),
+        task_def::Source::Registered(reference) => {
+            let (arn, doc) = task_def::describe_live(&clients, &reference).await.map_err(|e| match e {
+                Error::Aws { message, .. } if message.starts_with("ClientException") => Error::input(
+                    "task-definition",
+                    format!("`{reference}` is neither a file nor a registered task definition ({message})"),
+                    "give a task definition file, an ARN, `family:revision` or `family`",
+                ),
+                other => other,
+            })?;
+            let mut td = task_def::from_value(
+                std::path::Path::new(&reference),
+                "",
+                serde_json::Value::Object(doc),
+            )?;
+            task_def::render(&mut td, "", d)?;
+            let untouched = task_def::effective_images(&td, d)?.is_empty() && d.render.is_empty();
+            (td, untouched.then_some(arn))
+        }
+    };
     let images = images_to_deploy(d, &td)?;
     for note in &td.notes {
         progress.emit(Event::Info(format!("task definition: {note}")));
     }
-    let user_appspec = d.appspec.as_deref().map(AppSpec::load).transpose()?;
-
-    let clients = aws::Clients::from_env().await?;
     let service = deploy::describe_service(&clients, d).await?;
     match service.controller {
         Controller::CodeDeploy => {}
@@ -220,8 +239,19 @@ async fn deploy(
     }
 
     // Writes start here.
-    let arn = task_def::register(&clients, &td).await?;
-    progress.emit(Event::TaskDefinitionRegistered { arn: arn.clone() });
+    let arn = match reuse_arn {
+        Some(arn) => {
+            progress.emit(Event::Info(format!(
+                "deploying the registered {arn} as it is"
+            )));
+            arn
+        }
+        None => {
+            let arn = task_def::register(&clients, &td).await?;
+            progress.emit(Event::TaskDefinitionRegistered { arn: arn.clone() });
+            arn
+        }
+    };
     outputs.insert("task-definition-arn", arn.clone());
 
     let id = codedeploy::start(&clients, d, &checked, appspec.render(&arn)).await?;

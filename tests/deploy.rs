@@ -369,3 +369,90 @@ fn a_cancelled_run_stops_the_deployment_with_rollback() {
     );
     assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
 }
+
+#[test]
+fn a_registered_revision_deploys_as_it_is_without_registering() {
+    let s = seeded(&[]);
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    cmd.args([
+        "deploy",
+        "--cluster",
+        "demo",
+        "--service",
+        "web",
+        "--task-definition",
+        "web:1",
+    ]);
+    AssertCommand::from_std(cmd)
+        .assert()
+        .code(0)
+        .stdout(contains(format!(
+            "deploying the registered {} as it is",
+            s.initial_td
+        )));
+    assert_eq!(s.emu.write_calls(), vec!["codedeploy:CreateDeployment"]);
+    assert_eq!(
+        outputs(&s.out_file()).get("task-definition-arn"),
+        Some(&s.initial_td)
+    );
+}
+
+#[test]
+fn a_registered_family_is_the_base_of_a_new_revision_with_image_definitions() {
+    let s = seeded(&[]);
+    let defs = s.dir.path().join("imagedefinitions.json");
+    std::fs::write(
+        &defs,
+        json!([{"name": "web", "imageUri": s.image}]).to_string(),
+    )
+    .unwrap();
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    cmd.args([
+        "deploy",
+        "--cluster",
+        "demo",
+        "--service",
+        "web",
+        "--task-definition",
+        "web",
+    ])
+    .arg("--image-definitions")
+    .arg(&defs)
+    .args(["--environment-variables", "APP_VERSION=1.42.0"]);
+    AssertCommand::from_std(cmd).assert().code(0);
+    let arn = outputs(&s.out_file())["task-definition-arn"].clone();
+    assert!(arn.ends_with("task-definition/web:2"), "{arn}");
+    let td = s.emu.aws(
+        "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
+        json!({"taskDefinition": arn}),
+    );
+    let c = &td["taskDefinition"]["containerDefinitions"][0];
+    assert_eq!(c["image"], s.pinned.as_str());
+    let env = c["environment"].as_array().unwrap();
+    assert!(
+        env.contains(&json!({"name": "APP_VERSION", "value": "1.42.0"})),
+        "{env:?}"
+    );
+}
+
+#[test]
+fn an_unknown_registered_task_definition_is_refused() {
+    let s = seeded(&[]);
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    cmd.args([
+        "deploy",
+        "--cluster",
+        "demo",
+        "--service",
+        "web",
+        "--task-definition",
+        "api:3",
+    ]);
+    AssertCommand::from_std(cmd)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "`api:3` is neither a file nor a registered task definition",
+        ));
+    assert!(s.emu.write_calls().is_empty());
+}

@@ -82,11 +82,220 @@ fn containers(doc: &Map<String, Value>) -> &[Value] {
 }
 
 /// Loads, cleans, renders and checks the task definition file; no AWS involved.
-pub fn prepare(cfg: &DeployConfig) -> Result<TaskDef> {
+pub fn prepare(cfg: &DeployConfig) -> Result<Source> {
+    if let Some(reference) = registered_reference(&cfg.task_definition) {
+        return Ok(Source::Registered(reference));
+    }
     let (src, value) = read_document(&cfg.task_definition, "task definition")?;
     let mut td = from_value(&cfg.task_definition, &src, value)?;
-    render_images(&mut td, &src, cfg)?;
-    Ok(td)
+    render(&mut td, &src, cfg)?;
+    Ok(Source::File(td))
+}
+
+/// Where the task definition comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A file, loaded, rendered and checked.
+    File(TaskDef),
+    /// An ARN, `family:revision` or `family` (latest ACTIVE) already registered in ECS.
+    Registered(String),
+}
+
+/// A `task-definition` value that names a registered task definition rather than a file: an
+/// ARN, or `family[:revision]` when no such file exists.
+pub fn registered_reference(value: &Path) -> Option<String> {
+    let s = value.to_str()?;
+    if s.starts_with("arn:") && s.contains(":task-definition/") {
+        return Some(s.to_string());
+    }
+    let (family, revision) = s.split_once(':').unwrap_or((s, ""));
+    let revision_ok = revision.is_empty() || revision.bytes().all(|b| b.is_ascii_digit());
+    (!value.exists() && is_valid_family(family) && revision_ok).then(|| s.to_string())
+}
+
+/// Renders a loaded document: images (from `image` or `image-definitions`) and the overrides.
+pub fn render(td: &mut TaskDef, src: &str, cfg: &DeployConfig) -> Result<()> {
+    let images = effective_images(td, cfg)?;
+    render_images(td, src, &images)?;
+    apply_overrides(td, cfg)
+}
+
+/// The (container, image) pairs to write: `image` per named container, the sole container's
+/// image, or `imagedefinitions.json` entries.
+pub fn effective_images(td: &TaskDef, cfg: &DeployConfig) -> Result<Vec<(String, String)>> {
+    let names: Vec<String> = td
+        .container_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let mut wanted = cfg.images.clone();
+    if let Some(image) = &cfg.sole_image {
+        match names.as_slice() {
+            [only] => wanted.push((only.clone(), image.clone())),
+            _ => {
+                return Err(Error::input(
+                    "container-name",
+                    format!(
+                        "{} has {} containers ({}) and it is not clear which gets the image",
+                        td.path.display(),
+                        names.len(),
+                        names.join(", ")
+                    ),
+                    "set `container-name` to the container to update",
+                ));
+            }
+        }
+    }
+    if let Some(path) = &cfg.image_definitions {
+        wanted.extend(load_image_definitions(path)?);
+    }
+    Ok(wanted)
+}
+
+/// CodePipeline's `imagedefinitions.json`: `[{"name": container, "imageUri": image}]`.
+pub fn load_image_definitions(path: &Path) -> Result<Vec<(String, String)>> {
+    let (_, value) = read_document(path, "image definitions")?;
+    let bad = || {
+        Error::file(
+            path,
+            "must be a list of {\"name\": container, \"imageUri\": image} objects",
+            "write it as CodePipeline does, e.g. [{\"name\": \"web\", \"imageUri\": \"…/web:tag\"}]",
+        )
+    };
+    let list = value.as_array().ok_or_else(bad)?;
+    list.iter()
+        .map(|e| {
+            let name = e.get("name").and_then(Value::as_str).ok_or_else(bad)?;
+            let uri = e.get("imageUri").and_then(Value::as_str).ok_or_else(bad)?;
+            Ok((name.to_string(), uri.to_string()))
+        })
+        .collect()
+}
+
+/// Environment, secrets, log configuration and docker labels into the named containers (or
+/// the only one).
+fn apply_overrides(td: &mut TaskDef, cfg: &DeployConfig) -> Result<()> {
+    let r = &cfg.render;
+    if r.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = td
+        .container_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let targets: Vec<String> = match (cfg.containers.as_slice(), names.as_slice()) {
+        ([], [only]) => vec![only.clone()],
+        ([], _) => {
+            return Err(Error::input(
+                "container-name",
+                format!(
+                    "{} containers and it is not clear which gets the overrides",
+                    names.len()
+                ),
+                "name the containers in `container-name`",
+            ));
+        }
+        (named, _) => named.to_vec(),
+    };
+    for (name, from) in &r.secrets {
+        if from.starts_with("arn:") && !is_secret_arn(from) {
+            return Err(Error::input(
+                "secrets",
+                format!("`{name}`: `{from}` is not an SSM parameter or Secrets Manager secret ARN"),
+                "use arn:aws:ssm:REGION:ACCOUNT:parameter/NAME or arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
+            ));
+        }
+    }
+    for target in targets {
+        let Some(def) = container_mut(td, &target) else {
+            return Err(Error::input(
+                "container-name",
+                format!("{} has no container named `{target}`", td.path.display()),
+                format!("containers: {}", names.join(", ")),
+            ));
+        };
+        upsert_named(def, "environment", "value", &r.environment);
+        upsert_named(def, "secrets", "valueFrom", &r.secrets);
+        if let Some(driver) = &r.log_driver {
+            let log = def
+                .entry("logConfiguration")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(log) = log.as_object_mut() {
+                if log.get("logDriver").and_then(Value::as_str) != Some(driver.as_str()) {
+                    // Another driver's options mean nothing to this one.
+                    log.remove("options");
+                }
+                log.insert("logDriver".into(), Value::String(driver.clone()));
+                if !r.log_options.is_empty() {
+                    let opts = log
+                        .entry("options")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(opts) = opts.as_object_mut() {
+                        for (k, v) in &r.log_options {
+                            opts.insert(k.clone(), Value::String(v.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        if !r.docker_labels.is_empty() {
+            let labels = def
+                .entry("dockerLabels")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(labels) = labels.as_object_mut() {
+                for (k, v) in &r.docker_labels {
+                    labels.insert(k.clone(), Value::String(v.clone()));
+                }
+            }
+        }
+        td.notes.push(format!(
+            "container `{target}`: {} environment, {} secrets, {} labels{}",
+            r.environment.len(),
+            r.secrets.len(),
+            r.docker_labels.len(),
+            r.log_driver
+                .as_ref()
+                .map(|d| format!(", log driver {d}"))
+                .unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+fn container_mut<'a>(td: &'a mut TaskDef, name: &str) -> Option<&'a mut Map<String, Value>> {
+    td.doc
+        .get_mut("containerDefinitions")?
+        .as_array_mut()?
+        .iter_mut()
+        .find(|d| d.get("name").and_then(Value::as_str) == Some(name))?
+        .as_object_mut()
+}
+
+/// Sets `name` entries of a `[{name, <value_key>}]` list, replacing same-named ones in place.
+fn upsert_named(
+    def: &mut Map<String, Value>,
+    list: &str,
+    value_key: &str,
+    pairs: &[(String, String)],
+) {
+    if pairs.is_empty() {
+        return;
+    }
+    let entry = def.entry(list).or_insert_with(|| Value::Array(Vec::new()));
+    let Some(items) = entry.as_array_mut() else {
+        return;
+    };
+    for (k, v) in pairs {
+        let new = serde_json::json!({"name": k, value_key: v});
+        match items
+            .iter_mut()
+            .find(|e| e.get("name").and_then(Value::as_str) == Some(k.as_str()))
+        {
+            Some(existing) => *existing = new,
+            None => items.push(new),
+        }
+    }
 }
 
 /// Cleans and checks a parsed document. `src` is the file text, used for line numbers.
@@ -395,31 +604,14 @@ pub fn cpu_architecture(td: &TaskDef) -> Option<&str> {
 }
 
 /// Writes the configured images into their containers.
-fn render_images(td: &mut TaskDef, src: &str, cfg: &DeployConfig) -> Result<()> {
+fn render_images(td: &mut TaskDef, src: &str, wanted: &[(String, String)]) -> Result<()> {
     let names: Vec<String> = td
         .container_names()
         .into_iter()
         .map(str::to_string)
         .collect();
-    let mut wanted = cfg.images.clone();
-    if let Some(image) = &cfg.sole_image {
-        match names.as_slice() {
-            [only] => wanted.push((only.clone(), image.clone())),
-            _ => {
-                return Err(Error::input(
-                    "container-name",
-                    format!(
-                        "{} has {} containers ({}) and it is not clear which gets the image",
-                        td.path.display(),
-                        names.len(),
-                        names.join(", ")
-                    ),
-                    "set `container-name` to the container to update",
-                ));
-            }
-        }
-    }
     for (container, image) in wanted {
+        let (container, image) = (container.clone(), image.clone());
         let Some(def) = td
             .doc
             .get_mut("containerDefinitions")
@@ -505,8 +697,12 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for RawResponse {
     }
 }
 
-/// DescribeTaskDefinition as the JSON document ECS returned (read-only fields removed).
-pub async fn describe_live(clients: &Clients, task_definition: &str) -> Result<Map<String, Value>> {
+/// DescribeTaskDefinition: the full ARN, and the JSON document ECS returned (read-only fields
+/// removed).
+pub async fn describe_live(
+    clients: &Clients,
+    task_definition: &str,
+) -> Result<(String, Map<String, Value>)> {
     let raw = RawResponse::default();
     clients
         .ecs
@@ -532,10 +728,15 @@ pub async fn describe_live(clients: &Clients, task_definition: &str) -> Result<M
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
+    let arn = td
+        .get("taskDefinitionArn")
+        .and_then(Value::as_str)
+        .unwrap_or(task_definition)
+        .to_string();
     for key in READ_ONLY_KEYS {
         td.remove(*key);
     }
-    Ok(td)
+    Ok((arn, td))
 }
 
 #[cfg(test)]
@@ -663,7 +864,7 @@ mod tests {
     #[test]
     fn renders_the_sole_container() {
         let mut td = parse(SEED_LIKE).unwrap();
-        render_images(&mut td, SEED_LIKE, &cfg(&[("image", "repo/web:2")])).unwrap();
+        render(&mut td, SEED_LIKE, &cfg(&[("image", "repo/web:2")])).unwrap();
         assert_eq!(td.image_of("web"), Some("repo/web:2"));
         assert!(
             td.notes
@@ -675,7 +876,7 @@ mod tests {
     #[test]
     fn unknown_container_suggests_names() {
         let mut td = parse(SEED_LIKE).unwrap();
-        let err = render_images(
+        let err = render(
             &mut td,
             SEED_LIKE,
             &cfg(&[("container-name", "wbe"), ("image", "r:1")]),
@@ -690,7 +891,7 @@ mod tests {
     fn ambiguous_image_target() {
         let src = r#"{"family": "web", "containerDefinitions": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}"#;
         let mut td = parse(src).unwrap();
-        let err = render_images(&mut td, src, &cfg(&[("image", "r:1")])).unwrap_err();
+        let err = render(&mut td, src, &cfg(&[("image", "r:1")])).unwrap_err();
         assert!(err.to_string().contains("2 containers (a, b)"), "{err}");
         assert_eq!(err.exit_code(), 2);
     }
@@ -749,5 +950,96 @@ mod tests {
                 .contains("with networkMode awsvpc they must be equal"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn overrides_are_rendered_into_the_container() {
+        let mut td = parse(SEED_LIKE).unwrap();
+        let c = cfg(&[
+            (
+                "environment-variables",
+                "APP_VERSION=1.42.0\n# comment\nEMPTY=\n",
+            ),
+            (
+                "secrets",
+                "DB_PASSWORD=arn:aws:ssm:us-east-1:123456789012:parameter/web/db",
+            ),
+            ("log-configuration-log-driver", "awslogs"),
+            (
+                "log-configuration-options",
+                "awslogs-group=/ecs/web\nawslogs-region=us-east-1",
+            ),
+            ("docker-labels", "team=shop"),
+        ]);
+        render(&mut td, SEED_LIKE, &c).unwrap();
+        let web = &td.doc["containerDefinitions"][0];
+        assert_eq!(
+            web["environment"],
+            serde_json::json!([{"name": "EMPTY", "value": ""}, {"name": "APP_VERSION", "value": "1.42.0"}])
+        );
+        assert_eq!(
+            web["secrets"][0]["valueFrom"],
+            "arn:aws:ssm:us-east-1:123456789012:parameter/web/db"
+        );
+        assert_eq!(
+            web["logConfiguration"]["options"]["awslogs-group"],
+            "/ecs/web"
+        );
+        assert_eq!(web["dockerLabels"]["team"], "shop");
+        let bad = cfg(&[("secrets", "X=arn:aws:s3:::bucket")]);
+        let mut td = parse(SEED_LIKE).unwrap();
+        assert!(
+            render(&mut td, SEED_LIKE, &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("not an SSM parameter")
+        );
+    }
+
+    #[test]
+    fn image_definitions_are_an_image_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("imagedefinitions.json");
+        std::fs::write(&path, r#"[{"name": "web", "imageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:7"}]"#).unwrap();
+        let mut td = parse(SEED_LIKE).unwrap();
+        render(
+            &mut td,
+            SEED_LIKE,
+            &cfg(&[("image-definitions", path.to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(
+            td.image_of("web"),
+            Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:7")
+        );
+        std::fs::write(&path, r#"{"name": "web"}"#).unwrap();
+        let e = render(
+            &mut td,
+            SEED_LIKE,
+            &cfg(&[("image-definitions", path.to_str().unwrap())]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("must be a list"), "{e}");
+    }
+
+    #[test]
+    fn registered_references() {
+        assert_eq!(
+            registered_reference(Path::new(
+                "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"
+            ))
+            .as_deref(),
+            Some("arn:aws:ecs:us-east-1:123456789012:task-definition/web:7")
+        );
+        assert_eq!(
+            registered_reference(Path::new("web:7")).as_deref(),
+            Some("web:7")
+        );
+        assert_eq!(
+            registered_reference(Path::new("web")).as_deref(),
+            Some("web")
+        );
+        assert_eq!(registered_reference(Path::new("taskdef.json")), None);
+        assert_eq!(registered_reference(Path::new("web:latest")), None);
     }
 }
