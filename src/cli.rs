@@ -105,6 +105,15 @@ pub struct DeployArgs {
     /// Tags refused because they move between images, comma-separated [default: latest].
     #[arg(long, value_name = "TAGS")]
     pub mutable_tags: Option<String>,
+    /// Let task definition containers keep `latest` or untagged images [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_mutable_images: Option<String>,
+    /// Tags for the registered task definition revision, one KEY=value per line.
+    #[arg(long, value_name = "LINES")]
+    pub tags: Option<String>,
+    /// Register a new revision even when it equals the live one [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub force_new_deployment: Option<String>,
     /// Gate on the ECR scan findings of the image digest [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub scan_gate: Option<String>,

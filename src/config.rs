@@ -50,6 +50,9 @@ pub const INPUTS: &[InputSpec] = &[
     input_for("image", None, ALL),
     input_for("image-tag-template", Some("{date}-{sha7}"), TAG),
     input("mutable-tags", Some("latest")),
+    input("allow-mutable-images", Some("false")),
+    input("tags", None),
+    input("force-new-deployment", Some("false")),
     input("scan-gate", Some("true")),
     input("severity-thresholds", Some("CRITICAL=0,HIGH=0")),
     input("scan-ignore-file", None),
@@ -186,6 +189,12 @@ pub struct DeployConfig {
     /// Containers named in `container-name`: where the render options apply.
     pub containers: Vec<String>,
     pub render: Render,
+    /// Lets containers keep `latest`/untagged images (sidecars the gate does not cover).
+    pub allow_mutable_images: bool,
+    /// Tags for the registered revision, on top of the file's own `tags`.
+    pub tags: Vec<(String, String)>,
+    /// Register a new revision even when it equals the live one.
+    pub force_new_deployment: bool,
     pub appspec: Option<PathBuf>,
     pub application: String,
     pub deployment_group: String,
@@ -488,6 +497,15 @@ fn deploy_config(
         ));
     }
     Ok(DeployConfig {
+        tags: key_values("tags", get("tags"))?,
+        force_new_deployment: parse_bool(
+            "force-new-deployment",
+            get("force-new-deployment").unwrap_or("false"),
+        )?,
+        allow_mutable_images: parse_bool(
+            "allow-mutable-images",
+            get("allow-mutable-images").unwrap_or("false"),
+        )?,
         image_definitions,
         containers: containers_named,
         render,

@@ -60,21 +60,22 @@ fn images_to_deploy(
         .collect()
 }
 
-/// Shows what this deployment changes against the revision the service runs now. A diff is
-/// a report: failing to read the live revision only warns.
+/// Shows what this deployment changes against the revision the service runs now, and says
+/// whether they are the same revision in substance. A diff is a report: failing to read the
+/// live revision only warns (and then nothing counts as unchanged).
 async fn report_diff(
     clients: &aws::Clients,
     live_arn: &str,
     td: &task_def::TaskDef,
     progress: &Progress,
-) {
+) -> bool {
     let live = match task_def::describe_live(clients, live_arn).await {
         Ok((_, live)) => live,
         Err(e) => {
             progress.emit(Event::Warning(format!(
                 "no diff against the live task definition: {e}"
             )));
-            return;
+            return false;
         }
     };
     let lines = stages::diff::diff(&live, &td.doc);
@@ -83,7 +84,7 @@ async fn report_diff(
         progress.emit(Event::Info(format!(
             "task definition: same as the live {name}"
         )));
-        return;
+        return stages::diff::same(&live, &td.doc);
     }
     progress.emit(Event::Info(format!(
         "task definition changes against the live {name}:"
@@ -96,6 +97,7 @@ async fn report_diff(
         "<details><summary>Task definition changes against <code>{name}</code></summary>\n\n```diff\n{}```\n</details>\n",
         stages::diff::render(&lines)
     )));
+    false
 }
 
 /// Runs the command. Returns the exit code for a run that reached a verdict (0 or 1); errors
@@ -128,7 +130,7 @@ async fn deploy(
     let clients = aws::Clients::from_env().await?;
     // A registered task definition is deployed as it is, or used as the base of a new revision
     // when there is something to render into it.
-    let (mut td, reuse_arn) = match source {
+    let (mut td, mut reuse_arn) = match source {
         task_def::Source::File(td) => (td, None),
         task_def::Source::Registered(reference) => {
             let (arn, doc) = task_def::describe_live(&clients, &reference).await.map_err(|e| match e {
@@ -235,7 +237,13 @@ async fn deploy(
     }
 
     if let Some(live_arn) = &service.task_definition {
-        report_diff(&clients, live_arn, &td, progress).await;
+        let unchanged = report_diff(&clients, live_arn, &td, progress).await;
+        if unchanged && reuse_arn.is_none() && !d.force_new_deployment {
+            progress.emit(Event::Info(format!(
+                "not registering a copy of {live_arn}; set force-new-deployment to register one anyway"
+            )));
+            reuse_arn = Some(live_arn.clone());
+        }
     }
 
     // Writes start here.

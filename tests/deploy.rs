@@ -456,3 +456,22 @@ fn an_unknown_registered_task_definition_is_refused() {
         ));
     assert!(s.emu.write_calls().is_empty());
 }
+
+#[test]
+fn an_unchanged_task_definition_is_not_registered_twice_unless_forced() {
+    let s = seeded(&[]);
+    AssertCommand::from_std(s.deploy(&[])).assert().code(0);
+    let first = outputs(&s.out_file())["task-definition-arn"].clone();
+    s.emu.clear_calls();
+    AssertCommand::from_std(s.deploy(&[]))
+        .assert()
+        .code(0)
+        .stdout(contains(format!("not registering a copy of {first}")));
+    assert_eq!(s.emu.write_calls(), vec!["codedeploy:CreateDeployment"]);
+    s.emu.clear_calls();
+    AssertCommand::from_std(s.deploy(&["--force-new-deployment"])).assert().code(0);
+    assert_eq!(
+        s.emu.write_calls(),
+        vec!["ecs:RegisterTaskDefinition", "codedeploy:CreateDeployment"]
+    );
+}

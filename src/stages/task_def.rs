@@ -117,7 +117,62 @@ pub fn registered_reference(value: &Path) -> Option<String> {
 pub fn render(td: &mut TaskDef, src: &str, cfg: &DeployConfig) -> Result<()> {
     let images = effective_images(td, cfg)?;
     render_images(td, src, &images)?;
-    apply_overrides(td, cfg)
+    apply_overrides(td, cfg)?;
+    apply_tags(td, &cfg.tags);
+    check_images(td, src, cfg)
+}
+
+/// Every container image, after rendering, must be a real, immutable reference: a leftover
+/// placeholder or `latest` means the running image is not the one anyone reviewed.
+fn check_images(td: &TaskDef, src: &str, cfg: &DeployConfig) -> Result<()> {
+    let mut problems = Vec::new();
+    for (i, c) in containers(&td.doc).iter().enumerate() {
+        let Some(image) = c.get("image").and_then(Value::as_str) else {
+            continue;
+        };
+        let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+        let field = format!("containerDefinitions[{i}].image");
+        let line = src.lines().position(|l| l.contains(image)).map(|n| n + 1);
+        if image.contains(['<', '>', '$', '{', '}']) {
+            problems.push(Problem {
+                field,
+                line,
+                message: format!("`{image}` of container `{name}` looks like a placeholder nobody replaced; give `image` (and `container-name`) or `image-definitions`"),
+            });
+            continue;
+        }
+        let Ok(parsed) = crate::stages::image::ImageRef::parse(image) else {
+            problems.push(Problem {
+                field,
+                line,
+                message: format!("`{image}` of container `{name}` is not a valid image reference"),
+            });
+            continue;
+        };
+        let mutable = parsed.digest.is_none()
+            && parsed
+                .tag
+                .as_deref()
+                .is_none_or(|t| t == "latest" || cfg.gate.mutable_tags.iter().any(|m| m == t));
+        if mutable && !cfg.allow_mutable_images {
+            problems.push(Problem {
+                field,
+                line,
+                message: format!(
+                    "`{image}` of container `{name}` is {}: the image that runs could change under the same task definition; pin a tag or digest, or set `allow-mutable-images: true`",
+                    parsed.tag.as_ref().map(|t| format!("the mutable tag `{t}`")).unwrap_or_else(|| "untagged (that means `latest`)".into())
+                ),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::FileProblems {
+            path: td.path.clone(),
+            problems,
+        })
+    }
 }
 
 /// The (container, image) pairs to write: `image` per named container, the sole container's
@@ -263,6 +318,17 @@ fn apply_overrides(td: &mut TaskDef, cfg: &DeployConfig) -> Result<()> {
     Ok(())
 }
 
+/// `tags` input into the request's `[{key, value}]` list, replacing same keys.
+fn apply_tags(td: &mut TaskDef, tags: &[(String, String)]) {
+    if !tags.is_empty() {
+        let entry = td
+            .doc
+            .entry("tags")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        upsert_pairs(entry, "key", "value", tags);
+    }
+}
+
 fn container_mut<'a>(td: &'a mut TaskDef, name: &str) -> Option<&'a mut Map<String, Value>> {
     td.doc
         .get_mut("containerDefinitions")?
@@ -279,18 +345,22 @@ fn upsert_named(
     value_key: &str,
     pairs: &[(String, String)],
 ) {
-    if pairs.is_empty() {
-        return;
+    if !pairs.is_empty() {
+        let entry = def.entry(list).or_insert_with(|| Value::Array(Vec::new()));
+        upsert_pairs(entry, "name", value_key, pairs);
     }
-    let entry = def.entry(list).or_insert_with(|| Value::Array(Vec::new()));
-    let Some(items) = entry.as_array_mut() else {
+}
+
+/// Sets entries of a `[{<key_field>, <value_field>}]` list, replacing same-keyed ones in place.
+fn upsert_pairs(list: &mut Value, key_field: &str, value_field: &str, pairs: &[(String, String)]) {
+    let Some(items) = list.as_array_mut() else {
         return;
     };
     for (k, v) in pairs {
-        let new = serde_json::json!({"name": k, value_key: v});
+        let new = serde_json::json!({key_field: k, value_field: v});
         match items
             .iter_mut()
-            .find(|e| e.get("name").and_then(Value::as_str) == Some(k.as_str()))
+            .find(|e| e.get(key_field).and_then(Value::as_str) == Some(k.as_str()))
         {
             Some(existing) => *existing = new,
             None => items.push(new),
@@ -956,6 +1026,7 @@ mod tests {
     fn overrides_are_rendered_into_the_container() {
         let mut td = parse(SEED_LIKE).unwrap();
         let c = cfg(&[
+            ("image", "repo/web:7"),
             (
                 "environment-variables",
                 "APP_VERSION=1.42.0\n# comment\nEMPTY=\n",
@@ -986,7 +1057,10 @@ mod tests {
             "/ecs/web"
         );
         assert_eq!(web["dockerLabels"]["team"], "shop");
-        let bad = cfg(&[("secrets", "X=arn:aws:s3:::bucket")]);
+        let bad = cfg(&[
+            ("image", "repo/web:7"),
+            ("secrets", "X=arn:aws:s3:::bucket"),
+        ]);
         let mut td = parse(SEED_LIKE).unwrap();
         assert!(
             render(&mut td, SEED_LIKE, &bad)
@@ -1020,6 +1094,50 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("must be a list"), "{e}");
+    }
+
+    #[test]
+    fn mutable_and_placeholder_images_are_refused_unless_allowed() {
+        let src = r#"{"family": "web", "containerDefinitions": [
+            {"name": "web", "image": "<IMAGE>"},
+            {"name": "proxy", "image": "envoyproxy/envoy"},
+            {"name": "xray", "image": "amazon/aws-xray-daemon:latest"},
+            {"name": "ok", "image": "public.ecr.aws/nginx/nginx:1.27"}]}"#;
+        let mut td = parse(src).unwrap();
+        let Err(Error::FileProblems { problems, .. }) = render(&mut td, src, &cfg(&[])) else {
+            panic!()
+        };
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "containerDefinitions[0].image",
+                "containerDefinitions[1].image",
+                "containerDefinitions[2].image"
+            ]
+        );
+        assert!(problems[0].message.contains("placeholder"));
+        assert!(problems[1].message.contains("untagged"));
+        assert!(problems[2].message.contains("mutable tag `latest`"));
+        let mut td = parse(src).unwrap();
+        let allowed = cfg(&[
+            ("allow-mutable-images", "true"),
+            ("container-name", "web"),
+            ("image", "repo/web:7"),
+        ]);
+        render(&mut td, src, &allowed).unwrap();
+    }
+
+    #[test]
+    fn tags_input_adds_and_replaces() {
+        let src = r#"{"family": "web", "tags": [{"key": "team", "value": "old"}],
+            "containerDefinitions": [{"name": "web", "image": "repo/web:1"}]}"#;
+        let mut td = parse(src).unwrap();
+        render(&mut td, src, &cfg(&[("tags", "team=shop\ncost-center=42")])).unwrap();
+        assert_eq!(
+            td.doc["tags"],
+            serde_json::json!([{"key": "team", "value": "shop"}, {"key": "cost-center", "value": "42"}])
+        );
     }
 
     #[test]
