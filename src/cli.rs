@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum CliCommand {
     /// Register the task definition and deploy it to the service, watching to the end.
     Deploy(DeployArgs),
+    /// Every check `deploy` makes, and the diff against the live service, with no AWS write.
+    Plan(DeployArgs),
     /// Print the unique image reference this build should push (outputs `image`, `image-tag`).
     Tag(TagArgs),
 }
@@ -210,7 +212,7 @@ mod tests {
     #[test]
     fn each_command_has_a_flag_for_exactly_its_inputs() {
         let cmd = Cli::command();
-        for command in [Command::Deploy, Command::Tag] {
+        for command in [Command::Deploy, Command::Plan, Command::Tag] {
             let sub = cmd.find_subcommand(command.name()).unwrap();
             let mut flags: Vec<&str> = sub
                 .get_arguments()

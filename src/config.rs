@@ -16,9 +16,10 @@ pub struct InputSpec {
     pub commands: &'static [Command],
 }
 
-const DEPLOY: &[Command] = &[Command::Deploy];
+/// `plan` reads exactly what `deploy` reads: it is a deploy that stops before the first write.
+const DEPLOY: &[Command] = &[Command::Deploy, Command::Plan];
 const TAG: &[Command] = &[Command::Tag];
-const ALL: &[Command] = &[Command::Deploy, Command::Tag];
+const ALL: &[Command] = &[Command::Deploy, Command::Plan, Command::Tag];
 
 const fn input(name: &'static str, default: Option<&'static str>) -> InputSpec {
     InputSpec {
@@ -84,6 +85,7 @@ const DESCRIPTION_LIMIT: usize = 512;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     Deploy,
+    Plan,
     Tag,
 }
 
@@ -91,6 +93,7 @@ impl Command {
     pub fn name(self) -> &'static str {
         match self {
             Command::Deploy => "deploy",
+            Command::Plan => "plan",
             Command::Tag => "tag",
         }
     }
@@ -120,6 +123,8 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
     Deploy(DeployConfig),
+    /// Every check of `deploy` and the diff, with no AWS write.
+    Plan(DeployConfig),
     Tag(TagConfig),
 }
 
@@ -127,7 +132,7 @@ impl Job {
     /// The deploy settings; `None` for other commands.
     pub fn deploy(&self) -> Option<&DeployConfig> {
         match self {
-            Job::Deploy(d) => Some(d),
+            Job::Deploy(d) | Job::Plan(d) => Some(d),
             Job::Tag(_) => None,
         }
     }
@@ -155,6 +160,8 @@ pub struct GateConfig {
     pub sarif_file: Option<PathBuf>,
     /// Tags that may point at different images over time; refused besides `latest`.
     pub mutable_tags: Vec<String>,
+    /// Plan mode: never start a scan (StartImageScan is a write); a missing scan blocks.
+    pub read_only: bool,
 }
 
 /// Overrides written into the named containers, like amazon-ecs-render-task-definition.
@@ -216,17 +223,23 @@ impl Config {
         let mut warnings = Vec::new();
         let command = match lookup(raw, "command").unwrap_or("deploy") {
             "deploy" => Command::Deploy,
+            "plan" => Command::Plan,
             "tag" => Command::Tag,
             other => {
                 return Err(Error::input(
                     "command",
                     format!("`{other}` is not a command of this release"),
-                    "use `deploy` or `tag`",
+                    "use `deploy`, `plan` or `tag`",
                 ));
             }
         };
         let job = match command {
             Command::Deploy => Job::Deploy(deploy_config(raw, &mut warnings)?),
+            Command::Plan => {
+                let mut d = deploy_config(raw, &mut warnings)?;
+                d.gate.read_only = true;
+                Job::Plan(d)
+            }
             Command::Tag => Job::Tag(tag_config(raw)?),
         };
         Ok(Config {
@@ -318,6 +331,7 @@ fn gate_config(raw: &BTreeMap<String, String>) -> Result<GateConfig> {
         on_missing,
         sarif_file: get("sarif-file").map(PathBuf::from),
         mutable_tags: split_list(get("mutable-tags")),
+        read_only: false,
     })
 }
 

@@ -112,13 +112,16 @@ pub async fn run(
         progress.emit(Event::Warning(w.clone()));
     }
     match &cfg.job {
-        Job::Deploy(d) => deploy(d, progress, outputs, cancel).await,
+        Job::Deploy(d) => deploy(d, false, progress, outputs, cancel).await,
+        Job::Plan(d) => deploy(d, true, progress, outputs, cancel).await,
         Job::Tag(t) => stages::image::run_tag(t, progress, outputs).await,
     }
 }
 
+/// `deploy`, or with `plan` every check and the diff and then a stop before the first write.
 async fn deploy(
     d: &DeployConfig,
+    plan: bool,
     progress: &Progress,
     outputs: &mut Outputs,
     cancel: impl Future<Output = ()>,
@@ -244,6 +247,23 @@ async fn deploy(
             )));
             reuse_arn = Some(live_arn.clone());
         }
+    }
+
+    if plan {
+        let what = match &reuse_arn {
+            Some(arn) => format!("deploy the registered {arn}"),
+            None => format!("register a new `{}` revision and deploy it", td.family),
+        };
+        progress.emit(Event::Info(format!(
+            "plan: ready; merging this will {what} to {}/{} with {} ({}). Nothing was changed.",
+            d.cluster, d.service, checked.config_name, checked.routing
+        )));
+        progress.emit(Event::Summary(format!(
+            "### ✅ greenlight plan · `{}/{}`\n\nReady: merging this will {what} with `{}` ({}). Nothing was changed in AWS.\n",
+            d.cluster, d.service, checked.config_name, checked.routing
+        )));
+        outputs.insert("deployment-status", "Planned".into());
+        return Ok(0);
     }
 
     // Writes start here.

@@ -279,6 +279,13 @@ pub async fn findings(
         let first = match first {
             Ok(page) => Some(page),
             Err(e) if sdk_error_code(&e) == Some("ScanNotFoundException") && !started => {
+                if gate.read_only {
+                    return Err(Error::Gate {
+                        message: format!(
+                            "{repo}@{digest} has no scan yet, and plan does not start one (it writes nothing); deploy starts it when scan-on-missing is start"
+                        ),
+                    });
+                }
                 match gate.on_missing {
                     OnMissingScan::Fail => {
                         return Err(Error::Gate {
