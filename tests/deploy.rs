@@ -469,7 +469,9 @@ fn an_unchanged_task_definition_is_not_registered_twice_unless_forced() {
         .stdout(contains(format!("not registering a copy of {first}")));
     assert_eq!(s.emu.write_calls(), vec!["codedeploy:CreateDeployment"]);
     s.emu.clear_calls();
-    AssertCommand::from_std(s.deploy(&["--force-new-deployment"])).assert().code(0);
+    AssertCommand::from_std(s.deploy(&["--force-new-deployment"]))
+        .assert()
+        .code(0);
     assert_eq!(
         s.emu.write_calls(),
         vec!["ecs:RegisterTaskDefinition", "codedeploy:CreateDeployment"]
