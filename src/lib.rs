@@ -84,6 +84,10 @@ async fn report_diff(
         progress.emit(Event::Info(format!(
             "task definition: same as the live {name}"
         )));
+        progress.emit(Event::TaskDefinitionDiff {
+            live: name.to_string(),
+            diff: String::new(),
+        });
         return stages::diff::same(&live, &td.doc);
     }
     progress.emit(Event::Info(format!(
@@ -93,10 +97,10 @@ async fn report_diff(
         let sign = if line.sign == '~' { ' ' } else { line.sign };
         progress.emit(Event::Info(format!("  {sign}{}", line.text)));
     }
-    progress.emit(Event::Summary(format!(
-        "<details><summary>Task definition changes against <code>{name}</code></summary>\n\n```diff\n{}```\n</details>\n",
-        stages::diff::render(&lines)
-    )));
+    progress.emit(Event::TaskDefinitionDiff {
+        live: name.to_string(),
+        diff: stages::diff::render(&lines),
+    });
     false
 }
 
@@ -110,6 +114,13 @@ pub async fn run(
 ) -> Result<u8> {
     for w in &cfg.warnings {
         progress.emit(Event::Warning(w.clone()));
+    }
+    if let Some(d) = cfg.job.deploy() {
+        progress.emit(Event::Target {
+            command: cfg.command.name().to_string(),
+            cluster: d.cluster.clone(),
+            service: d.service.clone(),
+        });
     }
     match &cfg.job {
         Job::Deploy(d) => deploy(d, false, progress, outputs, cancel).await,
@@ -254,14 +265,12 @@ async fn deploy(
             Some(arn) => format!("deploy the registered {arn}"),
             None => format!("register a new `{}` revision and deploy it", td.family),
         };
-        progress.emit(Event::Info(format!(
-            "plan: ready; merging this will {what} to {}/{} with {} ({}). Nothing was changed.",
-            d.cluster, d.service, checked.config_name, checked.routing
-        )));
-        progress.emit(Event::Summary(format!(
-            "### ✅ greenlight plan · `{}/{}`\n\nReady: merging this will {what} with `{}` ({}). Nothing was changed in AWS.\n",
-            d.cluster, d.service, checked.config_name, checked.routing
-        )));
+        progress.emit(Event::Planned {
+            what: format!(
+                "merging this will {what} to {}/{} with {} ({})",
+                d.cluster, d.service, checked.config_name, checked.routing
+            ),
+        });
         outputs.insert("deployment-status", "Planned".into());
         return Ok(0);
     }

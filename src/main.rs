@@ -46,6 +46,11 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
         let (progress, reporter) = report::start(runner.clone());
         let mut outputs = greenlight::Outputs::new();
         let result = greenlight::run(cfg, &progress, &mut outputs, cancel).await;
+        if let Err(e) = &result {
+            progress.emit(report::Event::RunFailed {
+                message: e.to_string(),
+            });
+        }
         drop(progress);
         let _ = reporter.await;
         for (name, value) in &outputs {

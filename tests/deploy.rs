@@ -78,11 +78,13 @@ fn text(b: &[u8]) -> String {
 #[test]
 fn canary_shifts_10_then_100_percent_and_the_service_runs_the_new_revision() {
     let s = seeded(&[]);
+    let summary = s.dir.path().join("summary.md");
     let out = s
         .deploy(&[
             "--codedeploy-deployment-config",
             "CodeDeployDefault.ECSCanary10Percent5Minutes",
         ])
+        .env("GITHUB_STEP_SUMMARY", &summary)
         .output()
         .unwrap();
     let stdout = text(&out.stdout);
@@ -138,6 +140,17 @@ fn canary_shifts_10_then_100_percent_and_the_service_runs_the_new_revision() {
     assert_eq!(
         container["environment"][1],
         json!({"name": "FEATURE_FLAGS", "value": ""})
+    );
+
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with("<!-- greenlight:demo/web -->\n### ✅ greenlight · `demo/web` · deployed"),
+        "{md}"
+    );
+    assert!(md.contains("| AfterAllowTraffic | ✅ |"), "{md}");
+    assert!(
+        md.contains("green ████████████████████ 100% · blue 0%"),
+        "{md}"
     );
 
     let writes = s.emu.write_calls();

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+pub mod markdown;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Info(String),
@@ -15,8 +17,34 @@ pub enum Event {
         line: Option<usize>,
         message: String,
     },
-    /// Markdown for the step summary.
-    Summary(String),
+    /// What the run is about: set first, before anything else happens.
+    Target {
+        command: String,
+        cluster: String,
+        service: String,
+    },
+    ImageResolved {
+        image: String,
+        digest: String,
+    },
+    GateVerdict {
+        passed: bool,
+        summary: String,
+        table: String,
+    },
+    /// The rendered diff against the live revision (empty: no change).
+    TaskDefinitionDiff {
+        live: String,
+        diff: String,
+    },
+    /// Plan mode ended clean: what merging would do.
+    Planned {
+        what: String,
+    },
+    /// The run ended with an error (printed by the caller; recorded for the summary).
+    RunFailed {
+        message: String,
+    },
     TaskDefinitionRegistered {
         arn: String,
     },
@@ -82,7 +110,12 @@ pub fn log_line(event: &Event) -> String {
             Some(l) => format!("warning: {file}:{l}: {message}"),
             None => format!("warning: {file}: {message}"),
         },
-        Event::Summary(_) => String::new(),
+        Event::Target { .. } | Event::TaskDefinitionDiff { .. } | Event::RunFailed { .. } => {
+            String::new()
+        }
+        Event::ImageResolved { image, digest } => format!("image {image} is {digest}"),
+        Event::GateVerdict { summary, .. } => format!("scan gate: {summary}"),
+        Event::Planned { what } => format!("plan: ready; {what}. Nothing was changed."),
         Event::TaskDefinitionRegistered { arn } => format!("registered task definition {arn}"),
         Event::DeploymentCreated {
             id,
@@ -109,13 +142,16 @@ pub fn bar(percent: f64, width: usize) -> String {
     format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
 }
 
-/// Starts the log reporter; drop every `Progress` and await the handle to flush it.
+/// Starts the reporter: one log line per event, and at the end the whole run as markdown in
+/// the step summary. Drop every `Progress` and await the handle to flush it.
 pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<()>) {
     let (progress, mut rx) = channel();
     let handle = tokio::spawn(async move {
         let start = Instant::now();
+        let mut state = markdown::RunState::default();
         while let Some(event) = rx.recv().await {
             let secs = start.elapsed().as_secs_f64();
+            state.apply(&event, secs);
             match &event {
                 Event::Warning(msg) => {
                     runner.annotate(crate::gha::Level::Warning, &Default::default(), msg);
@@ -132,17 +168,22 @@ pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<(
                     };
                     runner.annotate(crate::gha::Level::Warning, &loc, message);
                 }
-                Event::Summary(markdown) => {
-                    // The summary is a report, not the deployment: a write failure only warns.
-                    if let Err(e) = runner.append_summary(markdown) {
-                        runner.annotate(
-                            crate::gha::Level::Warning,
-                            &Default::default(),
-                            &e.to_string(),
-                        );
+                _ => {
+                    let line = log_line(&event);
+                    if !line.is_empty() {
+                        println!("[{secs:6.1}s] {line}");
                     }
                 }
-                _ => println!("[{secs:6.1}s] {}", log_line(&event)),
+            }
+        }
+        if !state.service.is_empty() {
+            // The summary is a report, not the deployment: a write failure only warns.
+            if let Err(e) = runner.append_summary(&markdown::render(&state)) {
+                runner.annotate(
+                    crate::gha::Level::Warning,
+                    &Default::default(),
+                    &e.to_string(),
+                );
             }
         }
     });

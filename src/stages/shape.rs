@@ -118,7 +118,8 @@ fn walk(
                 }
             }
             for req in &shape.required {
-                if !obj.contains_key(req) {
+                // A null required member is as missing as an absent one.
+                if obj.get(req).is_none_or(Value::is_null) {
                     out.push(Problem {
                         field: join(req),
                         line: None,

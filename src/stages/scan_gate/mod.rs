@@ -574,7 +574,10 @@ pub async fn gate_image(
     let ecr = clients.ecr_in(&registry.region);
     let resolved = ecr::resolve(&ecr, image, &registry.account, &gate.mutable_tags, arch).await?;
     let pinned = image.pinned(&resolved.digest).to_string();
-    progress.emit(Event::Info(format!("image {image} is {}", resolved.digest)));
+    progress.emit(Event::ImageResolved {
+        image: image.to_string(),
+        digest: resolved.digest.clone(),
+    });
     outputs.insert("image-digest", resolved.digest.clone());
     if !gate.enabled {
         progress.emit(Event::Warning(format!(
@@ -652,14 +655,11 @@ pub async fn gate_image(
         })?;
         outputs.insert("sarif-file", path.display().to_string());
     }
-    let icon = if verdict.passed { "✅" } else { "⛔" };
-    progress.emit(Event::Summary(format!(
-        "### {icon} Scan gate · `{image}`\n\n`{}` · {}\n\n{}",
-        resolved.digest,
-        verdict.summary(),
-        markdown_table(&verdict, 25)
-    )));
-    progress.emit(Event::Info(format!("scan gate: {}", verdict.summary())));
+    progress.emit(Event::GateVerdict {
+        passed: verdict.passed,
+        summary: verdict.summary(),
+        table: markdown_table(&verdict, 25),
+    });
     for f in verdict.blocking.iter().take(10) {
         progress.emit(Event::Info(format!(
             "  {} {} {} {}{}",

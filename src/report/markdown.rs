@@ -1,0 +1,539 @@
+//! The whole run as one markdown document: the step summary now, the sticky PR comment later.
+//! It is re-rendered from the accumulated state, never appended to, so it always reads as the
+//! current truth.
+
+use super::{Event, bar};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunState {
+    pub command: String,
+    pub cluster: String,
+    pub service: String,
+    pub image: Option<String>,
+    pub digest: Option<String>,
+    pub gate: Option<(bool, String, String)>,
+    pub live_task_definition: Option<String>,
+    pub diff: Option<String>,
+    pub registered: Option<String>,
+    pub deployment: Option<(String, String, String)>,
+    /// Lifecycle events in order: name, status, started at, ended at (seconds into the run).
+    pub lifecycle: Vec<(String, String, Option<f64>, Option<f64>)>,
+    pub traffic: Option<(f64, f64)>,
+    pub status: Option<String>,
+    pub failure: Option<String>,
+    pub stop: Option<String>,
+    pub rollback: Option<String>,
+    pub planned: Option<String>,
+    pub error: Option<String>,
+    pub elapsed: f64,
+}
+
+impl RunState {
+    /// Folds one event in; `at` is seconds since the run started.
+    pub fn apply(&mut self, event: &Event, at: f64) {
+        self.elapsed = at;
+        match event {
+            Event::Target {
+                command,
+                cluster,
+                service,
+            } => {
+                self.command = command.clone();
+                self.cluster = cluster.clone();
+                self.service = service.clone();
+            }
+            Event::ImageResolved { image, digest } => {
+                self.image = Some(image.clone());
+                self.digest = Some(digest.clone());
+            }
+            Event::GateVerdict {
+                passed,
+                summary,
+                table,
+            } => {
+                self.gate = Some((*passed, summary.clone(), table.clone()));
+            }
+            Event::TaskDefinitionDiff { live, diff } => {
+                self.live_task_definition = Some(live.clone());
+                self.diff = Some(diff.clone());
+            }
+            Event::TaskDefinitionRegistered { arn } => self.registered = Some(arn.clone()),
+            Event::DeploymentCreated {
+                id,
+                config,
+                console_url,
+            } => {
+                self.deployment = Some((id.clone(), config.clone(), console_url.clone()));
+            }
+            Event::Status { status } => self.status = Some(status.clone()),
+            Event::Lifecycle { name, status } => {
+                let done = matches!(status.as_str(), "Succeeded" | "Failed" | "Skipped");
+                match self.lifecycle.iter_mut().find(|(n, ..)| n == name) {
+                    Some(entry) => {
+                        entry.1 = status.clone();
+                        if status == "InProgress" && entry.2.is_none() {
+                            entry.2 = Some(at);
+                        }
+                        if done {
+                            entry.3 = Some(at);
+                        }
+                    }
+                    None => self.lifecycle.push((
+                        name.clone(),
+                        status.clone(),
+                        (status == "InProgress").then_some(at),
+                        done.then_some(at),
+                    )),
+                }
+            }
+            Event::Traffic { green, blue } => self.traffic = Some((*green, *blue)),
+            Event::Failed { reason } => self.failure = Some(reason.clone()),
+            Event::StopRequested { reason } => self.stop = Some(reason.clone()),
+            Event::RolledBack { message } => self.rollback = Some(message.clone()),
+            Event::Planned { what } => self.planned = Some(what.clone()),
+            Event::RunFailed { message } => self.error = Some(message.clone()),
+            Event::Info(_) | Event::Warning(_) | Event::FileWarning { .. } => {}
+        }
+    }
+
+    fn headline(&self) -> String {
+        let target = format!("`{}/{}`", self.cluster, self.service);
+        if self.error.is_some() {
+            let gated = self.gate.as_ref().is_some_and(|g| !g.0);
+            let what = if gated {
+                "blocked by the scan gate"
+            } else {
+                "stopped before deploying"
+            };
+            return format!("⛔ greenlight · {target} · {what}");
+        }
+        if self.planned.is_some() {
+            return format!("✅ greenlight plan · {target} · ready to deploy");
+        }
+        match self.status.as_deref() {
+            Some("Succeeded") => format!("✅ greenlight · {target} · deployed"),
+            Some("Failed") => format!("❌ greenlight · {target} · deployment failed"),
+            Some("Stopped") => format!("⏹️ greenlight · {target} · deployment stopped"),
+            Some("Ready") => format!("⏸️ greenlight · {target} · ready, waiting for promotion"),
+            Some(_) if self.traffic.is_some_and(|t| t.0 > 0.0) => {
+                format!("🚦 greenlight · {target} · shifting traffic")
+            }
+            Some(_) => format!("🚦 greenlight · {target} · deployment in progress"),
+            None => format!(
+                "🚦 greenlight · {target} · {}",
+                if self.command.is_empty() {
+                    "checking"
+                } else {
+                    &self.command
+                }
+            ),
+        }
+    }
+}
+
+fn short_digest(d: &str) -> String {
+    let hex = d.strip_prefix("sha256:").unwrap_or(d);
+    if hex.len() > 12 {
+        format!("sha256:{}…{}", &hex[..4], &hex[hex.len() - 4..])
+    } else {
+        d.to_string()
+    }
+}
+
+fn duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// The document, starting with the hidden marker the sticky comment is found by.
+pub fn render(state: &RunState) -> String {
+    let mut out = format!(
+        "<!-- greenlight:{}/{} -->\n### {}\n\n| | |\n|---|---|\n",
+        state.cluster,
+        state.service,
+        state.headline()
+    );
+    if let Some(image) = &state.image {
+        let digest = state
+            .digest
+            .as_deref()
+            .map(|d| format!(" → `{}`", short_digest(d)))
+            .unwrap_or_default();
+        out.push_str(&format!("| **Image** | `{image}`{digest} |\n"));
+    }
+    if let Some((passed, summary, _)) = &state.gate {
+        let icon = if *passed { "✅" } else { "⛔" };
+        out.push_str(&format!("| **Scan gate** | {icon} {summary} |\n"));
+    }
+    if let Some(live) = &state.live_task_definition {
+        let to = state
+            .registered
+            .as_deref()
+            .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
+            .unwrap_or_else(|| "new revision".into());
+        let changed = if state.diff.as_deref().is_some_and(|d| !d.is_empty()) {
+            "[diff](#diff)"
+        } else {
+            "no change"
+        };
+        out.push_str(&format!(
+            "| **Task definition** | `{live}` → `{to}` · {changed} |\n"
+        ));
+    }
+    if let Some((id, config, url)) = &state.deployment {
+        out.push_str(&format!(
+            "| **Deployment** | [`{id}`]({url}) · `{config}` |\n"
+        ));
+    }
+    if let Some(what) = &state.planned {
+        out.push_str(&format!("| **Plan** | {what}. Nothing was changed. |\n"));
+    }
+    if let Some((green, blue)) = state.traffic {
+        out.push_str(&format!(
+            "\n**Traffic** &nbsp; green {} {green:.0}% · blue {blue:.0}%\n",
+            bar(green, 20)
+        ));
+    }
+    if !state.lifecycle.is_empty() {
+        out.push_str("\n| lifecycle event | status | time |\n|---|---|---|\n");
+        for (name, status, start, end) in &state.lifecycle {
+            let icon = match status.as_str() {
+                "Succeeded" => "✅",
+                "Failed" => "❌",
+                "InProgress" => "⏳",
+                "Skipped" => "⏭️",
+                _ => "·",
+            };
+            let time = match (start, end) {
+                (Some(s), Some(e)) => duration(e - s),
+                (Some(s), None) => duration(state.elapsed - s),
+                _ => String::new(),
+            };
+            out.push_str(&format!("| {name} | {icon} | {time} |\n"));
+        }
+    }
+    for (label, text) in [
+        ("Failed", &state.failure),
+        ("Stopped", &state.stop),
+        ("Rolled back", &state.rollback),
+        ("Error", &state.error),
+    ] {
+        if let Some(t) = text {
+            out.push_str(&format!("\n**{label}:** {t}\n"));
+        }
+    }
+    if let Some((false, _, table)) = &state.gate {
+        out.push_str(&format!(
+            "\n<details open><summary>Findings</summary>\n\n{table}\n</details>\n"
+        ));
+    }
+    if let Some(diff) = state.diff.as_deref().filter(|d| !d.is_empty()) {
+        out.push_str(&format!("\n<details><summary id=\"diff\">Task definition diff</summary>\n\n```diff\n{diff}```\n</details>\n"));
+    }
+    out.push_str(&format!(
+        "\n<sub>{} elapsed</sub>\n",
+        duration(state.elapsed)
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Vec<(f64, Event)> {
+        vec![
+            (
+                0.0,
+                Event::Target {
+                    command: "deploy".into(),
+                    cluster: "prod".into(),
+                    service: "web".into(),
+                },
+            ),
+            (
+                0.4,
+                Event::ImageResolved {
+                    image:
+                        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:20261123120000-abc1234"
+                            .into(),
+                    digest:
+                        "sha256:3f1e5c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d9b2c"
+                            .into(),
+                },
+            ),
+        ]
+    }
+
+    fn passed() -> Vec<(f64, Event)> {
+        let mut v = base();
+        v.push((
+            1.0,
+            Event::GateVerdict {
+                passed: true,
+                summary: "passed · 0 critical · 0 high · 4 medium · 11 low · 2 ignored".into(),
+                table: String::new(),
+            },
+        ));
+        v.push((
+            1.2,
+            Event::TaskDefinitionDiff {
+                live: "web:42".into(),
+                diff: " container web\n-  env APP_VERSION = 1.41.0\n+  env APP_VERSION = 1.42.0\n"
+                    .into(),
+            },
+        ));
+        v.push((
+            1.5,
+            Event::TaskDefinitionRegistered {
+                arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/web:43".into(),
+            },
+        ));
+        v.push((1.6, Event::DeploymentCreated {
+            id: "d-7XK2M1QZB".into(),
+            config: "CodeDeployDefault.ECSCanary10Percent5Minutes".into(),
+            console_url: "https://us-east-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-7XK2M1QZB?region=us-east-1".into(),
+        }));
+        v.push((
+            2.0,
+            Event::Status {
+                status: "InProgress".into(),
+            },
+        ));
+        for (t, name) in [
+            (2.0, "BeforeInstall"),
+            (6.0, "Install"),
+            (66.0, "AfterInstall"),
+            (68.0, "AllowTestTraffic"),
+            (71.0, "AfterAllowTestTraffic"),
+            (92.0, "BeforeAllowTraffic"),
+        ] {
+            v.push((
+                t,
+                Event::Lifecycle {
+                    name: name.into(),
+                    status: "InProgress".into(),
+                },
+            ));
+            v.push((
+                t + if name == "Install" { 60.0 } else { 2.0 },
+                Event::Lifecycle {
+                    name: name.into(),
+                    status: "Succeeded".into(),
+                },
+            ));
+        }
+        v
+    }
+
+    fn canary_10() -> Vec<(f64, Event)> {
+        let mut v = passed();
+        v.push((
+            95.0,
+            Event::Lifecycle {
+                name: "AllowTraffic".into(),
+                status: "InProgress".into(),
+            },
+        ));
+        v.push((
+            95.0,
+            Event::Traffic {
+                green: 10.0,
+                blue: 90.0,
+            },
+        ));
+        v.push((203.0, Event::Info("waiting".into())));
+        v
+    }
+
+    fn state(events: &[(f64, Event)]) -> RunState {
+        let mut s = RunState::default();
+        for (at, e) in events {
+            s.apply(e, *at);
+        }
+        s
+    }
+
+    #[test]
+    fn gated_out() {
+        let mut v = base();
+        v.push((1.0, Event::GateVerdict {
+            passed: false,
+            summary: "blocked by 2 findings above threshold · 1 critical · 1 high · 0 medium · 0 low".into(),
+            table: "| | severity | id |\n|---|---|---|\n| 🟥 | CRITICAL | CVE-2026-10001 |\n| 🟧 | HIGH | CVE-2026-10002 |\n".into(),
+        }));
+        v.push((
+            1.0,
+            Event::RunFailed {
+                message: "scan gate: blocked by 2 findings above threshold".into(),
+            },
+        ));
+        insta::assert_snapshot!(render(&state(&v)));
+    }
+
+    #[test]
+    fn canary_in_progress_at_10_percent() {
+        insta::assert_snapshot!(render(&state(&canary_10())));
+    }
+
+    #[test]
+    fn ready_waiting_for_promotion() {
+        let mut v = passed();
+        v.push((
+            93.0,
+            Event::Status {
+                status: "Ready".into(),
+            },
+        ));
+        insta::assert_snapshot!(render(&state(&v)));
+    }
+
+    #[test]
+    fn succeeded() {
+        let mut v = canary_10();
+        v.push((
+            395.0,
+            Event::Traffic {
+                green: 100.0,
+                blue: 0.0,
+            },
+        ));
+        v.push((
+            395.0,
+            Event::Lifecycle {
+                name: "AllowTraffic".into(),
+                status: "Succeeded".into(),
+            },
+        ));
+        v.push((
+            396.0,
+            Event::Lifecycle {
+                name: "AfterAllowTraffic".into(),
+                status: "InProgress".into(),
+            },
+        ));
+        v.push((
+            398.0,
+            Event::Lifecycle {
+                name: "AfterAllowTraffic".into(),
+                status: "Succeeded".into(),
+            },
+        ));
+        v.push((
+            398.0,
+            Event::Status {
+                status: "Succeeded".into(),
+            },
+        ));
+        insta::assert_snapshot!(render(&state(&v)));
+    }
+
+    #[test]
+    fn failed_at_a_hook() {
+        let mut v = base();
+        v.push((
+            1.0,
+            Event::DeploymentCreated {
+                id: "d-FAIL00001".into(),
+                config: "CodeDeployDefault.ECSAllAtOnce".into(),
+                console_url: "https://console.example/d-FAIL00001".into(),
+            },
+        ));
+        v.push((
+            70.0,
+            Event::Lifecycle {
+                name: "AfterAllowTestTraffic".into(),
+                status: "InProgress".into(),
+            },
+        ));
+        v.push((
+            91.0,
+            Event::Lifecycle {
+                name: "AfterAllowTestTraffic".into(),
+                status: "Failed".into(),
+            },
+        ));
+        v.push((
+            91.0,
+            Event::Status {
+                status: "Failed".into(),
+            },
+        ));
+        v.push((
+            91.0,
+            Event::Failed {
+                reason: "AfterAllowTestTraffic: smoke-test returned Failed: GET /health 503".into(),
+            },
+        ));
+        v.push((
+            92.0,
+            Event::RolledBack {
+                message: "rolled back to web:42".into(),
+            },
+        ));
+        insta::assert_snapshot!(render(&state(&v)));
+    }
+
+    #[test]
+    fn rolled_back_after_timeout() {
+        let mut v = base();
+        v.push((
+            1.0,
+            Event::DeploymentCreated {
+                id: "d-SLOW00001".into(),
+                config: "CodeDeployDefault.ECSAllAtOnce".into(),
+                console_url: "https://console.example/d-SLOW00001".into(),
+            },
+        ));
+        v.push((
+            2.0,
+            Event::Lifecycle {
+                name: "Install".into(),
+                status: "InProgress".into(),
+            },
+        ));
+        v.push((
+            1800.0,
+            Event::StopRequested {
+                reason: "no end state after 30 minutes; rolling back".into(),
+            },
+        ));
+        v.push((
+            1802.0,
+            Event::Lifecycle {
+                name: "Install".into(),
+                status: "Failed".into(),
+            },
+        ));
+        v.push((
+            1802.0,
+            Event::Status {
+                status: "Stopped".into(),
+            },
+        ));
+        v.push((
+            1810.0,
+            Event::RolledBack {
+                message: "Deployment was stopped and rolled back to the original task set".into(),
+            },
+        ));
+        insta::assert_snapshot!(render(&state(&v)));
+    }
+
+    #[test]
+    fn plan_mode() {
+        let mut v = passed();
+        v.truncate(4);
+        v[0].1 = Event::Target {
+            command: "plan".into(),
+            cluster: "prod".into(),
+            service: "web".into(),
+        };
+        v.push((1.3, Event::Planned { what: "merging this will register a new `web` revision and deploy it with `CodeDeployDefault.ECSCanary10Percent5Minutes`".into() }));
+        insta::assert_snapshot!(render(&state(&v)));
+    }
+}
