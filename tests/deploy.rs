@@ -6,58 +6,11 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use assert_cmd::Command as AssertCommand;
-use common::{Emulator, fixture, outputs};
+use common::{Seeded, fixture, outputs, seeded};
 use predicates::str::contains;
 use serde_json::json;
 
-/// AWS minutes pass in 0.1 s: a 5-minute canary takes half a second.
-const FAST: f64 = 600.0;
-
-struct Seeded {
-    emu: Emulator,
-    image: String,
-    /// `repositoryUri@imageDigest`: what the gate pins into the task definition.
-    pinned: String,
-    initial_td: String,
-    dir: tempfile::TempDir,
-}
-
-fn seeded(extra: &[&str]) -> Seeded {
-    let emu = Emulator::start(FAST);
-    let mut args = vec![
-        "--cluster",
-        "demo",
-        "--service",
-        "web",
-        "--family",
-        "web",
-        "--repository",
-        "web",
-    ];
-    args.extend_from_slice(extra);
-    let seed = emu.seed(&args);
-    emu.clear_calls();
-    Seeded {
-        image: seed["image"].as_str().expect("seed image").to_string(),
-        pinned: format!(
-            "{}@{}",
-            seed["repositoryUri"].as_str().expect("seed repositoryUri"),
-            seed["imageDigest"].as_str().expect("seed imageDigest")
-        ),
-        initial_td: seed["taskDefinitionArn"]
-            .as_str()
-            .expect("seed taskdef")
-            .to_string(),
-        emu,
-        dir: tempfile::tempdir().expect("tempdir"),
-    }
-}
-
 impl Seeded {
-    fn out_file(&self) -> std::path::PathBuf {
-        self.dir.path().join("outputs")
-    }
-
     fn deploy(&self, extra: &[&str]) -> std::process::Command {
         let mut cmd = self.emu.greenlight(&self.out_file());
         cmd.args(["deploy", "--cluster", "demo", "--service", "web"])

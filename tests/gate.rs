@@ -3,56 +3,14 @@
 mod common;
 
 use assert_cmd::Command as AssertCommand;
-use common::{Emulator, fixture, outputs};
+use common::{Seeded, fixture, outputs, seeded};
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use serde_json::{Value, json};
 
-const FAST: f64 = 600.0;
-
-struct Setup {
-    emu: Emulator,
-    seed: Value,
-    dir: tempfile::TempDir,
-}
-
-fn setup(extra: &[&str]) -> Setup {
-    let emu = Emulator::start(FAST);
-    let mut args = vec![
-        "--cluster",
-        "demo",
-        "--service",
-        "web",
-        "--family",
-        "web",
-        "--repository",
-        "web",
-    ];
-    args.extend_from_slice(extra);
-    let seed = emu.seed(&args);
-    emu.clear_calls();
-    Setup {
-        emu,
-        seed,
-        dir: tempfile::tempdir().unwrap(),
-    }
-}
-
-impl Setup {
-    fn image(&self) -> String {
-        self.seed["image"].as_str().unwrap().to_string()
-    }
-
-    fn digest(&self) -> String {
-        self.seed["imageDigest"].as_str().unwrap().to_string()
-    }
-
-    fn out(&self) -> std::path::PathBuf {
-        self.dir.path().join("outputs")
-    }
-
+impl Seeded {
     fn deploy_image(&self, image: &str, extra: &[&str]) -> AssertCommand {
-        let mut cmd = self.emu.greenlight(&self.out());
+        let mut cmd = self.emu.greenlight(&self.out_file());
         cmd.args([
             "deploy",
             "--cluster",
@@ -71,13 +29,13 @@ impl Setup {
     }
 
     fn deploy(&self, extra: &[&str]) -> AssertCommand {
-        self.deploy_image(&self.image(), extra)
+        self.deploy_image(&self.image.clone(), extra)
     }
 
     /// Scripts the scan result of the seeded image.
     fn scan(&self, mut body: Value) {
         body["repository"] = json!("web");
-        body["digest"] = json!(self.digest());
+        body["digest"] = json!(self.digest.clone());
         self.emu.control_post("/_greenlight/ecr/scan", body);
     }
 
@@ -102,20 +60,20 @@ fn critical(id: &str) -> Value {
 
 #[test]
 fn a_clean_image_passes_and_is_deployed_pinned_to_its_digest() {
-    let s = setup(&[]);
+    let s = seeded(&[]);
     let sarif = s.dir.path().join("findings.sarif");
     s.deploy(&["--sarif-file", sarif.to_str().unwrap()])
         .assert()
         .code(0)
         .stdout(contains("scan gate: passed"));
-    let o = outputs(&s.out());
-    assert_eq!(o.get("image-digest"), Some(&s.digest()));
+    let o = outputs(&s.out_file());
+    assert_eq!(o.get("image-digest"), Some(&s.digest.clone()));
     assert_eq!(o.get("scan-critical").map(String::as_str), Some("0"));
     assert_eq!(o.get("scan-high").map(String::as_str), Some("0"));
     let pinned = format!(
         "{}@{}",
         s.seed["repositoryUri"].as_str().unwrap(),
-        s.digest()
+        s.digest.clone()
     );
     assert_eq!(o.get("image"), Some(&pinned));
     let td = s.emu.aws(
@@ -124,14 +82,14 @@ fn a_clean_image_passes_and_is_deployed_pinned_to_its_digest() {
     );
     let c = &td["taskDefinition"]["containerDefinitions"][0];
     assert_eq!(c["image"], pinned.as_str());
-    assert_eq!(c["dockerLabels"]["greenlight.image"], s.image().as_str());
+    assert_eq!(c["dockerLabels"]["greenlight.image"], s.image.as_str());
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
     assert_eq!(doc["version"], "2.1.0");
 }
 
 #[test]
 fn critical_findings_block_with_exit_3_and_nothing_deployed() {
-    let s = setup(&[]);
+    let s = seeded(&[]);
     s.scan(json!({"status": "COMPLETE", "findings": [critical("CVE-2026-0001"), critical("CVE-2026-0002")]}));
     s.deploy(&[])
         .assert()
@@ -140,14 +98,16 @@ fn critical_findings_block_with_exit_3_and_nothing_deployed() {
         .stdout(contains("CRITICAL CVE-2026-0001 openssl 3.0.13"));
     assert!(s.deploy_writes().is_empty(), "{:?}", s.deploy_writes());
     assert_eq!(
-        outputs(&s.out()).get("scan-critical").map(String::as_str),
+        outputs(&s.out_file())
+            .get("scan-critical")
+            .map(String::as_str),
         Some("2")
     );
 }
 
 #[test]
 fn a_scan_in_progress_is_waited_for() {
-    let s = setup(&[]);
+    let s = seeded(&[]);
     s.scan(json!({"status": "COMPLETE", "complete_after_seconds": 60, "findings": [critical("CVE-2026-0003")]}));
     s.deploy(&[])
         .assert()
@@ -158,7 +118,7 @@ fn a_scan_in_progress_is_waited_for() {
 #[test]
 fn failed_and_unsupported_scans_fail_closed() {
     for status in ["FAILED", "UNSUPPORTED_IMAGE"] {
-        let s = setup(&[]);
+        let s = seeded(&[]);
         s.scan(json!({"status": status, "findings": []}));
         s.deploy(&[])
             .assert()
@@ -170,7 +130,7 @@ fn failed_and_unsupported_scans_fail_closed() {
 
 #[test]
 fn an_ignore_entry_ignores_until_it_expires() {
-    let s = setup(&[]);
+    let s = seeded(&[]);
     s.scan(json!({"status": "COMPLETE", "findings": [critical("CVE-2026-0001")]}));
     let file = s.dir.path().join("ignore.yml");
     std::fs::write(
@@ -183,7 +143,7 @@ fn an_ignore_entry_ignores_until_it_expires() {
         .code(0)
         .stdout(contains("1 ignored"));
 
-    let s = setup(&[]);
+    let s = seeded(&[]);
     s.scan(json!({"status": "COMPLETE", "findings": [critical("CVE-2026-0001")]}));
     let file = s.dir.path().join("ignore.yml");
     std::fs::write(&file, "# reviewed 2025\n- id: CVE-2026-0001\n  until: 2025-01-31\n  reason: openssl is not linked\n").unwrap();
@@ -206,20 +166,20 @@ fn fixable_only_lets_unfixable_findings_through() {
             "sourceUrl": "https://nvd.nist.gov/vuln/detail/CVE-2026-0009",
             "vulnerablePackages": [{"name": "glibc", "version": "2.36"}]}
     });
-    let s = setup(&[]);
+    let s = seeded(&[]);
     s.scan(json!({"status": "ACTIVE", "enhancedFindings": [enhanced.clone()]}));
     s.deploy(&[]).assert().code(3);
-    let s = setup(&[]);
+    let s = seeded(&[]);
     s.scan(json!({"status": "ACTIVE", "enhancedFindings": [enhanced]}));
     s.deploy(&["--scan-fixable-only"]).assert().code(0);
 }
 
 #[test]
 fn findings_beyond_1000_are_all_read() {
-    let s = setup(&[]);
+    let s = seeded(&[]);
     s.scan(json!({"status": "COMPLETE", "generate": {"MEDIUM": 2100, "LOW": 400}}));
     s.deploy(&["--wait-until", "none"]).assert().code(0);
-    let o = outputs(&s.out());
+    let o = outputs(&s.out_file());
     assert_eq!(o.get("scan-medium").map(String::as_str), Some("2100"));
     assert_eq!(o.get("scan-low").map(String::as_str), Some("400"));
     let pages = s
@@ -233,7 +193,7 @@ fn findings_beyond_1000_are_all_read() {
 
 #[test]
 fn latest_and_mutable_tags_are_refused_before_any_write() {
-    let s = setup(&[]);
+    let s = seeded(&[]);
     let repo = s.seed["repositoryUri"].as_str().unwrap().to_string();
     s.deploy_image(&format!("{repo}:latest"), &[])
         .assert()
@@ -248,7 +208,7 @@ fn latest_and_mutable_tags_are_refused_before_any_write() {
 
 #[test]
 fn a_tag_that_does_not_exist_is_refused_with_the_closest_tags() {
-    let s = setup(&[]);
+    let s = seeded(&[]);
     let repo = s.seed["repositoryUri"].as_str().unwrap().to_string();
     s.deploy_image(&format!("{repo}:20261123120000-abc1235"), &[])
         .assert()
@@ -262,7 +222,7 @@ fn a_tag_that_does_not_exist_is_refused_with_the_closest_tags() {
 
 #[test]
 fn scan_gate_off_deploys_with_a_loud_warning() {
-    let s = setup(&[]);
+    let s = seeded(&[]);
     s.scan(json!({"status": "COMPLETE", "findings": [critical("CVE-2026-0001")]}));
     s.deploy(&["--scan-gate", "false", "--wait-until", "none"])
         .assert()
@@ -272,13 +232,13 @@ fn scan_gate_off_deploys_with_a_loud_warning() {
 
 #[test]
 fn tag_computes_the_unique_reference_in_this_accounts_registry() {
-    let s = setup(&[]);
-    let mut cmd = s.emu.greenlight(&s.out());
+    let s = seeded(&[]);
+    let mut cmd = s.emu.greenlight(&s.out_file());
     cmd.args(["tag", "--image", "web"])
         .env("GITHUB_SHA", "abc1234def5678abc1234def5678abc1234def56")
         .env("GITHUB_RUN_NUMBER", "17");
     AssertCommand::from_std(cmd).assert().code(0);
-    let o = outputs(&s.out());
+    let o = outputs(&s.out_file());
     let tag = o.get("image-tag").unwrap();
     assert!(tag.len() == 22 && tag.ends_with("-abc1234"), "{tag}");
     assert_eq!(
@@ -299,7 +259,7 @@ fn taskdef_for(dir: &std::path::Path, arch: &str) -> std::path::PathBuf {
 
 #[test]
 fn multi_arch_images_are_gated_per_platform_the_task_runs() {
-    let s = setup(&["--multi-arch"]);
+    let s = seeded(&["--multi-arch"]);
     let arm = s.seed["platformDigests"]["linux/arm64"]
         .as_str()
         .unwrap()
@@ -314,7 +274,7 @@ fn multi_arch_images_are_gated_per_platform_the_task_runs() {
         json!({"repository": "web", "digest": arm, "status": "COMPLETE", "findings": [critical("CVE-2026-0042")]}),
     );
     let run = |arch: &str| {
-        let mut cmd = s.emu.greenlight(&s.out());
+        let mut cmd = s.emu.greenlight(&s.out_file());
         cmd.args([
             "deploy",
             "--cluster",
@@ -322,7 +282,7 @@ fn multi_arch_images_are_gated_per_platform_the_task_runs() {
             "--service",
             "web",
             "--image",
-            &s.image(),
+            &s.image,
         ])
         .arg("--task-definition")
         .arg(taskdef_for(s.dir.path(), arch));

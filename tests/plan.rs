@@ -4,39 +4,11 @@
 mod common;
 
 use assert_cmd::Command as AssertCommand;
-use common::{Emulator, fixture, outputs};
+use common::{Seeded, fixture, outputs, seeded};
 use predicates::str::contains;
-use serde_json::{Value, json};
+use serde_json::json;
 
-struct Setup {
-    emu: Emulator,
-    seed: Value,
-    dir: tempfile::TempDir,
-}
-
-fn setup(extra: &[&str]) -> Setup {
-    let emu = Emulator::start(600.0);
-    let mut args = vec![
-        "--cluster",
-        "demo",
-        "--service",
-        "web",
-        "--family",
-        "web",
-        "--repository",
-        "web",
-    ];
-    args.extend_from_slice(extra);
-    let seed = emu.seed(&args);
-    emu.clear_calls();
-    Setup {
-        emu,
-        seed,
-        dir: tempfile::tempdir().unwrap(),
-    }
-}
-
-impl Setup {
+impl Seeded {
     fn plan(&self, taskdef: &std::path::Path) -> AssertCommand {
         let mut cmd = self.emu.greenlight(&self.dir.path().join("outputs"));
         cmd.args(["plan", "--cluster", "demo", "--service", "web", "--image"])
@@ -55,7 +27,7 @@ impl Setup {
 
 #[test]
 fn a_clean_plan_shows_the_diff_and_writes_nothing() {
-    let s = setup(&[]);
+    let s = seeded(&[]);
     s.plan(&fixture("taskdef.json"))
         .assert()
         .code(0)
@@ -76,7 +48,7 @@ fn a_clean_plan_shows_the_diff_and_writes_nothing() {
 
 #[test]
 fn a_blocked_image_plans_exit_3_and_writes_nothing() {
-    let s = setup(&["--scan", "critical"]);
+    let s = seeded(&["--scan", "critical"]);
     s.plan(&fixture("taskdef.json"))
         .assert()
         .code(3)
@@ -86,7 +58,7 @@ fn a_blocked_image_plans_exit_3_and_writes_nothing() {
 
 #[test]
 fn a_missing_scan_is_not_started_by_plan() {
-    let s = setup(&["--scan", "none"]);
+    let s = seeded(&["--scan", "none"]);
     s.plan(&fixture("taskdef.json"))
         .assert()
         .code(3)
@@ -96,14 +68,14 @@ fn a_missing_scan_is_not_started_by_plan() {
 
 #[test]
 fn an_invalid_task_definition_plans_exit_2_without_any_call() {
-    let s = setup(&[]);
+    let s = seeded(&[]);
     s.plan(&fixture("taskdef-typos.json")).assert().code(2);
     assert!(s.emu.calls().is_empty());
 }
 
 #[test]
 fn an_overlapping_deployment_is_reported_by_plan() {
-    let s = setup(&[]);
+    let s = seeded(&[]);
     s.emu.fault(json!({"kind": "never_ready"}));
     let mut cmd = s.emu.greenlight(&s.dir.path().join("deploy-outputs"));
     cmd.args([

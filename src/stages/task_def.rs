@@ -282,28 +282,10 @@ fn apply_overrides(td: &mut TaskDef, cfg: &DeployConfig) -> Result<()> {
                     log.remove("options");
                 }
                 log.insert("logDriver".into(), Value::String(driver.clone()));
-                if !r.log_options.is_empty() {
-                    let opts = log
-                        .entry("options")
-                        .or_insert_with(|| Value::Object(Map::new()));
-                    if let Some(opts) = opts.as_object_mut() {
-                        for (k, v) in &r.log_options {
-                            opts.insert(k.clone(), Value::String(v.clone()));
-                        }
-                    }
-                }
+                merge_strings(log, "options", &r.log_options);
             }
         }
-        if !r.docker_labels.is_empty() {
-            let labels = def
-                .entry("dockerLabels")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Some(labels) = labels.as_object_mut() {
-                for (k, v) in &r.docker_labels {
-                    labels.insert(k.clone(), Value::String(v.clone()));
-                }
-            }
-        }
+        merge_strings(def, "dockerLabels", &r.docker_labels);
         td.notes.push(format!(
             "container `{target}`: {} environment, {} secrets, {} labels{}",
             r.environment.len(),
@@ -326,6 +308,21 @@ fn apply_tags(td: &mut TaskDef, tags: &[(String, String)]) {
             .entry("tags")
             .or_insert_with(|| Value::Array(Vec::new()));
         upsert_pairs(entry, "key", "value", tags);
+    }
+}
+
+/// Sets string entries of the object at `key` (created when missing).
+fn merge_strings(parent: &mut Map<String, Value>, key: &str, pairs: &[(String, String)]) {
+    if pairs.is_empty() {
+        return;
+    }
+    let entry = parent
+        .entry(key)
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(map) = entry.as_object_mut() {
+        for (k, v) in pairs {
+            map.insert(k.clone(), Value::String(v.clone()));
+        }
     }
 }
 
@@ -644,25 +641,15 @@ pub fn fargate_size_problem(cpu: &str, memory: &str) -> Option<String> {
 /// Replaces a container's image with the digest-pinned reference that was gated, keeping the
 /// human-readable reference in a docker label.
 pub fn pin_image(td: &mut TaskDef, container: &str, pinned: &str, human: &str) {
-    let Some(def) = td
-        .doc
-        .get_mut("containerDefinitions")
-        .and_then(Value::as_array_mut)
-        .and_then(|defs| {
-            defs.iter_mut()
-                .find(|d| d.get("name").and_then(Value::as_str) == Some(container))
-        })
-        .and_then(Value::as_object_mut)
-    else {
+    let Some(def) = container_mut(td, container) else {
         return;
     };
     def.insert("image".into(), Value::String(pinned.to_string()));
-    let labels = def
-        .entry("dockerLabels")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Some(labels) = labels.as_object_mut() {
-        labels.insert("greenlight.image".into(), Value::String(human.to_string()));
-    }
+    merge_strings(
+        def,
+        "dockerLabels",
+        &[("greenlight.image".into(), human.to_string())],
+    );
 }
 
 /// `runtimePlatform.cpuArchitecture`, which decides the image platform that runs.
@@ -682,21 +669,13 @@ fn render_images(td: &mut TaskDef, src: &str, wanted: &[(String, String)]) -> Re
         .collect();
     for (container, image) in wanted {
         let (container, image) = (container.clone(), image.clone());
-        let Some(def) = td
-            .doc
-            .get_mut("containerDefinitions")
-            .and_then(Value::as_array_mut)
-            .and_then(|defs| {
-                defs.iter_mut()
-                    .find(|d| d.get("name").and_then(Value::as_str) == Some(container.as_str()))
-            })
-            .and_then(Value::as_object_mut)
-        else {
+        let path = td.path.clone();
+        let Some(def) = container_mut(td, &container) else {
             let hint = did_you_mean(&container, names.iter().map(String::as_str))
                 .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
             return Err(Error::File {
-                path: td.path.clone(),
+                path,
                 line: line_of_key(src, "containerDefinitions"),
                 field: Some("containerDefinitions".into()),
                 problem: format!("has no container named `{container}` (input `container-name`)"),

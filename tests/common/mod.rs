@@ -199,3 +199,60 @@ impl Drop for Emulator {
 pub fn outputs(path: &Path) -> std::collections::BTreeMap<String, String> {
     greenlight::gha::parse_outputs(&std::fs::read_to_string(path).unwrap_or_default())
 }
+
+/// An emulator seeded with a CODE_DEPLOY service `demo/web`, its ECR image (scan as `extra`
+/// says, clean by default) and CodeDeploy application, with the call log cleared.
+pub struct Seeded {
+    pub emu: Emulator,
+    /// Everything the seed script created, as it printed it.
+    pub seed: Value,
+    /// The seeded image by tag.
+    pub image: String,
+    /// `repositoryUri@imageDigest`: what the gate pins into the task definition.
+    pub pinned: String,
+    pub digest: String,
+    /// The task definition the service runs before any deploy.
+    pub initial_td: String,
+    pub dir: tempfile::TempDir,
+}
+
+/// AWS minutes pass in 0.1 s: a 5-minute canary takes half a second.
+pub const FAST: f64 = 600.0;
+
+pub fn seeded(extra: &[&str]) -> Seeded {
+    let emu = Emulator::start(FAST);
+    let mut args = vec![
+        "--cluster",
+        "demo",
+        "--service",
+        "web",
+        "--family",
+        "web",
+        "--repository",
+        "web",
+    ];
+    args.extend_from_slice(extra);
+    let seed = emu.seed(&args);
+    emu.clear_calls();
+    let text = |key: &str| {
+        seed[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("seed has no {key}"))
+            .to_string()
+    };
+    Seeded {
+        image: text("image"),
+        pinned: format!("{}@{}", text("repositoryUri"), text("imageDigest")),
+        digest: text("imageDigest"),
+        initial_td: text("taskDefinitionArn"),
+        seed,
+        emu,
+        dir: tempfile::tempdir().expect("tempdir"),
+    }
+}
+
+impl Seeded {
+    pub fn out_file(&self) -> PathBuf {
+        self.dir.path().join("outputs")
+    }
+}
