@@ -757,6 +757,8 @@ pub async fn describe_live(
         .ecs
         .describe_task_definition()
         .task_definition(task_definition)
+        // Tags come back only when asked, and beside the definition rather than in it.
+        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
         .customize()
         .interceptor(raw.clone())
         .send()
@@ -777,6 +779,12 @@ pub async fn describe_live(
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
+    if let Some(tags) = doc
+        .get("tags")
+        .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        td.insert("tags".into(), tags.clone());
+    }
     let arn = td
         .get("taskDefinitionArn")
         .and_then(Value::as_str)
