@@ -84,20 +84,33 @@ pub fn same(live: &Map<String, Value>, new: &Map<String, Value>) -> bool {
     top_level(live) == top_level(new) && containers(live) == containers(new)
 }
 
-fn looks_secret(name: &str) -> bool {
+/// Environment values that are better not shown: by a secret-sounding name, or by a value
+/// that carries credentials (a URL with a password in it).
+fn looks_secret(name: &str, values: &[&String]) -> bool {
     let n = name.to_ascii_uppercase();
-    [
-        "PASSWORD",
-        "PASSWD",
+    let by_name = [
+        "PASS",
         "SECRET",
         "TOKEN",
-        "APIKEY",
-        "API_KEY",
+        "KEY",
         "PRIVATE",
         "CREDENTIAL",
+        "AUTH",
+        "DSN",
+        "SALT",
+        "SIGNATURE",
     ]
     .iter()
-    .any(|w| n.contains(w))
+    .any(|w| n.contains(w));
+    let by_value = values.iter().any(|v| {
+        v.split_once("://")
+            .and_then(|(_, rest)| rest.split(['/', '?']).next())
+            .is_some_and(|authority| {
+                authority.contains('@')
+                    && authority.split('@').next().is_some_and(|u| u.contains(':'))
+            })
+    });
+    by_name || by_value
 }
 
 fn show(v: &Value) -> String {
@@ -135,7 +148,8 @@ fn diff_pairs(
     for name in names {
         let a = old.iter().find(|(n, _)| n == name).map(|(_, v)| v);
         let b = new.iter().find(|(n, _)| n == name).map(|(_, v)| v);
-        let hide = !secret && looks_secret(name);
+        let values: Vec<&String> = a.into_iter().chain(b).collect();
+        let hide = !secret && looks_secret(name, &values);
         let fmt = |v: &String| {
             if secret {
                 format!("  {label} {name} = (from {v})")
@@ -340,5 +354,23 @@ mod tests {
             render(&diff(&live(), &new)),
             "-container web (removed)\n+container sidecar (new)\n"
         );
+    }
+
+    #[test]
+    fn credentials_are_hidden_by_name_or_by_value() {
+        let pw = String::from("postgres://app:s3cret@db.internal:5432/shop");
+        let plain = String::from("https://api.example.com/v1");
+        assert!(looks_secret("DATABASE_URL", &[&pw]));
+        assert!(!looks_secret("API_URL", &[&plain]));
+        for name in [
+            "DB_PASS",
+            "JWT_KEY",
+            "SENTRY_DSN",
+            "AUTH_HEADER",
+            "STRIPE_SECRET",
+        ] {
+            assert!(looks_secret(name, &[&plain]), "{name}");
+        }
+        assert!(!looks_secret("APP_VERSION", &[&plain]));
     }
 }
