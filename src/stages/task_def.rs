@@ -475,8 +475,24 @@ fn check_containers(
     let mut any_essential = false;
     for (i, def) in defs.iter().enumerate() {
         let at = |field: &str| format!("containerDefinitions[{i}].{field}");
-        let Some(obj) = def.as_object() else { continue };
+        let Some(obj) = def.as_object() else {
+            push(
+                format!("containerDefinitions[{i}]"),
+                "containerDefinitions",
+                "must be a container definition object".into(),
+            );
+            continue;
+        };
         match obj.get("name").and_then(Value::as_str) {
+            Some(name) if !is_valid_family(name) => {
+                push(
+                    at("name"),
+                    "name",
+                    format!(
+                        "`{name}` is not a valid container name: use 1-255 letters, digits, hyphens and underscores"
+                    ),
+                );
+            }
             Some(name) if seen.contains(&name) => {
                 push(
                     at("name"),
@@ -553,6 +569,32 @@ fn check_containers(
                     format!("containerDefinitions[{i}].secrets[{j}].valueFrom"),
                     "valueFrom",
                     format!("`{from}` is not an SSM parameter or Secrets Manager secret ARN"),
+                );
+            }
+        }
+    }
+    let all_names: Vec<&str> = defs
+        .iter()
+        .filter_map(|d| d.get("name").and_then(Value::as_str))
+        .collect();
+    for (i, def) in defs.iter().enumerate() {
+        for (j, dep) in def
+            .get("dependsOn")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(target) = dep.get("containerName").and_then(Value::as_str)
+                && !all_names.contains(&target)
+            {
+                push(
+                    format!("containerDefinitions[{i}].dependsOn[{j}].containerName"),
+                    "containerName",
+                    format!(
+                        "`{target}` is not a container of this task definition ({})",
+                        all_names.join(", ")
+                    ),
                 );
             }
         }
@@ -1146,5 +1188,38 @@ mod tests {
         );
         assert_eq!(registered_reference(Path::new("taskdef.json")), None);
         assert_eq!(registered_reference(Path::new("web:latest")), None);
+    }
+
+    #[test]
+    fn container_names_and_dependencies_are_checked() {
+        let src = r#"{"family": "web", "containerDefinitions": [
+            {"name": "my app", "image": "repo/web:1"},
+            null,
+            {"name": "web", "image": "repo/web:1", "dependsOn": [{"containerName": "envoy", "condition": "HEALTHY"}]}]}"#;
+        let Err(Error::FileProblems { problems, .. }) = parse(src) else {
+            panic!()
+        };
+        let text: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect();
+        assert!(
+            text.iter().any(|t| t.starts_with(
+                "containerDefinitions[0].name: `my app` is not a valid container name"
+            )),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t
+                    .starts_with("containerDefinitions[1]: must be a container definition object")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|t| t.starts_with(
+                "containerDefinitions[2].dependsOn[0].containerName: `envoy` is not a container"
+            )),
+            "{text:#?}"
+        );
     }
 }
