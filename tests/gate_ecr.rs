@@ -1,6 +1,8 @@
 //! The gate's ECR edge against mocked ECR, with paused time: waiting for scans, statuses that
 //! must fail closed, paging, enhanced findings, throttling.
 
+mod common;
+
 use std::time::Duration;
 
 use aws_sdk_ecr::Client;
@@ -14,7 +16,7 @@ use aws_sdk_ecr::types::{
     ImageScanStatus, PackageVulnerabilityDetails, ScanStatus, VulnerablePackage,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use greenlight::config::{Config, GateConfig};
+use greenlight::config::GateConfig;
 use greenlight::error::Error;
 use greenlight::stages::scan_gate::Severity;
 use greenlight::stages::scan_gate::ecr::findings;
@@ -22,19 +24,7 @@ use greenlight::stages::scan_gate::ecr::findings;
 const DIGEST: &str = "sha256:3f1e5c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d9b2c";
 
 fn gate(extra: &[(&str, &str)]) -> GateConfig {
-    let mut m: std::collections::BTreeMap<String, String> = extra
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    m.insert("task-definition".into(), "td.json".into());
-    m.insert("service".into(), "web".into());
-    Config::from_inputs(&m)
-        .unwrap()
-        .job
-        .deploy()
-        .cloned()
-        .unwrap()
-        .gate
+    common::deploy_config(extra).gate
 }
 
 fn status(s: ScanStatus) -> DescribeImageScanFindingsOutput {

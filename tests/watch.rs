@@ -1,5 +1,7 @@
 //! The watch loop's time-driven paths with mocked CodeDeploy and paused time: no real waiting.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,24 +17,13 @@ use aws_sdk_codedeploy::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use greenlight::aws::Clients;
-use greenlight::config::{Config, DeployConfig};
+use greenlight::config::DeployConfig;
 use greenlight::report::Event;
 use greenlight::stages::deploy::codedeploy::{WatchEnd, watch};
 use greenlight::stages::deploy::poll::Poller;
 
 fn cfg(pairs: &[(&str, &str)]) -> DeployConfig {
-    let mut m: std::collections::BTreeMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    m.insert("task-definition".into(), "td.json".into());
-    m.insert("service".into(), "web".into());
-    Config::from_inputs(&m)
-        .unwrap()
-        .job
-        .deploy()
-        .cloned()
-        .unwrap()
+    common::deploy_config(pairs)
 }
 
 fn info(status: DeploymentStatus, rolled_back: bool) -> GetDeploymentOutput {

@@ -256,3 +256,20 @@ impl Seeded {
         self.dir.path().join("outputs")
     }
 }
+
+/// A deploy config from inputs, with the two required ones filled in.
+pub fn deploy_config(pairs: &[(&str, &str)]) -> greenlight::config::DeployConfig {
+    let mut m: std::collections::BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    m.entry("task-definition".into())
+        .or_insert_with(|| "td.json".into());
+    m.entry("service".into()).or_insert_with(|| "web".into());
+    greenlight::config::Config::from_inputs(&m)
+        .expect("valid inputs")
+        .job
+        .deploy()
+        .cloned()
+        .expect("a deploy config")
+}
