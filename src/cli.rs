@@ -26,8 +26,37 @@ pub enum CliCommand {
     Deploy(DeployArgs),
     /// Every check `deploy` makes, and the diff against the live service, with no AWS write.
     Plan(DeployArgs),
+    /// Continue a blue/green deployment waiting at READY, then watch it to the end.
+    Promote(VerbArgs),
+    /// Stop the in-flight deployment with rollback.
+    Abort(VerbArgs),
     /// Print the unique image reference this build should push (outputs `image`, `image-tag`).
     Tag(TagArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerbArgs {
+    /// ECS service.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// ECS cluster [default: default].
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// CodeDeploy application [default: AppECS-{cluster}-{service}].
+    #[arg(long)]
+    pub codedeploy_application: Option<String>,
+    /// CodeDeploy deployment group [default: DgpECS-{cluster}-{service}].
+    #[arg(long)]
+    pub codedeploy_deployment_group: Option<String>,
+    /// The deployment to act on [default: the one in flight for the group].
+    #[arg(long, value_name = "ID")]
+    pub deployment_id: Option<String>,
+    /// Minutes to follow the deployment [default: 30, max 360].
+    #[arg(long, value_name = "MINUTES")]
+    pub wait_for_minutes: Option<String>,
+    /// Stop with rollback on timeout or cancellation [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub rollback_on_timeout: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -212,7 +241,13 @@ mod tests {
     #[test]
     fn each_command_has_a_flag_for_exactly_its_inputs() {
         let cmd = Cli::command();
-        for command in [Command::Deploy, Command::Plan, Command::Tag] {
+        for command in [
+            Command::Deploy,
+            Command::Plan,
+            Command::Tag,
+            Command::Promote,
+            Command::Abort,
+        ] {
             let sub = cmd.find_subcommand(command.name()).unwrap();
             let mut flags: Vec<&str> = sub
                 .get_arguments()

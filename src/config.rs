@@ -19,7 +19,22 @@ pub struct InputSpec {
 /// `plan` reads exactly what `deploy` reads: it is a deploy that stops before the first write.
 const DEPLOY: &[Command] = &[Command::Deploy, Command::Plan];
 const TAG: &[Command] = &[Command::Tag];
-const ALL: &[Command] = &[Command::Deploy, Command::Plan, Command::Tag];
+/// The operator verbs act on a deployment that exists.
+const VERBS: &[Command] = &[Command::Promote, Command::Abort];
+const SERVICE: &[Command] = &[
+    Command::Deploy,
+    Command::Plan,
+    Command::Promote,
+    Command::Abort,
+];
+const IMAGE: &[Command] = &[Command::Deploy, Command::Plan, Command::Tag];
+const ALL: &[Command] = &[
+    Command::Deploy,
+    Command::Plan,
+    Command::Tag,
+    Command::Promote,
+    Command::Abort,
+];
 
 const fn input(name: &'static str, default: Option<&'static str>) -> InputSpec {
     InputSpec {
@@ -45,10 +60,10 @@ const fn input_for(
 pub const INPUTS: &[InputSpec] = &[
     input_for("command", Some("deploy"), ALL),
     input("task-definition", None),
-    input("service", None),
-    input("cluster", Some("default")),
+    input_for("service", None, SERVICE),
+    input_for("cluster", Some("default"), SERVICE),
     input("container-name", None),
-    input_for("image", None, ALL),
+    input_for("image", None, IMAGE),
     input_for("image-tag-template", Some("{date}-{sha7}"), TAG),
     input("mutable-tags", Some("latest")),
     input("allow-mutable-images", Some("false")),
@@ -68,14 +83,15 @@ pub const INPUTS: &[InputSpec] = &[
     input("log-configuration-options", None),
     input("docker-labels", None),
     input("codedeploy-appspec", None),
-    input("codedeploy-application", None),
-    input("codedeploy-deployment-group", None),
+    input_for("codedeploy-application", None, SERVICE),
+    input_for("codedeploy-deployment-group", None, SERVICE),
     input("codedeploy-deployment-config", None),
     input("codedeploy-deployment-description", None),
     input("wait-until", Some("complete")),
+    input_for("deployment-id", None, VERBS),
     input("wait-for-service-stability", Some("false")),
-    input("wait-for-minutes", Some("30")),
-    input("rollback-on-timeout", Some("true")),
+    input_for("wait-for-minutes", Some("30"), SERVICE),
+    input_for("rollback-on-timeout", Some("true"), SERVICE),
 ];
 
 /// The longest wait the AWS action allows; kept so migrated workflows behave the same.
@@ -87,6 +103,8 @@ pub enum Command {
     Deploy,
     Plan,
     Tag,
+    Promote,
+    Abort,
 }
 
 impl Command {
@@ -95,6 +113,8 @@ impl Command {
             Command::Deploy => "deploy",
             Command::Plan => "plan",
             Command::Tag => "tag",
+            Command::Promote => "promote",
+            Command::Abort => "abort",
         }
     }
 }
@@ -126,14 +146,40 @@ pub enum Job {
     /// Every check of `deploy` and the diff, with no AWS write.
     Plan(DeployConfig),
     Tag(TagConfig),
+    /// Continue a blue/green deployment waiting at READY, then watch it to the end.
+    Promote(VerbConfig),
+    /// Stop the in-flight deployment with rollback.
+    Abort(VerbConfig),
+}
+
+/// What the operator verbs need: which service, which deployment, how long to follow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerbConfig {
+    pub cluster: String,
+    pub service: String,
+    pub application: String,
+    pub deployment_group: String,
+    /// Absent: the one deployment in flight for the group.
+    pub deployment_id: Option<String>,
+    pub wait_minutes: u32,
+    pub rollback_on_timeout: bool,
 }
 
 impl Job {
+    /// The cluster and service the run is about, when it is about one.
+    pub fn target(&self) -> Option<(&str, &str)> {
+        match self {
+            Job::Deploy(d) | Job::Plan(d) => Some((&d.cluster, &d.service)),
+            Job::Promote(v) | Job::Abort(v) => Some((&v.cluster, &v.service)),
+            Job::Tag(_) => None,
+        }
+    }
+
     /// The deploy settings; `None` for other commands.
     pub fn deploy(&self) -> Option<&DeployConfig> {
         match self {
             Job::Deploy(d) | Job::Plan(d) => Some(d),
-            Job::Tag(_) => None,
+            Job::Tag(_) | Job::Promote(_) | Job::Abort(_) => None,
         }
     }
 }
@@ -225,11 +271,13 @@ impl Config {
             "deploy" => Command::Deploy,
             "plan" => Command::Plan,
             "tag" => Command::Tag,
+            "promote" => Command::Promote,
+            "abort" => Command::Abort,
             other => {
                 return Err(Error::input(
                     "command",
                     format!("`{other}` is not a command of this release"),
-                    "use `deploy`, `plan` or `tag`",
+                    "use `deploy`, `plan`, `tag`, `promote` or `abort`",
                 ));
             }
         };
@@ -241,6 +289,8 @@ impl Config {
                 Job::Plan(d)
             }
             Command::Tag => Job::Tag(tag_config(raw)?),
+            Command::Promote => Job::Promote(verb_config(raw, "promote", &mut warnings)?),
+            Command::Abort => Job::Abort(verb_config(raw, "abort", &mut warnings)?),
         };
         Ok(Config {
             command,
@@ -335,6 +385,82 @@ fn gate_config(raw: &BTreeMap<String, String>) -> Result<GateConfig> {
     })
 }
 
+/// Cluster, service, CodeDeploy application and group (defaults as the ECS console names them).
+fn target(
+    raw: &BTreeMap<String, String>,
+    command: &str,
+) -> Result<(String, String, String, String)> {
+    let get = |name: &str| lookup(raw, name);
+    let service = required(raw, "service", "the name of the ECS service", command)?;
+    let cluster = get("cluster").unwrap_or("default").to_string();
+    check_name("service", &service)?;
+    check_name("cluster", &cluster)?;
+    let application = get("codedeploy-application")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("AppECS-{cluster}-{service}"));
+    let deployment_group = get("codedeploy-deployment-group")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("DgpECS-{cluster}-{service}"));
+    Ok((cluster, service, application, deployment_group))
+}
+
+fn wait_minutes(raw: &BTreeMap<String, String>, warnings: &mut Vec<String>) -> Result<u32> {
+    let wait_raw = lookup(raw, "wait-for-minutes").unwrap_or("30");
+    let minutes: u32 = wait_raw.parse().map_err(|_| {
+        Error::input(
+            "wait-for-minutes",
+            format!("`{wait_raw}` is not a whole number of minutes"),
+            "give a number like `30`",
+        )
+    })?;
+    if minutes == 0 {
+        return Err(Error::input(
+            "wait-for-minutes",
+            "0 minutes leaves no time to deploy",
+            "give at least 1, or use `wait-until: none` to return right after the start",
+        ));
+    }
+    if minutes > MAX_WAIT_MINUTES {
+        warnings.push(format!(
+            "wait-for-minutes {minutes} is above the maximum; waiting {MAX_WAIT_MINUTES} minutes"
+        ));
+        return Ok(MAX_WAIT_MINUTES);
+    }
+    Ok(minutes)
+}
+
+fn verb_config(
+    raw: &BTreeMap<String, String>,
+    command: &str,
+    warnings: &mut Vec<String>,
+) -> Result<VerbConfig> {
+    let (cluster, service, application, deployment_group) = target(raw, command)?;
+    let deployment_id = lookup(raw, "deployment-id").map(str::to_string);
+    if let Some(id) = &deployment_id
+        && !(id.starts_with("d-")
+            && id.len() == 11
+            && id[2..].bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return Err(Error::input(
+            "deployment-id",
+            format!("`{id}` is not a CodeDeploy deployment id"),
+            "give an id like `d-7XK2M1QZB`, or leave it out to act on the deployment in flight",
+        ));
+    }
+    Ok(VerbConfig {
+        cluster,
+        service,
+        application,
+        deployment_group,
+        deployment_id,
+        wait_minutes: wait_minutes(raw, warnings)?,
+        rollback_on_timeout: parse_bool(
+            "rollback-on-timeout",
+            lookup(raw, "rollback-on-timeout").unwrap_or("true"),
+        )?,
+    })
+}
+
 fn deploy_config(
     raw: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
@@ -346,15 +472,7 @@ fn deploy_config(
         "the path to your task definition JSON or YAML file, e.g. `task-definition: taskdef.json`",
         "deploy",
     )?;
-    let service = required(
-        raw,
-        "service",
-        "the name of the ECS service to deploy to",
-        "deploy",
-    )?;
-    let cluster = get("cluster").unwrap_or("default").to_string();
-    check_name("service", &service)?;
-    check_name("cluster", &cluster)?;
+    let (cluster, service, application, deployment_group) = target(raw, "deploy")?;
 
     let containers = split_list(get("container-name"));
     let containers_named = containers.clone();
@@ -406,13 +524,6 @@ fn deploy_config(
         }
     }
 
-    let application = get("codedeploy-application")
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("AppECS-{cluster}-{service}"));
-    let deployment_group = get("codedeploy-deployment-group")
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("DgpECS-{cluster}-{service}"));
-
     let description = get("codedeploy-deployment-description").map(|d| {
         if d.chars().count() > DESCRIPTION_LIMIT {
             warnings.push(format!(
@@ -448,27 +559,7 @@ fn deploy_config(
         ));
     }
 
-    let wait_raw = get("wait-for-minutes").unwrap_or("30");
-    let mut wait_minutes: u32 = wait_raw.parse().map_err(|_| {
-        Error::input(
-            "wait-for-minutes",
-            format!("`{wait_raw}` is not a whole number of minutes"),
-            "give a number like `30`",
-        )
-    })?;
-    if wait_minutes == 0 {
-        return Err(Error::input(
-            "wait-for-minutes",
-            "0 minutes leaves no time to deploy",
-            "give at least 1, or use `wait-until: none` to return right after the start",
-        ));
-    }
-    if wait_minutes > MAX_WAIT_MINUTES {
-        warnings.push(format!(
-            "wait-for-minutes {wait_minutes} is above the maximum; waiting {MAX_WAIT_MINUTES} minutes"
-        ));
-        wait_minutes = MAX_WAIT_MINUTES;
-    }
+    let wait_minutes = wait_minutes(raw, warnings)?;
     let rollback_on_timeout = parse_bool(
         "rollback-on-timeout",
         get("rollback-on-timeout").unwrap_or("true"),

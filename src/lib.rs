@@ -115,17 +115,48 @@ pub async fn run(
     for w in &cfg.warnings {
         progress.emit(Event::Warning(w.clone()));
     }
-    if let Some(d) = cfg.job.deploy() {
+    if let Some((cluster, service)) = cfg.job.target() {
         progress.emit(Event::Target {
             command: cfg.command.name().to_string(),
-            cluster: d.cluster.clone(),
-            service: d.service.clone(),
+            cluster: cluster.to_string(),
+            service: service.to_string(),
         });
     }
     match &cfg.job {
         Job::Deploy(d) => deploy(d, false, progress, outputs, cancel).await,
         Job::Plan(d) => deploy(d, true, progress, outputs, cancel).await,
         Job::Tag(t) => stages::image::run_tag(t, progress, outputs).await,
+        Job::Promote(v) => {
+            let clients = aws::Clients::from_env().await?;
+            let id = codedeploy::find_deployment(&clients, v).await?;
+            outputs.insert("codedeploy-deployment-id", id.clone());
+            codedeploy::promote(&clients, &id, progress).await?;
+            let opts = codedeploy::WatchOptions::from(v);
+            let end = codedeploy::watch(&clients, &opts, &id, progress, Poller::from_env(), cancel)
+                .await?;
+            outputs.insert("deployment-status", end.status);
+            Ok(end.exit_code)
+        }
+        Job::Abort(v) => {
+            let clients = aws::Clients::from_env().await?;
+            let id = codedeploy::find_deployment(&clients, v).await?;
+            outputs.insert("codedeploy-deployment-id", id.clone());
+            codedeploy::abort(&clients, &id, progress).await?;
+            // Already stopping: a cancellation now has nothing more to stop.
+            let opts = codedeploy::WatchOptions::from(v);
+            let end = codedeploy::watch(
+                &clients,
+                &opts,
+                &id,
+                progress,
+                Poller::from_env(),
+                std::future::pending(),
+            )
+            .await?;
+            let aborted = end.status == "Stopped";
+            outputs.insert("deployment-status", end.status);
+            Ok(if aborted { 0 } else { 1 })
+        }
     }
 }
 
@@ -304,7 +335,15 @@ async fn deploy(
         outputs.insert("deployment-status", snap.status);
         return Ok(0);
     }
-    let end = codedeploy::watch(&clients, d, &id, progress, Poller::from_env(), cancel).await?;
+    let end = codedeploy::watch(
+        &clients,
+        &codedeploy::WatchOptions::from(d),
+        &id,
+        progress,
+        Poller::from_env(),
+        cancel,
+    )
+    .await?;
     outputs.insert("deployment-status", end.status);
     Ok(end.exit_code)
 }

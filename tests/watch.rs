@@ -17,13 +17,12 @@ use aws_sdk_codedeploy::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use greenlight::aws::Clients;
-use greenlight::config::DeployConfig;
 use greenlight::report::Event;
-use greenlight::stages::deploy::codedeploy::{WatchEnd, watch};
+use greenlight::stages::deploy::codedeploy::{WatchEnd, WatchOptions, watch};
 use greenlight::stages::deploy::poll::Poller;
 
-fn cfg(pairs: &[(&str, &str)]) -> DeployConfig {
-    common::deploy_config(pairs)
+fn cfg(pairs: &[(&str, &str)]) -> WatchOptions {
+    WatchOptions::from(&common::deploy_config(pairs))
 }
 
 fn info(status: DeploymentStatus, rolled_back: bool) -> GetDeploymentOutput {

@@ -11,7 +11,7 @@ use aws_sdk_codedeploy::types::{
 use tokio::time::Instant;
 
 use crate::aws::Clients;
-use crate::config::{DeployConfig, WaitUntil};
+use crate::config::{DeployConfig, VerbConfig, WaitUntil};
 use crate::error::{Error, Result, describe_sdk_error, sdk_error_code};
 use crate::report::{Event, Progress};
 use crate::stages::deploy::poll::Poller;
@@ -361,6 +361,120 @@ fn emit_changes(prev: &Snapshot, next: &Snapshot, progress: &Progress) -> bool {
     changed
 }
 
+/// How long and how far to follow a deployment, and what to do when time runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchOptions {
+    pub wait_minutes: u32,
+    pub rollback_on_timeout: bool,
+    pub wait_until: WaitUntil,
+}
+
+impl From<&DeployConfig> for WatchOptions {
+    fn from(d: &DeployConfig) -> Self {
+        WatchOptions {
+            wait_minutes: d.wait_minutes,
+            rollback_on_timeout: d.rollback_on_timeout,
+            wait_until: d.wait_until,
+        }
+    }
+}
+
+impl From<&VerbConfig> for WatchOptions {
+    fn from(v: &VerbConfig) -> Self {
+        WatchOptions {
+            wait_minutes: v.wait_minutes,
+            rollback_on_timeout: v.rollback_on_timeout,
+            wait_until: WaitUntil::Complete,
+        }
+    }
+}
+
+/// The deployment a verb acts on: the given id, or the one in flight for the group.
+pub async fn find_deployment(clients: &Clients, v: &VerbConfig) -> Result<String> {
+    if let Some(id) = &v.deployment_id {
+        return Ok(id.clone());
+    }
+    let out = clients
+        .codedeploy
+        .list_deployments()
+        .application_name(&v.application)
+        .deployment_group_name(&v.deployment_group)
+        .include_only_statuses(DeploymentStatus::Created)
+        .include_only_statuses(DeploymentStatus::Queued)
+        .include_only_statuses(DeploymentStatus::InProgress)
+        .include_only_statuses(DeploymentStatus::Baking)
+        .include_only_statuses(DeploymentStatus::Ready)
+        .send()
+        .await
+        .map_err(|e| Error::aws("ListDeployments", &e))?;
+    match out.deployments() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::state(
+            format!("no deployment is in flight for `{}`", v.deployment_group),
+            "start one with `deploy`, or name a finished one with `deployment-id`",
+        )),
+        many => Err(Error::state(
+            format!(
+                "{} deployments are in flight for `{}`: {}",
+                many.len(),
+                v.deployment_group,
+                many.join(", ")
+            ),
+            "name the one to act on with `deployment-id`",
+        )),
+    }
+}
+
+/// Continues a deployment waiting at READY (ContinueDeployment READY_WAIT).
+pub async fn promote(clients: &Clients, id: &str, progress: &Progress) -> Result<()> {
+    let snap = read(clients, id, &mut None).await?;
+    if snap.status != "Ready" {
+        return Err(Error::state(
+            format!(
+                "deployment {id} is {}, not waiting at READY; there is nothing to promote",
+                snap.status
+            ),
+            "promote a blue/green deployment whose group waits for promotion (deploymentReadyOption STOP_DEPLOYMENT)",
+        ));
+    }
+    clients
+        .codedeploy
+        .continue_deployment()
+        .deployment_id(id)
+        .deployment_wait_type(aws_sdk_codedeploy::types::DeploymentWaitType::ReadyWait)
+        .send()
+        .await
+        .map_err(|e| Error::aws("ContinueDeployment", &e))?;
+    progress.emit(Event::Info(format!(
+        "promoted {id}: shifting production traffic"
+    )));
+    Ok(())
+}
+
+/// Stops a deployment with rollback (an operator's abort, not a timeout).
+pub async fn abort(clients: &Clients, id: &str, progress: &Progress) -> Result<()> {
+    let opts = WatchOptions {
+        wait_minutes: 1,
+        rollback_on_timeout: true,
+        wait_until: WaitUntil::Complete,
+    };
+    match stop(
+        clients,
+        &opts,
+        id,
+        progress,
+        "aborted by the operator".into(),
+    )
+    .await?
+    {
+        Stop::Requested => Ok(()),
+        Stop::AlreadyEnded => Err(Error::state(
+            format!("deployment {id} has already ended; there is nothing to abort"),
+            "deploy the previous revision to go back",
+        )),
+    }
+}
+
 /// How the watch ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatchEnd {
@@ -372,7 +486,7 @@ pub struct WatchEnd {
 /// resolves when the run is cancelled (SIGTERM/SIGINT); it is then stopped like on timeout.
 pub async fn watch(
     clients: &Clients,
-    cfg: &DeployConfig,
+    cfg: &WatchOptions,
     id: &str,
     progress: &Progress,
     mut poller: Poller,
@@ -481,13 +595,21 @@ fn finish(snap: &Snapshot, progress: &Progress) -> WatchEnd {
     }
 }
 
+/// What StopDeployment did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Requested,
+    /// It had ended on its own before the call; the next read reports how.
+    AlreadyEnded,
+}
+
 async fn stop(
     clients: &Clients,
-    cfg: &DeployConfig,
+    cfg: &WatchOptions,
     id: &str,
     progress: &Progress,
     reason: String,
-) -> Result<()> {
+) -> Result<Stop> {
     let rollback = cfg.rollback_on_timeout;
     progress.emit(Event::StopRequested {
         reason: format!(
@@ -507,9 +629,10 @@ async fn stop(
         .send()
         .await
     {
-        Ok(_) => Ok(()),
-        // It ended on its own between our read and the stop: the next read reports it.
-        Err(e) if sdk_error_code(&e) == Some("DeploymentAlreadyCompletedException") => Ok(()),
+        Ok(_) => Ok(Stop::Requested),
+        Err(e) if sdk_error_code(&e) == Some("DeploymentAlreadyCompletedException") => {
+            Ok(Stop::AlreadyEnded)
+        }
         Err(e) => {
             progress.emit(Event::Warning(format!(
                 "StopDeployment failed: {}",

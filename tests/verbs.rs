@@ -1,0 +1,108 @@
+//! The operator verbs against the emulator: promote a deployment waiting at READY, abort one in
+//! flight, and the errors when there is nothing to act on.
+
+mod common;
+
+use assert_cmd::Command as AssertCommand;
+use common::{Seeded, fixture, outputs, seeded};
+use predicates::str::contains;
+use serde_json::json;
+
+impl Seeded {
+    fn start(&self, wait_until: &str) -> String {
+        let mut cmd = self.emu.greenlight(&self.dir.path().join("deploy-outputs"));
+        cmd.args([
+            "deploy",
+            "--cluster",
+            "demo",
+            "--service",
+            "web",
+            "--wait-until",
+            wait_until,
+            "--image",
+        ])
+        .arg(&self.image)
+        .arg("--task-definition")
+        .arg(fixture("taskdef.json"));
+        AssertCommand::from_std(cmd).assert().code(0);
+        outputs(&self.dir.path().join("deploy-outputs"))["codedeploy-deployment-id"].clone()
+    }
+
+    fn verb(&self, verb: &str, extra: &[&str]) -> AssertCommand {
+        let mut cmd = self.emu.greenlight(&self.out_file());
+        cmd.args([verb, "--cluster", "demo", "--service", "web"])
+            .args(extra);
+        AssertCommand::from_std(cmd)
+    }
+}
+
+#[test]
+fn promote_continues_a_ready_deployment_to_success() {
+    let s = seeded(&["--deployment-ready-option", "STOP_DEPLOYMENT"]);
+    let id = s.start("ready");
+    assert_eq!(
+        s.emu.service_task_definition("demo", "web"),
+        s.initial_td,
+        "still waiting"
+    );
+    s.emu.clear_calls();
+    s.verb("promote", &[])
+        .assert()
+        .code(0)
+        .stdout(contains(format!("promoted {id}")))
+        .stdout(contains("deployment status: Succeeded"));
+    let o = outputs(&s.out_file());
+    assert_eq!(o.get("codedeploy-deployment-id"), Some(&id));
+    assert_eq!(
+        o.get("deployment-status").map(String::as_str),
+        Some("Succeeded")
+    );
+    assert_ne!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    assert_eq!(s.emu.write_calls(), vec!["codedeploy:ContinueDeployment"]);
+}
+
+#[test]
+fn promote_refuses_a_deployment_that_is_not_waiting() {
+    let s = seeded(&[]);
+    s.emu.fault(json!({"kind": "never_ready"}));
+    let id = s.start("none");
+    s.emu.clear_calls();
+    s.verb("promote", &["--deployment-id", &id])
+        .assert()
+        .code(2)
+        .stderr(contains("not waiting at READY"));
+    assert!(s.emu.write_calls().is_empty());
+}
+
+#[test]
+fn abort_stops_the_deployment_in_flight_with_rollback() {
+    let s = seeded(&[]);
+    s.emu.fault(json!({"kind": "never_ready"}));
+    let id = s.start("none");
+    s.verb("abort", &[]).assert().code(0).stdout(contains(
+        "stopping the deployment: aborted by the operator; rolling back",
+    ));
+    let o = outputs(&s.out_file());
+    assert_eq!(o.get("codedeploy-deployment-id"), Some(&id));
+    assert_eq!(
+        o.get("deployment-status").map(String::as_str),
+        Some("Stopped")
+    );
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+}
+
+#[test]
+fn verbs_without_a_deployment_in_flight_exit_2() {
+    let s = seeded(&[]);
+    for verb in ["promote", "abort"] {
+        s.verb(verb, &[])
+            .assert()
+            .code(2)
+            .stderr(contains("no deployment is in flight for `DgpECS-demo-web`"));
+    }
+    s.verb("abort", &["--deployment-id", "not-an-id"])
+        .assert()
+        .code(2)
+        .stderr(contains("is not a CodeDeploy deployment id"));
+    assert!(s.emu.write_calls().is_empty());
+}
