@@ -30,6 +30,8 @@ pub enum CliCommand {
     Promote(VerbArgs),
     /// Stop the in-flight deployment with rollback.
     Abort(VerbArgs),
+    /// Show the service's controller, live revision and images, and the deployment in flight.
+    Status(StatusArgs),
     /// Print the unique image reference this build should push (outputs `image`, `image-tag`).
     Tag(TagArgs),
 }
@@ -57,6 +59,22 @@ pub struct VerbArgs {
     /// Stop with rollback on timeout or cancellation [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rollback_on_timeout: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// ECS service.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// ECS cluster [default: default].
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// CodeDeploy application [default: AppECS-{cluster}-{service}].
+    #[arg(long)]
+    pub codedeploy_application: Option<String>,
+    /// CodeDeploy deployment group [default: DgpECS-{cluster}-{service}].
+    #[arg(long)]
+    pub codedeploy_deployment_group: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +265,7 @@ mod tests {
             Command::Tag,
             Command::Promote,
             Command::Abort,
+            Command::Status,
         ] {
             let sub = cmd.find_subcommand(command.name()).unwrap();
             let mut flags: Vec<&str> = sub

@@ -28,12 +28,21 @@ const SERVICE: &[Command] = &[
     Command::Abort,
 ];
 const IMAGE: &[Command] = &[Command::Deploy, Command::Plan, Command::Tag];
+/// `status` only reads: it needs to know which service, nothing else.
+const STATUS: &[Command] = &[
+    Command::Deploy,
+    Command::Plan,
+    Command::Promote,
+    Command::Abort,
+    Command::Status,
+];
 const ALL: &[Command] = &[
     Command::Deploy,
     Command::Plan,
     Command::Tag,
     Command::Promote,
     Command::Abort,
+    Command::Status,
 ];
 
 const fn input(name: &'static str, default: Option<&'static str>) -> InputSpec {
@@ -60,8 +69,8 @@ const fn input_for(
 pub const INPUTS: &[InputSpec] = &[
     input_for("command", Some("deploy"), ALL),
     input("task-definition", None),
-    input_for("service", None, SERVICE),
-    input_for("cluster", Some("default"), SERVICE),
+    input_for("service", None, STATUS),
+    input_for("cluster", Some("default"), STATUS),
     input("container-name", None),
     input_for("image", None, IMAGE),
     input_for("image-tag-template", Some("{date}-{sha7}"), TAG),
@@ -83,8 +92,8 @@ pub const INPUTS: &[InputSpec] = &[
     input("log-configuration-options", None),
     input("docker-labels", None),
     input("codedeploy-appspec", None),
-    input_for("codedeploy-application", None, SERVICE),
-    input_for("codedeploy-deployment-group", None, SERVICE),
+    input_for("codedeploy-application", None, STATUS),
+    input_for("codedeploy-deployment-group", None, STATUS),
     input("codedeploy-deployment-config", None),
     input("codedeploy-deployment-description", None),
     input("wait-until", Some("complete")),
@@ -105,6 +114,7 @@ pub enum Command {
     Tag,
     Promote,
     Abort,
+    Status,
 }
 
 impl Command {
@@ -115,6 +125,7 @@ impl Command {
             Command::Tag => "tag",
             Command::Promote => "promote",
             Command::Abort => "abort",
+            Command::Status => "status",
         }
     }
 }
@@ -150,6 +161,8 @@ pub enum Job {
     Promote(VerbConfig),
     /// Stop the in-flight deployment with rollback.
     Abort(VerbConfig),
+    /// Report the service's current state; reads only.
+    Status(VerbConfig),
 }
 
 /// What the operator verbs need: which service, which deployment, how long to follow it.
@@ -170,7 +183,7 @@ impl Job {
     pub fn target(&self) -> Option<(&str, &str)> {
         match self {
             Job::Deploy(d) | Job::Plan(d) => Some((&d.cluster, &d.service)),
-            Job::Promote(v) | Job::Abort(v) => Some((&v.cluster, &v.service)),
+            Job::Promote(v) | Job::Abort(v) | Job::Status(v) => Some((&v.cluster, &v.service)),
             Job::Tag(_) => None,
         }
     }
@@ -179,7 +192,7 @@ impl Job {
     pub fn deploy(&self) -> Option<&DeployConfig> {
         match self {
             Job::Deploy(d) | Job::Plan(d) => Some(d),
-            Job::Tag(_) | Job::Promote(_) | Job::Abort(_) => None,
+            Job::Tag(_) | Job::Promote(_) | Job::Abort(_) | Job::Status(_) => None,
         }
     }
 }
@@ -273,11 +286,12 @@ impl Config {
             "tag" => Command::Tag,
             "promote" => Command::Promote,
             "abort" => Command::Abort,
+            "status" => Command::Status,
             other => {
                 return Err(Error::input(
                     "command",
                     format!("`{other}` is not a command of this release"),
-                    "use `deploy`, `plan`, `tag`, `promote` or `abort`",
+                    "use `deploy`, `plan`, `tag`, `promote`, `abort` or `status`",
                 ));
             }
         };
@@ -291,6 +305,7 @@ impl Config {
             Command::Tag => Job::Tag(tag_config(raw)?),
             Command::Promote => Job::Promote(verb_config(raw, "promote", &mut warnings)?),
             Command::Abort => Job::Abort(verb_config(raw, "abort", &mut warnings)?),
+            Command::Status => Job::Status(verb_config(raw, "status", &mut warnings)?),
         };
         Ok(Config {
             command,

@@ -104,6 +104,64 @@ async fn report_diff(
     false
 }
 
+/// `status`: the service's controller, live revision and images, and the deployment in flight
+/// with its traffic split. Reads only.
+async fn status(v: &config::VerbConfig, progress: &Progress, outputs: &mut Outputs) -> Result<u8> {
+    let clients = aws::Clients::from_env().await?;
+    let service = deploy::describe_service(&clients, &v.cluster, &v.service).await?;
+    let mut rows = vec![(
+        "Controller".to_string(),
+        format!("{:?}", service.controller),
+    )];
+    if let Some(arn) = &service.task_definition {
+        outputs.insert("task-definition-arn", arn.clone());
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        rows.push(("Task definition".into(), format!("`{name}`")));
+        if let Ok((_, live)) = task_def::describe_live(&clients, arn).await {
+            for c in live
+                .get("containerDefinitions")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let cname = c
+                    .get("name")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("?");
+                let image = c
+                    .get("image")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("?");
+                rows.push((format!("Container `{cname}`"), format!("`{image}`")));
+            }
+        }
+    }
+    if service.controller == Controller::CodeDeploy {
+        match codedeploy::find_deployment(&clients, v).await {
+            Ok(id) => {
+                let snap = codedeploy::read(&clients, &id, &mut None).await?;
+                outputs.insert("codedeploy-deployment-id", id.clone());
+                outputs.insert("deployment-status", snap.status.clone());
+                let traffic = snap
+                    .traffic
+                    .map(|(g, b)| format!(" · green {g:.0}% / blue {b:.0}%"))
+                    .unwrap_or_default();
+                rows.push((
+                    "In flight".into(),
+                    format!("`{id}` {}{traffic}", snap.status),
+                ));
+            }
+            Err(Error::State { problem, .. }) => rows.push(("In flight".into(), problem)),
+            Err(e) => return Err(e),
+        }
+    }
+    for (k, val) in &rows {
+        progress.emit(Event::Info(format!("{k}: {val}")));
+    }
+    progress.emit(Event::ServiceState { rows });
+    Ok(0)
+}
+
 /// Runs the command. Returns the exit code for a run that reached a verdict (0 or 1); errors
 /// carry their own exit code.
 pub async fn run(
@@ -137,6 +195,7 @@ pub async fn run(
             outputs.insert("deployment-status", end.status);
             Ok(end.exit_code)
         }
+        Job::Status(v) => status(v, progress, outputs).await,
         Job::Abort(v) => {
             let clients = aws::Clients::from_env().await?;
             let id = codedeploy::find_deployment(&clients, v).await?;
@@ -200,7 +259,7 @@ async fn deploy(
     for note in &td.notes {
         progress.emit(Event::Info(format!("task definition: {note}")));
     }
-    let service = deploy::describe_service(&clients, d).await?;
+    let service = deploy::describe_service(&clients, &d.cluster, &d.service).await?;
     match service.controller {
         Controller::CodeDeploy => {}
         Controller::Ecs => {

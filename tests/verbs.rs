@@ -106,3 +106,35 @@ fn verbs_without_a_deployment_in_flight_exit_2() {
         .stderr(contains("is not a CodeDeploy deployment id"));
     assert!(s.emu.write_calls().is_empty());
 }
+
+#[test]
+fn status_reports_the_live_revision_and_the_deployment_in_flight() {
+    let s = seeded(&[]);
+    s.verb("status", &[])
+        .assert()
+        .code(0)
+        .stdout(contains("Controller: CodeDeploy"))
+        .stdout(contains("Task definition: `web:1`"))
+        .stdout(contains("In flight: no deployment is in flight"));
+    s.emu.fault(json!({"kind": "never_ready"}));
+    let id = s.start("none");
+    s.emu.clear_calls();
+    let summary = s.dir.path().join("summary.md");
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    cmd.args(["status", "--cluster", "demo", "--service", "web"])
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    AssertCommand::from_std(cmd)
+        .assert()
+        .code(0)
+        .stdout(contains(format!("In flight: `{id}` InProgress")));
+    assert!(s.emu.write_calls().is_empty(), "status only reads");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains(&format!("| **In flight** | `{id}` InProgress")),
+        "{md}"
+    );
+    assert_eq!(
+        outputs(&s.out_file()).get("codedeploy-deployment-id"),
+        Some(&id)
+    );
+}

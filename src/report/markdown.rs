@@ -25,6 +25,7 @@ pub struct RunState {
     pub rollback: Option<String>,
     pub planned: Option<String>,
     pub error: Option<String>,
+    pub service_state: Vec<(String, String)>,
     pub elapsed: f64,
 }
 
@@ -92,6 +93,7 @@ impl RunState {
             Event::RolledBack { message } => self.rollback = Some(message.clone()),
             Event::Planned { what } => self.planned = Some(what.clone()),
             Event::RunFailed { message } => self.error = Some(message.clone()),
+            Event::ServiceState { rows } => self.service_state = rows.clone(),
             Event::Info(_) | Event::Warning(_) | Event::FileWarning { .. } => {}
         }
     }
@@ -188,6 +190,9 @@ pub fn render(state: &RunState) -> String {
         out.push_str(&format!(
             "| **Deployment** | [`{id}`]({url}) · `{config}` |\n"
         ));
+    }
+    for (label, value) in &state.service_state {
+        out.push_str(&format!("| **{label}** | {value} |\n"));
     }
     if let Some(what) = &state.planned {
         out.push_str(&format!("| **Plan** | {what}. Nothing was changed. |\n"));

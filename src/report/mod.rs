@@ -41,6 +41,10 @@ pub enum Event {
     Planned {
         what: String,
     },
+    /// `status`: what the service looks like now, as label/value rows.
+    ServiceState {
+        rows: Vec<(String, String)>,
+    },
     /// The run ended with an error (printed by the caller; recorded for the summary).
     RunFailed {
         message: String,
@@ -110,9 +114,10 @@ pub fn log_line(event: &Event) -> String {
             Some(l) => format!("warning: {file}:{l}: {message}"),
             None => format!("warning: {file}: {message}"),
         },
-        Event::Target { .. } | Event::TaskDefinitionDiff { .. } | Event::RunFailed { .. } => {
-            String::new()
-        }
+        Event::Target { .. }
+        | Event::TaskDefinitionDiff { .. }
+        | Event::RunFailed { .. }
+        | Event::ServiceState { .. } => String::new(),
         Event::ImageResolved { image, digest } => format!("image {image} is {digest}"),
         Event::GateVerdict { summary, .. } => format!("scan gate: {summary}"),
         Event::Planned { what } => format!("plan: ready; {what}. Nothing was changed."),

@@ -6,7 +6,6 @@ pub mod poll;
 use aws_sdk_ecs::types::DeploymentControllerType;
 
 use crate::aws::Clients;
-use crate::config::DeployConfig;
 use crate::error::{Error, Result, sdk_error_code};
 
 /// What greenlight needs to know of the live service before touching anything.
@@ -27,20 +26,21 @@ pub enum Controller {
 }
 
 /// DescribeServices, with every "cannot deploy here" case turned into an exit-2 error.
-pub async fn describe_service(clients: &Clients, cfg: &DeployConfig) -> Result<ServiceInfo> {
+pub async fn describe_service(
+    clients: &Clients,
+    cluster: &str,
+    service_name: &str,
+) -> Result<ServiceInfo> {
     let out = clients
         .ecs
         .describe_services()
-        .cluster(&cfg.cluster)
-        .services(&cfg.service)
+        .cluster(cluster)
+        .services(service_name)
         .send()
         .await
         .map_err(|e| match sdk_error_code(&e) {
             Some("ClusterNotFoundException") => Error::state(
-                format!(
-                    "cluster `{}` does not exist in {}",
-                    cfg.cluster, clients.region
-                ),
+                format!("cluster `{}` does not exist in {}", cluster, clients.region),
                 "check the `cluster` input and the AWS region",
             ),
             _ => Error::aws("DescribeServices", &e),
@@ -54,7 +54,7 @@ pub async fn describe_service(clients: &Clients, cfg: &DeployConfig) -> Result<S
         return Err(Error::state(
             format!(
                 "service `{}` was not found in cluster `{}` ({reason})",
-                cfg.service, cfg.cluster
+                service_name, cluster
             ),
             "check the `service` and `cluster` inputs; create the service before deploying to it",
         ));
@@ -63,7 +63,7 @@ pub async fn describe_service(clients: &Clients, cfg: &DeployConfig) -> Result<S
         return Err(Error::state(
             format!(
                 "service `{}` is {}, not ACTIVE",
-                cfg.service,
+                service_name,
                 service.status().unwrap_or("in an unknown state")
             ),
             "deploy to an active service",
