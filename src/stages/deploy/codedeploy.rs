@@ -156,19 +156,8 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> 
         .and_then(|r| r.action_on_timeout())
         == Some(&DeploymentReadyAction::StopDeployment);
 
-    let active = cd
-        .list_deployments()
-        .application_name(&cfg.application)
-        .deployment_group_name(&cfg.deployment_group)
-        .include_only_statuses(DeploymentStatus::Created)
-        .include_only_statuses(DeploymentStatus::Queued)
-        .include_only_statuses(DeploymentStatus::InProgress)
-        .include_only_statuses(DeploymentStatus::Baking)
-        .include_only_statuses(DeploymentStatus::Ready)
-        .send()
-        .await
-        .map_err(|e| Error::aws("ListDeployments", &e))?;
-    if let Some(id) = active.deployments().first() {
+    let active = in_flight(clients, &cfg.application, &cfg.deployment_group).await?;
+    if let Some(id) = active.first() {
         return Err(Error::state(
             format!(
                 "deployment {id} is still in flight for `{}`; starting another would fight it ({})",
@@ -389,16 +378,13 @@ impl From<&VerbConfig> for WatchOptions {
     }
 }
 
-/// The deployment a verb acts on: the given id, or the one in flight for the group.
-pub async fn find_deployment(clients: &Clients, v: &VerbConfig) -> Result<String> {
-    if let Some(id) = &v.deployment_id {
-        return Ok(id.clone());
-    }
+/// Ids of the group's deployments that have not ended.
+async fn in_flight(clients: &Clients, application: &str, group: &str) -> Result<Vec<String>> {
     let out = clients
         .codedeploy
         .list_deployments()
-        .application_name(&v.application)
-        .deployment_group_name(&v.deployment_group)
+        .application_name(application)
+        .deployment_group_name(group)
         .include_only_statuses(DeploymentStatus::Created)
         .include_only_statuses(DeploymentStatus::Queued)
         .include_only_statuses(DeploymentStatus::InProgress)
@@ -407,7 +393,18 @@ pub async fn find_deployment(clients: &Clients, v: &VerbConfig) -> Result<String
         .send()
         .await
         .map_err(|e| Error::aws("ListDeployments", &e))?;
-    match out.deployments() {
+    Ok(out.deployments().to_vec())
+}
+
+/// The deployment a verb acts on: the given id, or the one in flight for the group.
+pub async fn find_deployment(clients: &Clients, v: &VerbConfig) -> Result<String> {
+    if let Some(id) = &v.deployment_id {
+        return Ok(id.clone());
+    }
+    match in_flight(clients, &v.application, &v.deployment_group)
+        .await?
+        .as_slice()
+    {
         [one] => Ok(one.clone()),
         [] => Err(Error::state(
             format!("no deployment is in flight for `{}`", v.deployment_group),
