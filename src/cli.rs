@@ -139,10 +139,22 @@ pub struct DeployArgs {
     /// Deployment description (at most 512 characters).
     #[arg(long, value_name = "TEXT")]
     pub codedeploy_deployment_description: Option<String>,
+    /// ECS-controller services: the number of tasks to run [default: the service's].
+    #[arg(long, value_name = "N")]
+    pub desired_count: Option<String>,
+    /// ECS-controller services: SERVICE | TASK_DEFINITION | NONE [default: the service's].
+    #[arg(long, value_name = "FROM")]
+    pub propagate_tags: Option<String>,
+    /// ECS-controller services: turn Amazon ECS managed tags on or off [default: the service's].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub enable_ecs_managed_tags: Option<String>,
+    /// A deployment already in flight: fail | wait | attach [default: fail].
+    #[arg(long, value_name = "WHAT")]
+    pub on_conflict: Option<String>,
     /// none | ready | complete [default: complete].
     #[arg(long, value_name = "WHEN")]
     pub wait_until: Option<String>,
-    /// Same as --wait-until complete (kept for aws-actions/amazon-ecs-deploy-task-definition users).
+    /// CodeDeploy: also wait out the original task set's termination wait [default: false].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub wait_for_service_stability: Option<String>,
     /// Minutes to wait before stopping the deployment [default: 30, max 360].

@@ -78,6 +78,10 @@ pub const INPUTS: &[InputSpec] = &[
     input("allow-mutable-images", Some("false")),
     input("tags", None),
     input("force-new-deployment", Some("false")),
+    input("desired-count", None),
+    input("propagate-tags", None),
+    input("enable-ecs-managed-tags", None),
+    input("on-conflict", Some("fail")),
     input("scan-gate", Some("true")),
     input("severity-thresholds", Some("CRITICAL=0,HIGH=0")),
     input("scan-ignore-file", None),
@@ -269,6 +273,26 @@ pub struct DeployConfig {
     pub wait_until: WaitUntil,
     pub wait_minutes: u32,
     pub rollback_on_timeout: bool,
+    /// CodeDeploy: also wait out the original task set's termination wait.
+    pub wait_for_stability: bool,
+    /// What to do when a deployment is already in flight for the service.
+    pub on_conflict: OnConflict,
+    /// ECS-controller services: UpdateService's desiredCount, propagateTags and
+    /// enableECSManagedTags (CodeDeploy owns these for CODE_DEPLOY services).
+    pub desired_count: Option<i32>,
+    pub propagate_tags: Option<String>,
+    pub enable_ecs_managed_tags: Option<bool>,
+}
+
+/// When another deployment of the same service is in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Refuse, naming it (the default: two deployments would fight over the traffic).
+    Fail,
+    /// Wait for it to end (bounded by `wait-for-minutes`), then deploy.
+    Wait,
+    /// Follow it instead of starting another, when it deploys this very image.
+    Attach,
 }
 
 impl Config {
@@ -643,6 +667,43 @@ fn deploy_config(
         wait_until,
         wait_minutes,
         rollback_on_timeout,
+        wait_for_stability: stability,
+        on_conflict: match get("on-conflict").unwrap_or("fail") {
+            "fail" => OnConflict::Fail,
+            "wait" => OnConflict::Wait,
+            "attach" => OnConflict::Attach,
+            other => {
+                return Err(Error::input(
+                    "on-conflict",
+                    format!("`{other}` is not one of fail, wait, attach"),
+                    "use `fail` (refuse), `wait` (wait for the deployment in flight to end) or `attach` (follow it when it deploys this image)",
+                ));
+            }
+        },
+        desired_count: get("desired-count")
+            .map(|v| {
+                v.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                    Error::input(
+                        "desired-count",
+                        format!("`{v}` is not a whole number of tasks"),
+                        "give a number like `2`, or leave it out to keep the service's count",
+                    )
+                })
+            })
+            .transpose()?,
+        propagate_tags: get("propagate-tags")
+            .map(|v| match v {
+                "SERVICE" | "TASK_DEFINITION" | "NONE" => Ok(v.to_string()),
+                other => Err(Error::input(
+                    "propagate-tags",
+                    format!("`{other}` is not one of SERVICE, TASK_DEFINITION, NONE"),
+                    "use the exact upper-case value ECS expects",
+                )),
+            })
+            .transpose()?,
+        enable_ecs_managed_tags: get("enable-ecs-managed-tags")
+            .map(|v| parse_bool("enable-ecs-managed-tags", v))
+            .transpose()?,
     })
 }
 

@@ -14,7 +14,7 @@ pub mod stages;
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use config::{Config, DeployConfig, Job, WaitUntil};
+use config::{Config, DeployConfig, Job, OnConflict};
 use error::{Error, Result};
 use report::{Event, Progress};
 use stages::appspec::AppSpec;
@@ -25,6 +25,7 @@ use stages::task_def;
 pub const OUTPUT_NAMES: &[&str] = &[
     "task-definition-arn",
     "codedeploy-deployment-id",
+    "deployment-id",
     "deployment-status",
     "image",
     "image-tag",
@@ -102,6 +103,70 @@ async fn report_diff(
         diff: stages::diff::render(&lines),
     });
     false
+}
+
+/// Whether the deployment in flight deploys the same images as this run (after pinning): the
+/// gated containers when images were given, every container otherwise.
+async fn same_images(
+    clients: &aws::Clients,
+    theirs: Option<&str>,
+    td: &task_def::TaskDef,
+    images: &[(String, stages::image::ImageRef)],
+) -> bool {
+    let Some(arn) = theirs else { return false };
+    let Ok((_, live)) = task_def::describe_live(clients, arn).await else {
+        return false;
+    };
+    let image_of = |doc: &serde_json::Map<String, serde_json::Value>, name: &str| {
+        doc.get("containerDefinitions")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|c| c.get("name").and_then(serde_json::Value::as_str) == Some(name))
+            .and_then(|c| c.get("image").and_then(serde_json::Value::as_str))
+            .map(str::to_string)
+    };
+    let names: Vec<String> = if images.is_empty() {
+        td.container_names().iter().map(|s| s.to_string()).collect()
+    } else {
+        images.iter().map(|(c, _)| c.clone()).collect()
+    };
+    !names.is_empty()
+        && names
+            .iter()
+            .all(|n| image_of(&td.doc, n).is_some() && image_of(&td.doc, n) == image_of(&live, n))
+}
+
+/// `on-conflict: wait`: polls until the deployment in flight has ended, within
+/// `wait-for-minutes`.
+async fn wait_for_clear(
+    clients: &aws::Clients,
+    d: &DeployConfig,
+    route: &deploy::route::Route,
+    c: &deploy::route::InFlight,
+    progress: &Progress,
+) -> Result<()> {
+    progress.emit(Event::Info(format!(
+        "waiting for deployment {} to end (on-conflict: wait)",
+        c.id
+    )));
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_secs(u64::from(d.wait_minutes) * 60);
+    let mut poller = Poller::from_env();
+    while route.busy(clients, d).await? {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::state(
+                format!(
+                    "deployment {} was still in flight after {} minutes; nothing was changed",
+                    c.id, d.wait_minutes
+                ),
+                "raise `wait-for-minutes` or stop the deployment in flight",
+            ));
+        }
+        tokio::time::sleep(poller.next(false)).await;
+    }
+    progress.emit(Event::Info(format!("deployment {} has ended", c.id)));
+    Ok(())
 }
 
 /// `status`: the service's controller, live revision and images, and the deployment in flight
@@ -260,69 +325,21 @@ async fn deploy(
         progress.emit(Event::Info(format!("task definition: {note}")));
     }
     let service = deploy::describe_service(&clients, &d.cluster, &d.service).await?;
-    match service.controller {
-        Controller::CodeDeploy => {}
-        Controller::Ecs => {
+    let route = deploy::route::route(&clients, d, &service, user_appspec, &td, progress).await?;
+    let conflict = route.conflict(&clients, d, &service).await?;
+    if let Some(c) = &conflict {
+        if d.on_conflict == OnConflict::Fail {
             return Err(Error::state(
                 format!(
-                    "service `{}` uses the ECS deployment controller; this release deploys CODE_DEPLOY services only",
-                    d.service
+                    "deployment {} is still in flight for {}/{}; starting another would fight it ({})",
+                    c.id, d.cluster, d.service, c.url
                 ),
-                "deploy a service whose deploymentController is CODE_DEPLOY",
+                "wait for it to end or stop it, or set `on-conflict: wait` (or `attach` when it deploys this image)",
             ));
         }
-        Controller::External => {
-            return Err(Error::state(
-                format!(
-                    "service `{}` uses the EXTERNAL deployment controller, which greenlight cannot drive",
-                    d.service
-                ),
-                "deploy it with the tool that owns its task sets",
-            ));
-        }
-    }
-    let appspec = match (user_appspec, &service.load_balancer) {
-        (Some(spec), _) => {
-            spec.check_against(
-                &format!(
-                    "AppSpec {}",
-                    d.appspec
-                        .as_deref()
-                        .unwrap_or_else(|| "".as_ref())
-                        .display()
-                ),
-                &td,
-            )?;
-            spec
-        }
-        (None, Some((name, port))) => {
-            let spec = AppSpec::generate(name, *port);
-            spec.check_against(
-                &format!("the load balancer of service `{}`", d.service),
-                &td,
-            )?;
-            spec
-        }
-        (None, None) => {
-            return Err(Error::input(
-                "codedeploy-appspec",
-                format!(
-                    "service `{}` has no load balancer to derive an AppSpec from",
-                    d.service
-                ),
-                "give an AppSpec file with LoadBalancerInfo.ContainerName and ContainerPort",
-            ));
-        }
-    };
-    let checked = codedeploy::precheck(&clients, d).await?;
-    progress.emit(Event::Info(format!(
-        "deployment config {} ({})",
-        checked.config_name, checked.routing
-    )));
-    if d.wait_until == WaitUntil::Ready && !checked.waits_at_ready {
-        progress.emit(Event::Warning(format!(
-            "wait-until: ready, but deployment group `{}` shifts traffic without waiting (deploymentReadyOption is not STOP_DEPLOYMENT); waiting until complete instead",
-            d.deployment_group
+        progress.emit(Event::Info(format!(
+            "deployment {} is in flight ({})",
+            c.id, c.url
         )));
     }
     // The gate reads ECR only; the image that passed is pinned by digest into the container.
@@ -350,19 +367,58 @@ async fn deploy(
         }
     }
 
+    let attach = match (&conflict, d.on_conflict) {
+        (Some(c), OnConflict::Attach) => {
+            if !same_images(&clients, c.task_definition.as_deref(), &td, &images).await {
+                return Err(Error::state(
+                    format!(
+                        "deployment {} is in flight for {}/{} with other images than this one; `on-conflict: attach` only follows a deployment of this very image",
+                        c.id, d.cluster, d.service
+                    ),
+                    "wait for it to end (`on-conflict: wait`) or stop it, then run again",
+                ));
+            }
+            Some(c.clone())
+        }
+        _ => None,
+    };
+
     if plan {
-        let what = match &reuse_arn {
-            Some(arn) => format!("deploy the registered {arn}"),
-            None => format!("register a new `{}` revision and deploy it", td.family),
+        let what = match (&attach, &reuse_arn) {
+            (Some(c), _) => format!("follow deployment {} already deploying this image", c.id),
+            (None, Some(arn)) => format!("deploy the registered {arn}"),
+            (None, None) => format!("register a new `{}` revision and deploy it", td.family),
+        };
+        let after = match (&conflict, d.on_conflict) {
+            (Some(c), OnConflict::Wait) => format!(" once deployment {} has ended", c.id),
+            _ => String::new(),
         };
         progress.emit(Event::Planned {
             what: format!(
-                "merging this will {what} to {}/{} with {} ({})",
-                d.cluster, d.service, checked.config_name, checked.routing
+                "merging this will {what} to {}/{} with {}{after}",
+                d.cluster,
+                d.service,
+                route.describe()
             ),
         });
         outputs.insert("deployment-status", "Planned".into());
         return Ok(0);
+    }
+
+    if let Some(c) = attach {
+        progress.emit(Event::Info(format!(
+            "following deployment {}, which already deploys this image (on-conflict: attach)",
+            c.id
+        )));
+        outputs.insert("deployment-id", c.id.clone());
+        let end = route
+            .follow(&clients, d, &c, &service, progress, cancel)
+            .await?;
+        outputs.insert("deployment-status", end.status);
+        return Ok(end.exit_code);
+    }
+    if let (Some(c), OnConflict::Wait) = (&conflict, d.on_conflict) {
+        wait_for_clear(&clients, d, &route, c, progress).await?;
     }
 
     // Writes start here.
@@ -380,29 +436,9 @@ async fn deploy(
         }
     };
     outputs.insert("task-definition-arn", arn.clone());
-
-    let id = codedeploy::start(&clients, d, &checked, appspec.render(&arn)).await?;
-    outputs.insert("codedeploy-deployment-id", id.clone());
-    progress.emit(Event::DeploymentCreated {
-        id: id.clone(),
-        config: checked.config_name.clone(),
-        console_url: codedeploy::console_url(&clients.region, &id),
-    });
-
-    if d.wait_until == WaitUntil::None {
-        let snap = codedeploy::read(&clients, &id, &mut None).await?;
-        outputs.insert("deployment-status", snap.status);
-        return Ok(0);
-    }
-    let end = codedeploy::watch(
-        &clients,
-        &codedeploy::WatchOptions::from(d),
-        &id,
-        progress,
-        Poller::from_env(),
-        cancel,
-    )
-    .await?;
+    let end = route
+        .start(&clients, d, &service, &arn, progress, outputs, cancel)
+        .await?;
     outputs.insert("deployment-status", end.status);
     Ok(end.exit_code)
 }

@@ -272,7 +272,7 @@ fn a_deployment_already_in_flight_is_refused_before_any_write() {
     AssertCommand::from_std(s.deploy(&[]))
         .assert()
         .code(2)
-        .stderr(contains("is still in flight for `DgpECS-demo-web`"));
+        .stderr(contains("is still in flight for demo/web"));
     assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
 }
 
@@ -441,5 +441,44 @@ fn an_unchanged_task_definition_is_not_registered_twice_unless_forced() {
     assert_eq!(
         s.emu.write_calls(),
         vec!["ecs:RegisterTaskDefinition", "codedeploy:CreateDeployment"]
+    );
+}
+
+#[test]
+fn a_termination_wait_is_awaited_only_when_asked() {
+    let s = seeded(&["--termination-wait-minutes", "60"]);
+    let out = s.deploy(&[]).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("not waiting out the original task set's 60 min termination wait"),
+        "{stdout}"
+    );
+    let o = outputs(&s.out_file());
+    assert_eq!(
+        o.get("deployment-status").map(String::as_str),
+        Some("TrafficShifted")
+    );
+    let id = o["codedeploy-deployment-id"].clone();
+    let info = s.emu.aws(
+        "CodeDeploy_20141006.GetDeployment",
+        json!({ "deploymentId": id }),
+    );
+    assert_eq!(info["deploymentInfo"]["status"], "InProgress", "{info}");
+
+    // The same with wait-for-service-stability: the step ends at Succeeded, after the wait.
+    let s = seeded(&["--termination-wait-minutes", "5"]);
+    let out = s
+        .deploy(&["--wait-for-service-stability", "true"])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("deployment status: Succeeded"), "{stdout}");
+    assert_eq!(
+        outputs(&s.out_file())
+            .get("deployment-status")
+            .map(String::as_str),
+        Some("Succeeded")
     );
 }

@@ -19,6 +19,8 @@ pub struct RunState {
     /// Lifecycle events in order: name, status, started at, ended at (seconds into the run).
     pub lifecycle: Vec<(String, String, Option<f64>, Option<f64>)>,
     pub traffic: Option<(f64, f64)>,
+    /// Running and desired tasks of the new revision (ECS deployments).
+    pub tasks: Option<(i32, i32)>,
     pub status: Option<String>,
     pub failure: Option<String>,
     pub stop: Option<String>,
@@ -88,6 +90,9 @@ impl RunState {
                 }
             }
             Event::Traffic { green, blue } => self.traffic = Some((*green, *blue)),
+            Event::Tasks {
+                running, desired, ..
+            } => self.tasks = Some((*running, *desired)),
             Event::Failed { reason } => self.failure = Some(reason.clone()),
             Event::StopRequested { reason } => self.stop = Some(reason.clone()),
             Event::RolledBack { message } => self.rollback = Some(message.clone()),
@@ -201,6 +206,11 @@ pub fn render(state: &RunState) -> String {
         out.push_str(&format!(
             "\n**Traffic** &nbsp; green {} {green:.0}% · blue {blue:.0}%\n",
             bar(green, 20)
+        ));
+    }
+    if let Some((running, desired)) = state.tasks {
+        out.push_str(&format!(
+            "\n**Tasks** &nbsp; {running}/{desired} of the new revision running\n"
         ));
     }
     if !state.lifecycle.is_empty() {

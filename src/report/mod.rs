@@ -70,6 +70,13 @@ pub enum Event {
         green: f64,
         blue: f64,
     },
+    /// Task counts of the new revision (ECS deployments).
+    Tasks {
+        running: i32,
+        desired: i32,
+        pending: i32,
+        failed: i32,
+    },
     Failed {
         reason: String,
     },
@@ -135,6 +142,21 @@ pub fn log_line(event: &Event) -> String {
             "  traffic: green {green:.0}% · blue {blue:.0}%  {}",
             bar(*green, 20)
         ),
+        Event::Tasks {
+            running,
+            desired,
+            pending,
+            failed,
+        } => {
+            let mut line = format!("  tasks: {running}/{desired} running");
+            if *pending > 0 {
+                line.push_str(&format!(" · {pending} pending"));
+            }
+            if *failed > 0 {
+                line.push_str(&format!(" · {failed} failed"));
+            }
+            line
+        }
         Event::Failed { reason } => format!("deployment failed: {reason}"),
         Event::StopRequested { reason } => format!("stopping the deployment: {reason}"),
         Event::RolledBack { message } => format!("rolled back: {message}"),

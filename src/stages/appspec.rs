@@ -108,6 +108,19 @@ impl AppSpec {
     }
 }
 
+/// The `TaskDefinition` an AppSpec's content (JSON or YAML) deploys.
+pub fn task_definition_in(content: &str) -> Option<String> {
+    let doc: Value = serde_json::from_str(content)
+        .ok()
+        .or_else(|| serde_norway::from_str(content).ok())?;
+    doc.pointer("/Resources/0")
+        .and_then(Value::as_object)
+        .and_then(|r| r.values().next())
+        .and_then(|t| t.pointer("/Properties/TaskDefinition"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 fn from_value(path: &Path, doc: Value) -> Result<AppSpec> {
     let mut problems = Vec::new();
     let mut push = |field: &str, message: &str| {
@@ -181,6 +194,19 @@ fn from_value(path: &Path, doc: Value) -> Result<AppSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_definition_is_read_back_from_rendered_or_yaml_content() {
+        let (content, _) =
+            AppSpec::generate("web", 80).render("arn:aws:ecs:r:1:task-definition/web:7");
+        assert_eq!(
+            task_definition_in(&content).as_deref(),
+            Some("arn:aws:ecs:r:1:task-definition/web:7")
+        );
+        let yaml = "version: 0.0\nResources:\n  - TargetService:\n      Properties:\n        TaskDefinition: web:3\n";
+        assert_eq!(task_definition_in(yaml).as_deref(), Some("web:3"));
+        assert_eq!(task_definition_in("not an appspec"), None);
+    }
 
     fn load_str(yaml: &str) -> Result<AppSpec> {
         let doc: Value = serde_norway::from_str(yaml).unwrap();

@@ -2,19 +2,19 @@
 //! watch it to an end state, stopping it with rollback on timeout or cancellation.
 
 use std::future::Future;
-use std::time::Duration;
 
 use aws_sdk_codedeploy::types::{
     AppSpecContent, DeploymentReadyAction, DeploymentStatus, RevisionLocation,
     RevisionLocationType, TargetLabel, TrafficRoutingType,
 };
-use tokio::time::Instant;
 
 use crate::aws::Clients;
-use crate::config::{DeployConfig, VerbConfig, WaitUntil};
-use crate::error::{Error, Result, describe_sdk_error, sdk_error_code};
+use crate::config::{DeployConfig, VerbConfig};
+use crate::error::{Error, Result, sdk_error_code};
 use crate::report::{Event, Progress};
 use crate::stages::deploy::poll::Poller;
+use crate::stages::deploy::watch::{Observation, Phase, Stop, Tracker};
+pub use crate::stages::deploy::watch::{WatchEnd, WatchOptions};
 use crate::stages::did_you_mean;
 
 /// CodeDeploy's own default for ECS deployment groups without a config.
@@ -28,11 +28,6 @@ pub const PREDEFINED_CONFIGS: &[&str] = &[
     "CodeDeployDefault.ECSCanary10Percent15Minutes",
 ];
 
-/// How long to keep watching after StopDeployment before giving up on seeing the end state.
-const STOP_GRACE: Duration = Duration::from_secs(5 * 60);
-/// Consecutive failed reads tolerated while watching (after the SDK's own retries).
-const MAX_READ_FAILURES: u32 = 5;
-
 /// Everything checked before the first write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
@@ -40,6 +35,8 @@ pub struct Checked {
     pub routing: String,
     /// The group pauses at READY until ContinueDeployment.
     pub waits_at_ready: bool,
+    /// The group's deployments that have not ended.
+    pub in_flight: Vec<String>,
 }
 
 pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> {
@@ -156,23 +153,30 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> 
         .and_then(|r| r.action_on_timeout())
         == Some(&DeploymentReadyAction::StopDeployment);
 
-    let active = in_flight(clients, &cfg.application, &cfg.deployment_group).await?;
-    if let Some(id) = active.first() {
-        return Err(Error::state(
-            format!(
-                "deployment {id} is still in flight for `{}`; starting another would fight it ({})",
-                cfg.deployment_group,
-                console_url(&clients.region, id)
-            ),
-            "wait for it to end, or stop it, then run again",
-        ));
-    }
-
+    let in_flight = in_flight(clients, &cfg.application, &cfg.deployment_group).await?;
     Ok(Checked {
         config_name,
         routing,
         waits_at_ready,
+        in_flight,
     })
+}
+
+/// The task definition a deployment deploys, read from its AppSpec content.
+pub async fn task_definition_of(clients: &Clients, id: &str) -> Result<Option<String>> {
+    let out = clients
+        .codedeploy
+        .get_deployment()
+        .deployment_id(id)
+        .send()
+        .await
+        .map_err(|e| Error::aws("GetDeployment", &e))?;
+    let content = out
+        .deployment_info()
+        .and_then(|i| i.revision())
+        .and_then(|r| r.app_spec_content())
+        .and_then(|c| c.content());
+    Ok(content.and_then(crate::stages::appspec::task_definition_in))
 }
 
 fn last_segment(s: &str) -> &str {
@@ -236,11 +240,25 @@ pub struct Snapshot {
     pub hook_failures: Vec<String>,
     /// Percent (green, blue).
     pub traffic: Option<(f64, f64)>,
+    /// Minutes the original task set is kept after the traffic shift.
+    pub termination_wait_minutes: i32,
 }
 
 impl Snapshot {
     pub fn is_terminal(&self) -> bool {
         matches!(self.status.as_str(), "Succeeded" | "Failed" | "Stopped")
+    }
+
+    /// Every bit of production traffic is on the replacement, the last traffic hook passed,
+    /// and only a termination wait of the original task set is left.
+    pub fn traffic_shifted(&self) -> bool {
+        self.status == "InProgress"
+            && self.termination_wait_minutes > 0
+            && self
+                .events
+                .iter()
+                .any(|(n, s)| n == "AfterAllowTraffic" && s == "Succeeded")
+            && self.traffic.is_some_and(|(green, _)| green >= 100.0)
     }
 }
 
@@ -262,6 +280,11 @@ pub async fn read(clients: &Clients, id: &str, target: &mut Option<String>) -> R
             e.message()
                 .map(|m| format!("{}: {m}", e.code().map(|c| c.as_str()).unwrap_or("ERROR")))
         });
+        snap.termination_wait_minutes = info
+            .blue_green_deployment_configuration()
+            .and_then(|b| b.terminate_blue_instances_on_deployment_success())
+            .map(|t| t.termination_wait_time_in_minutes())
+            .unwrap_or(0);
         snap.rollback = info
             .rollback_info()
             .and_then(|r| r.rollback_message())
@@ -350,36 +373,8 @@ fn emit_changes(prev: &Snapshot, next: &Snapshot, progress: &Progress) -> bool {
     changed
 }
 
-/// How long and how far to follow a deployment, and what to do when time runs out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WatchOptions {
-    pub wait_minutes: u32,
-    pub rollback_on_timeout: bool,
-    pub wait_until: WaitUntil,
-}
-
-impl From<&DeployConfig> for WatchOptions {
-    fn from(d: &DeployConfig) -> Self {
-        WatchOptions {
-            wait_minutes: d.wait_minutes,
-            rollback_on_timeout: d.rollback_on_timeout,
-            wait_until: d.wait_until,
-        }
-    }
-}
-
-impl From<&VerbConfig> for WatchOptions {
-    fn from(v: &VerbConfig) -> Self {
-        WatchOptions {
-            wait_minutes: v.wait_minutes,
-            rollback_on_timeout: v.rollback_on_timeout,
-            wait_until: WaitUntil::Complete,
-        }
-    }
-}
-
 /// Ids of the group's deployments that have not ended.
-async fn in_flight(clients: &Clients, application: &str, group: &str) -> Result<Vec<String>> {
+pub async fn in_flight(clients: &Clients, application: &str, group: &str) -> Result<Vec<String>> {
     let out = clients
         .codedeploy
         .list_deployments()
@@ -450,120 +445,73 @@ pub async fn promote(clients: &Clients, id: &str, progress: &Progress) -> Result
 
 /// Stops a deployment with rollback (an operator's abort, not a timeout).
 pub async fn abort(clients: &Clients, id: &str, progress: &Progress) -> Result<()> {
-    let opts = WatchOptions {
-        wait_minutes: 1,
-        rollback_on_timeout: true,
-        wait_until: WaitUntil::Complete,
-    };
-    match stop(
-        clients,
-        &opts,
-        id,
-        progress,
-        "aborted by the operator".into(),
-    )
-    .await?
-    {
-        Stop::Requested => Ok(()),
+    progress.emit(Event::StopRequested {
+        reason: "aborted by the operator; rolling back".into(),
+    });
+    match stop_deployment(clients, id, true).await? {
         Stop::AlreadyEnded => Err(Error::state(
             format!("deployment {id} has already ended; there is nothing to abort"),
             "deploy the previous revision to go back",
         )),
+        _ => Ok(()),
     }
 }
 
-/// How the watch ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WatchEnd {
-    pub status: String,
-    pub exit_code: u8,
-}
-
-/// Watches the deployment until it ends (or is READY when that is what was asked). `cancel`
-/// resolves when the run is cancelled (SIGTERM/SIGINT); it is then stopped like on timeout.
+/// Watches a CodeDeploy deployment to its end (see `watch::watch`).
 pub async fn watch(
     clients: &Clients,
-    cfg: &WatchOptions,
+    opts: &WatchOptions,
     id: &str,
     progress: &Progress,
-    mut poller: Poller,
+    poller: Poller,
     cancel: impl Future<Output = ()>,
 ) -> Result<WatchEnd> {
-    let deadline = Instant::now() + Duration::from_secs(u64::from(cfg.wait_minutes) * 60);
-    let mut target = None;
-    let mut last = Snapshot::default();
-    let mut failures = 0;
-    let mut stopped_at: Option<Instant> = None;
-    tokio::pin!(cancel);
-    loop {
-        let snap = match read(clients, id, &mut target).await {
-            Ok(s) => {
-                failures = 0;
-                s
-            }
-            Err(e) if failures < MAX_READ_FAILURES => {
-                failures += 1;
-                progress.emit(Event::Warning(format!(
-                    "reading deployment {id} failed ({e}); trying again"
-                )));
-                tokio::time::sleep(poller.next(false)).await;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let changed = emit_changes(&last, &snap, progress);
-        last = snap;
+    let mut tracker = CodeDeployTracker {
+        clients,
+        id: id.to_string(),
+        target: None,
+        last: Snapshot::default(),
+        wait_for_stability: opts.wait_for_stability,
+    };
+    super::watch::watch(&mut tracker, opts, progress, poller, cancel).await
+}
 
-        if last.is_terminal() {
-            return Ok(finish(&last, progress));
-        }
-        if last.status == "Ready" && cfg.wait_until == WaitUntil::Ready && stopped_at.is_none() {
+/// A CodeDeploy deployment being followed.
+pub struct CodeDeployTracker<'a> {
+    clients: &'a Clients,
+    id: String,
+    target: Option<String>,
+    last: Snapshot,
+    wait_for_stability: bool,
+}
+
+impl Tracker for CodeDeployTracker<'_> {
+    async fn observe(&mut self, progress: &Progress) -> Result<Observation> {
+        let snap = read(self.clients, &self.id, &mut self.target).await?;
+        let changed = emit_changes(&self.last, &snap, progress);
+        self.last = snap;
+        let phase = if self.last.is_terminal() {
+            Phase::Ended(finish(&self.last, progress))
+        } else if self.last.status == "Ready" {
+            Phase::Ready
+        } else if !self.wait_for_stability && self.last.traffic_shifted() {
             progress.emit(Event::Info(format!(
-                "deployment {id} is READY: the replacement serves test traffic and waits for promotion"
+                "all production traffic is on the replacement and AfterAllowTraffic passed; not waiting out the original task set's {} min termination wait (wait-for-service-stability: false)",
+                self.last.termination_wait_minutes
             )));
-            return Ok(WatchEnd {
-                status: last.status.clone(),
-                exit_code: 0,
-            });
-        }
+            Phase::Ended(WatchEnd::new("TrafficShifted", 0))
+        } else {
+            Phase::Running
+        };
+        Ok(Observation { changed, phase })
+    }
 
-        let now = Instant::now();
-        if let Some(at) = stopped_at {
-            if now.duration_since(at) > STOP_GRACE {
-                progress.emit(Event::Failed {
-                    reason: format!(
-                        "no end state {} s after StopDeployment",
-                        STOP_GRACE.as_secs()
-                    ),
-                });
-                return Ok(WatchEnd {
-                    status: last.status.clone(),
-                    exit_code: 1,
-                });
-            }
-            tokio::time::sleep(poller.next(changed)).await;
-            continue;
-        }
-        if now >= deadline {
-            stop(
-                clients,
-                cfg,
-                id,
-                progress,
-                format!("no end state after {} minutes", cfg.wait_minutes),
-            )
-            .await?;
-            stopped_at = Some(now);
-            continue;
-        }
-        let wait = poller.next(changed).min(deadline - now);
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = &mut cancel => {
-                stop(clients, cfg, id, progress, "the run was cancelled".into()).await?;
-                stopped_at = Some(Instant::now());
-            }
-        }
+    async fn stop(&mut self, rollback: bool) -> Result<Stop> {
+        stop_deployment(self.clients, &self.id, rollback).await
+    }
+
+    fn name(&self) -> String {
+        self.id.clone()
     }
 }
 
@@ -586,38 +534,10 @@ fn finish(snap: &Snapshot, progress: &Progress) -> WatchEnd {
             message: msg.clone(),
         });
     }
-    WatchEnd {
-        status: snap.status.clone(),
-        exit_code,
-    }
+    WatchEnd::new(snap.status.clone(), exit_code)
 }
 
-/// What StopDeployment did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stop {
-    Requested,
-    /// It had ended on its own before the call; the next read reports how.
-    AlreadyEnded,
-}
-
-async fn stop(
-    clients: &Clients,
-    cfg: &WatchOptions,
-    id: &str,
-    progress: &Progress,
-    reason: String,
-) -> Result<Stop> {
-    let rollback = cfg.rollback_on_timeout;
-    progress.emit(Event::StopRequested {
-        reason: format!(
-            "{reason}; {}",
-            if rollback {
-                "rolling back"
-            } else {
-                "without rollback (rollback-on-timeout: false)"
-            }
-        ),
-    });
+async fn stop_deployment(clients: &Clients, id: &str, rollback: bool) -> Result<Stop> {
     match clients
         .codedeploy
         .stop_deployment()
@@ -630,13 +550,7 @@ async fn stop(
         Err(e) if sdk_error_code(&e) == Some("DeploymentAlreadyCompletedException") => {
             Ok(Stop::AlreadyEnded)
         }
-        Err(e) => {
-            progress.emit(Event::Warning(format!(
-                "StopDeployment failed: {}",
-                describe_sdk_error(&e)
-            )));
-            Err(Error::aws("StopDeployment", &e))
-        }
+        Err(e) => Err(Error::aws("StopDeployment", &e)),
     }
 }
 

@@ -1,7 +1,10 @@
 //! Deploy: read the live service, dispatch by its deployment controller.
 
 pub mod codedeploy;
+pub mod ecs;
 pub mod poll;
+pub mod route;
+pub mod watch;
 
 use aws_sdk_ecs::types::DeploymentControllerType;
 
@@ -16,6 +19,15 @@ pub struct ServiceInfo {
     pub task_definition: Option<String>,
     /// The first load balancer's container and port: where CodeDeploy shifts traffic.
     pub load_balancer: Option<(String, i64)>,
+    pub desired_count: i32,
+    /// ECS controller: how the service deploys.
+    pub strategy: ecs::Strategy,
+    /// ECS controller: the deployment circuit breaker, `Some(rollback)` when enabled.
+    pub circuit_breaker: Option<bool>,
+    /// ECS-native strategies: a PAUSE lifecycle hook makes the deployment wait for promotion.
+    pub pause_hook: bool,
+    /// ECS controller: the service's deployments, PRIMARY first.
+    pub deployments: Vec<ecs::DeploymentView>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,10 +92,26 @@ pub async fn describe_service(
             i64::from(lb.container_port()?),
         ))
     });
+    let conf = service.deployment_configuration();
     Ok(ServiceInfo {
         arn: service.service_arn().unwrap_or_default().to_string(),
         controller,
         task_definition: service.task_definition().map(str::to_string),
         load_balancer,
+        desired_count: service.desired_count(),
+        strategy: conf
+            .map(ecs::Strategy::of)
+            .unwrap_or(ecs::Strategy::Rolling),
+        circuit_breaker: conf
+            .and_then(|c| c.deployment_circuit_breaker())
+            .filter(|cb| cb.enable())
+            .map(|cb| cb.rollback()),
+        pause_hook: conf.is_some_and(|c| {
+            c.lifecycle_hooks().iter().any(|h| {
+                h.target_type()
+                    == Some(&aws_sdk_ecs::types::DeploymentLifecycleHookTargetType::Pause)
+            })
+        }),
+        deployments: ecs::views(service.deployments()),
     })
 }

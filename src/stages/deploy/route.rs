@@ -1,0 +1,294 @@
+//! Which controller deploys the service, checked before any write, and the three things a
+//! deploy asks of it: what is in flight, start, and follow.
+
+use std::future::Future;
+
+use crate::Outputs;
+use crate::aws::Clients;
+use crate::config::{DeployConfig, WaitUntil};
+use crate::error::{Error, Result};
+use crate::report::{Event, Progress};
+use crate::stages::appspec::AppSpec;
+use crate::stages::deploy::watch::{self, WatchEnd, WatchOptions};
+use crate::stages::deploy::{Controller, ServiceInfo, codedeploy, ecs, poll::Poller};
+use crate::stages::task_def::TaskDef;
+
+/// How this service deploys.
+#[derive(Debug, Clone)]
+pub enum Route {
+    CodeDeploy {
+        appspec: AppSpec,
+        checked: codedeploy::Checked,
+    },
+    Ecs {
+        strategy: ecs::Strategy,
+        circuit_breaker: Option<bool>,
+    },
+}
+
+/// A deployment of the same service that has not ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    pub id: String,
+    pub task_definition: Option<String>,
+    pub url: String,
+}
+
+/// Checks the controller and everything it needs (AppSpec, deployment group and config), and
+/// says in the log how the deployment will go.
+pub async fn route(
+    clients: &Clients,
+    d: &DeployConfig,
+    service: &ServiceInfo,
+    user_appspec: Option<AppSpec>,
+    td: &TaskDef,
+    progress: &Progress,
+) -> Result<Route> {
+    match service.controller {
+        Controller::CodeDeploy => {
+            let appspec = appspec_for(d, service, user_appspec, td)?;
+            let checked = codedeploy::precheck(clients, d).await?;
+            progress.emit(Event::Info(format!(
+                "deployment config {} ({})",
+                checked.config_name, checked.routing
+            )));
+            if d.wait_until == WaitUntil::Ready && !checked.waits_at_ready {
+                progress.emit(Event::Warning(format!(
+                    "wait-until: ready, but deployment group `{}` shifts traffic without waiting (deploymentReadyOption is not STOP_DEPLOYMENT); waiting until complete instead",
+                    d.deployment_group
+                )));
+            }
+            Ok(Route::CodeDeploy { appspec, checked })
+        }
+        Controller::Ecs => {
+            let route = Route::Ecs {
+                strategy: service.strategy.clone(),
+                circuit_breaker: service.circuit_breaker,
+            };
+            progress.emit(Event::Info(format!("deploys with {}", route.describe())));
+            if d.appspec.is_some() {
+                progress.emit(Event::Warning(format!(
+                    "codedeploy-appspec is ignored: service `{}` uses the ECS deployment controller",
+                    d.service
+                )));
+            }
+            if d.wait_until == WaitUntil::Ready {
+                let why = match &service.strategy {
+                    ecs::Strategy::Rolling => Some("a rolling update has no test-traffic stage"),
+                    ecs::Strategy::Native { .. } if !service.pause_hook => Some(
+                        "the service has no PAUSE lifecycle hook, so the deployment never waits for promotion",
+                    ),
+                    ecs::Strategy::Native { .. } => None,
+                };
+                if let Some(why) = why {
+                    progress.emit(Event::Warning(format!(
+                        "wait-until: ready, but {why}; waiting until complete instead"
+                    )));
+                }
+            }
+            Ok(route)
+        }
+        Controller::External => Err(Error::state(
+            format!(
+                "service `{}` uses the EXTERNAL deployment controller, which greenlight cannot drive",
+                d.service
+            ),
+            "deploy it with the tool that owns its task sets",
+        )),
+    }
+}
+
+fn appspec_for(
+    d: &DeployConfig,
+    service: &ServiceInfo,
+    user_appspec: Option<AppSpec>,
+    td: &TaskDef,
+) -> Result<AppSpec> {
+    match (user_appspec, &service.load_balancer) {
+        (Some(spec), _) => {
+            let origin = format!(
+                "AppSpec {}",
+                d.appspec
+                    .as_deref()
+                    .unwrap_or_else(|| "".as_ref())
+                    .display()
+            );
+            spec.check_against(&origin, td)?;
+            Ok(spec)
+        }
+        (None, Some((name, port))) => {
+            let spec = AppSpec::generate(name, *port);
+            spec.check_against(&format!("the load balancer of service `{}`", d.service), td)?;
+            Ok(spec)
+        }
+        (None, None) => Err(Error::input(
+            "codedeploy-appspec",
+            format!(
+                "service `{}` has no load balancer to derive an AppSpec from",
+                d.service
+            ),
+            "give an AppSpec file with LoadBalancerInfo.ContainerName and ContainerPort",
+        )),
+    }
+}
+
+impl Route {
+    /// The controller and its traffic routing, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Route::CodeDeploy { checked, .. } => {
+                format!("{} ({})", checked.config_name, checked.routing)
+            }
+            Route::Ecs {
+                strategy: ecs::Strategy::Native { kind, routing },
+                ..
+            } => format!("ECS {kind} ({routing})"),
+            Route::Ecs {
+                strategy: ecs::Strategy::Rolling,
+                circuit_breaker,
+            } => format!(
+                "an ECS rolling update ({})",
+                match circuit_breaker {
+                    Some(true) => "circuit breaker on, rolls back",
+                    Some(false) => "circuit breaker on, no rollback",
+                    None => "no circuit breaker",
+                }
+            ),
+        }
+    }
+
+    /// The deployment of this service that has not ended, if any.
+    pub async fn conflict(
+        &self,
+        clients: &Clients,
+        d: &DeployConfig,
+        service: &ServiceInfo,
+    ) -> Result<Option<InFlight>> {
+        match self {
+            Route::CodeDeploy { checked, .. } => match checked.in_flight.first() {
+                Some(id) => Ok(Some(InFlight {
+                    id: id.clone(),
+                    task_definition: codedeploy::task_definition_of(clients, id).await?,
+                    url: codedeploy::console_url(&clients.region, id),
+                })),
+                None => Ok(None),
+            },
+            Route::Ecs { .. } => Ok(ecs::in_flight(&service.deployments).map(|p| InFlight {
+                id: p.id.clone(),
+                task_definition: p.task_definition.clone(),
+                url: ecs::console_url(&clients.region, &d.cluster, &d.service),
+            })),
+        }
+    }
+
+    /// Whether a deployment of the service is still in flight (for `on-conflict: wait`).
+    pub async fn busy(&self, clients: &Clients, d: &DeployConfig) -> Result<bool> {
+        match self {
+            Route::CodeDeploy { .. } => {
+                Ok(
+                    !codedeploy::in_flight(clients, &d.application, &d.deployment_group)
+                        .await?
+                        .is_empty(),
+                )
+            }
+            Route::Ecs { .. } => {
+                let service = super::describe_service(clients, &d.cluster, &d.service).await?;
+                Ok(ecs::in_flight(&service.deployments).is_some())
+            }
+        }
+    }
+
+    /// Starts the deployment of `arn` and follows it as `wait-until` says.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start(
+        &self,
+        clients: &Clients,
+        d: &DeployConfig,
+        service: &ServiceInfo,
+        arn: &str,
+        progress: &Progress,
+        outputs: &mut Outputs,
+        cancel: impl Future<Output = ()>,
+    ) -> Result<WatchEnd> {
+        let opts = WatchOptions::from(d);
+        match self {
+            Route::CodeDeploy { appspec, checked } => {
+                let id = codedeploy::start(clients, d, checked, appspec.render(arn)).await?;
+                outputs.insert("codedeploy-deployment-id", id.clone());
+                outputs.insert("deployment-id", id.clone());
+                progress.emit(Event::DeploymentCreated {
+                    id: id.clone(),
+                    config: checked.config_name.clone(),
+                    console_url: codedeploy::console_url(&clients.region, &id),
+                });
+                if d.wait_until == WaitUntil::None {
+                    let snap = codedeploy::read(clients, &id, &mut None).await?;
+                    return Ok(WatchEnd::new(snap.status, 0));
+                }
+                codedeploy::watch(clients, &opts, &id, progress, Poller::from_env(), cancel).await
+            }
+            Route::Ecs { strategy, .. } => {
+                let started = ecs::start(clients, d, service, arn).await?;
+                outputs.insert("deployment-id", started.deployment_id.clone());
+                if !started.new {
+                    progress.emit(Event::Info(format!(
+                        "ECS started no deployment: the service already runs {arn}; set force-new-deployment to replace its tasks anyway"
+                    )));
+                    return Ok(WatchEnd::new("Succeeded", 0));
+                }
+                progress.emit(Event::DeploymentCreated {
+                    id: started.deployment_id.clone(),
+                    config: strategy.name(),
+                    console_url: ecs::console_url(&clients.region, &d.cluster, &d.service),
+                });
+                if d.wait_until == WaitUntil::None {
+                    return Ok(WatchEnd::new("InProgress", 0));
+                }
+                follow_ecs(clients, d, strategy, started, &opts, progress, cancel).await
+            }
+        }
+    }
+
+    /// Follows a deployment someone else started (`on-conflict: attach`).
+    pub async fn follow(
+        &self,
+        clients: &Clients,
+        d: &DeployConfig,
+        c: &InFlight,
+        service: &ServiceInfo,
+        progress: &Progress,
+        cancel: impl Future<Output = ()>,
+    ) -> Result<WatchEnd> {
+        let opts = WatchOptions::from(d);
+        match self {
+            Route::CodeDeploy { .. } => {
+                codedeploy::watch(clients, &opts, &c.id, progress, Poller::from_env(), cancel).await
+            }
+            Route::Ecs { strategy, .. } => {
+                let started = ecs::Started::attach(service, &c.id);
+                follow_ecs(clients, d, strategy, started, &opts, progress, cancel).await
+            }
+        }
+    }
+}
+
+async fn follow_ecs(
+    clients: &Clients,
+    d: &DeployConfig,
+    strategy: &ecs::Strategy,
+    started: ecs::Started,
+    opts: &WatchOptions,
+    progress: &Progress,
+    cancel: impl Future<Output = ()>,
+) -> Result<WatchEnd> {
+    match strategy {
+        ecs::Strategy::Rolling => {
+            let mut t = ecs::RollingTracker::new(clients, d, started);
+            watch::watch(&mut t, opts, progress, Poller::from_env(), cancel).await
+        }
+        ecs::Strategy::Native { .. } => {
+            let mut t = ecs::NativeTracker::new(clients, d, started);
+            watch::watch(&mut t, opts, progress, Poller::from_env(), cancel).await
+        }
+    }
+}

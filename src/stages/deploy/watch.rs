@@ -1,0 +1,215 @@
+//! One watch loop for every controller: read the deployment, report what changed, and stop it
+//! (with rollback unless told otherwise) when time runs out, the run is cancelled, or the
+//! controller sees it cannot succeed. Each controller only knows how to read and how to stop.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::config::{DeployConfig, VerbConfig, WaitUntil};
+use crate::error::Result;
+use crate::report::{Event, Progress};
+use crate::stages::deploy::poll::Poller;
+
+/// How long to keep watching after a stop before giving up on seeing the end state.
+pub const STOP_GRACE: Duration = Duration::from_secs(5 * 60);
+/// Consecutive failed reads tolerated while watching (after the SDK's own retries).
+const MAX_READ_FAILURES: u32 = 5;
+
+/// How long and how far to follow a deployment, and what to do when time runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchOptions {
+    pub wait_minutes: u32,
+    pub rollback_on_timeout: bool,
+    pub wait_until: WaitUntil,
+    /// CodeDeploy: wait out the original task set's termination wait too.
+    pub wait_for_stability: bool,
+}
+
+impl From<&DeployConfig> for WatchOptions {
+    fn from(d: &DeployConfig) -> Self {
+        WatchOptions {
+            wait_minutes: d.wait_minutes,
+            rollback_on_timeout: d.rollback_on_timeout,
+            wait_until: d.wait_until,
+            wait_for_stability: d.wait_for_stability,
+        }
+    }
+}
+
+impl From<&VerbConfig> for WatchOptions {
+    fn from(v: &VerbConfig) -> Self {
+        WatchOptions {
+            wait_minutes: v.wait_minutes,
+            rollback_on_timeout: v.rollback_on_timeout,
+            wait_until: WaitUntil::Complete,
+            wait_for_stability: false,
+        }
+    }
+}
+
+/// How the watch ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchEnd {
+    pub status: String,
+    pub exit_code: u8,
+}
+
+impl WatchEnd {
+    pub fn new(status: impl Into<String>, exit_code: u8) -> Self {
+        WatchEnd {
+            status: status.into(),
+            exit_code,
+        }
+    }
+}
+
+/// Where one read found the deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    Running,
+    /// The replacement serves test traffic and waits for promotion.
+    Ready,
+    /// Ended; the tracker has reported how.
+    Ended(WatchEnd),
+    /// Still running but bound to fail (tasks cannot be placed, say): stop it now rather than
+    /// spin to the timeout.
+    Doomed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// Anything new since the last read: the poller reads sooner after a change.
+    pub changed: bool,
+    pub phase: Phase,
+}
+
+/// What a stop request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// Asked for; the next reads show the way to the end state.
+    Requested,
+    /// It had ended on its own before the call; the next read reports how.
+    AlreadyEnded,
+    /// There is nothing more to follow (the controller cannot stop without rollback).
+    Abandoned(WatchEnd),
+}
+
+/// A deployment being followed, whatever its controller.
+pub trait Tracker {
+    /// Reads the deployment once and emits what changed.
+    fn observe(&mut self, progress: &Progress) -> impl Future<Output = Result<Observation>>;
+    /// Stops it, rolling back when `rollback`.
+    fn stop(&mut self, rollback: bool) -> impl Future<Output = Result<Stop>>;
+    /// How the log names it.
+    fn name(&self) -> String;
+}
+
+/// Follows the deployment until it ends (or is READY when that is what was asked). `cancel`
+/// resolves when the run is cancelled (SIGTERM/SIGINT); it is then stopped like on timeout.
+pub async fn watch<T: Tracker>(
+    tracker: &mut T,
+    opts: &WatchOptions,
+    progress: &Progress,
+    mut poller: Poller,
+    cancel: impl Future<Output = ()>,
+) -> Result<WatchEnd> {
+    let deadline = Instant::now() + Duration::from_secs(u64::from(opts.wait_minutes) * 60);
+    let mut failures = 0;
+    let mut stopped_at: Option<Instant> = None;
+    tokio::pin!(cancel);
+    loop {
+        let obs = match tracker.observe(progress).await {
+            Ok(o) => {
+                failures = 0;
+                o
+            }
+            Err(e) if failures < MAX_READ_FAILURES => {
+                failures += 1;
+                progress.emit(Event::Warning(format!(
+                    "reading deployment {} failed ({e}); trying again",
+                    tracker.name()
+                )));
+                tokio::time::sleep(poller.next(false)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match obs.phase {
+            Phase::Ended(end) => return Ok(end),
+            Phase::Ready if opts.wait_until == WaitUntil::Ready && stopped_at.is_none() => {
+                progress.emit(Event::Info(format!(
+                    "deployment {} is READY: the replacement serves test traffic and waits for promotion",
+                    tracker.name()
+                )));
+                return Ok(WatchEnd::new("Ready", 0));
+            }
+            Phase::Doomed(reason) if stopped_at.is_none() => {
+                if let Some(end) = stop(tracker, opts, progress, reason).await? {
+                    return Ok(end);
+                }
+                stopped_at = Some(Instant::now());
+                continue;
+            }
+            _ => {}
+        }
+
+        let now = Instant::now();
+        if let Some(at) = stopped_at {
+            if now.duration_since(at) > STOP_GRACE {
+                progress.emit(Event::Failed {
+                    reason: format!("no end state {} s after the stop", STOP_GRACE.as_secs()),
+                });
+                return Ok(WatchEnd::new("Stopping", 1));
+            }
+            tokio::time::sleep(poller.next(obs.changed)).await;
+            continue;
+        }
+        if now >= deadline {
+            let reason = format!("no end state after {} minutes", opts.wait_minutes);
+            if let Some(end) = stop(tracker, opts, progress, reason).await? {
+                return Ok(end);
+            }
+            stopped_at = Some(now);
+            continue;
+        }
+        let wait = poller.next(obs.changed).min(deadline - now);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = &mut cancel => {
+                if let Some(end) = stop(tracker, opts, progress, "the run was cancelled".into()).await? {
+                    return Ok(end);
+                }
+                stopped_at = Some(Instant::now());
+            }
+        }
+    }
+}
+
+/// Reports and requests the stop; `Some` when there is nothing more to watch.
+async fn stop<T: Tracker>(
+    tracker: &mut T,
+    opts: &WatchOptions,
+    progress: &Progress,
+    reason: String,
+) -> Result<Option<WatchEnd>> {
+    let rollback = opts.rollback_on_timeout;
+    progress.emit(Event::StopRequested {
+        reason: format!(
+            "{reason}; {}",
+            if rollback {
+                "rolling back"
+            } else {
+                "without rollback (rollback-on-timeout: false)"
+            }
+        ),
+    });
+    match tracker.stop(rollback).await? {
+        Stop::Requested | Stop::AlreadyEnded => Ok(None),
+        Stop::Abandoned(end) => {
+            progress.emit(Event::Failed { reason });
+            Ok(Some(end))
+        }
+    }
+}
