@@ -148,6 +148,12 @@ pub struct DeployArgs {
     /// ECS-controller services: turn Amazon ECS managed tags on or off [default: the service's].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub enable_ecs_managed_tags: Option<String>,
+    /// YAML file listing several services (`services:` entries with the deploy inputs' names).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+    /// With --config: one service failing rolls the others back [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub all_or_nothing: Option<String>,
     /// A deployment already in flight: fail | wait | attach [default: fail].
     #[arg(long, value_name = "WHAT")]
     pub on_conflict: Option<String>,

@@ -82,6 +82,8 @@ pub const INPUTS: &[InputSpec] = &[
     input("propagate-tags", None),
     input("enable-ecs-managed-tags", None),
     input("on-conflict", Some("fail")),
+    input("config", None),
+    input("all-or-nothing", Some("false")),
     input("scan-gate", Some("true")),
     input("severity-thresholds", Some("CRITICAL=0,HIGH=0")),
     input("scan-ignore-file", None),
@@ -167,6 +169,18 @@ pub enum Job {
     Abort(VerbConfig),
     /// Report the service's current state; reads only.
     Status(VerbConfig),
+    /// Several services from a `config` file: all checked first, then deployed concurrently
+    /// (or, with `plan`, only checked).
+    Fleet(Fleet),
+}
+
+/// The services of a `config` file, each a full deploy of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    pub plan: bool,
+    pub services: Vec<DeployConfig>,
+    /// One service failing rolls the others back.
+    pub all_or_nothing: bool,
 }
 
 /// What the operator verbs need: which service, which deployment, how long to follow it.
@@ -188,7 +202,7 @@ impl Job {
         match self {
             Job::Deploy(d) | Job::Plan(d) => Some((&d.cluster, &d.service)),
             Job::Promote(v) | Job::Abort(v) | Job::Status(v) => Some((&v.cluster, &v.service)),
-            Job::Tag(_) => None,
+            Job::Tag(_) | Job::Fleet(_) => None,
         }
     }
 
@@ -196,7 +210,7 @@ impl Job {
     pub fn deploy(&self) -> Option<&DeployConfig> {
         match self {
             Job::Deploy(d) | Job::Plan(d) => Some(d),
-            Job::Tag(_) | Job::Promote(_) | Job::Abort(_) | Job::Status(_) => None,
+            Job::Tag(_) | Job::Promote(_) | Job::Abort(_) | Job::Status(_) | Job::Fleet(_) => None,
         }
     }
 }
@@ -320,6 +334,9 @@ impl Config {
             }
         };
         let job = match command {
+            Command::Deploy | Command::Plan if raw.contains_key("config") => {
+                Job::Fleet(fleet(raw, command == Command::Plan, &mut warnings)?)
+            }
             Command::Deploy => Job::Deploy(deploy_config(raw, &mut warnings)?),
             Command::Plan => {
                 let mut d = deploy_config(raw, &mut warnings)?;
@@ -337,6 +354,113 @@ impl Config {
             warnings,
         })
     }
+}
+
+/// Inputs a `config` entry may not set: they are about the run, not one service.
+const RUN_ONLY: &[&str] = &["command", "config", "all-or-nothing"];
+
+/// Reads the `config` file: a `services` list whose entries take the same names as the action
+/// inputs (`cluster`, `service`, `task-definition`, `container-name`, `image` …) and override
+/// the step's own inputs for that service.
+fn fleet(raw: &BTreeMap<String, String>, plan: bool, warnings: &mut Vec<String>) -> Result<Fleet> {
+    let path = PathBuf::from(lookup(raw, "config").unwrap_or_default());
+    let (_, doc) = crate::stages::read_document(&path, "services config")?;
+    let file_error = |field: String, problem: String, fix: &str| Error::File {
+        path: path.clone(),
+        line: None,
+        field: Some(field),
+        problem,
+        fix: fix.into(),
+    };
+    let entries = doc
+        .get("services")
+        .and_then(serde_json::Value::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            file_error(
+                "services".into(),
+                "needs a non-empty `services` list".into(),
+                "list the services, each with at least `service` and `task-definition`",
+            )
+        })?;
+    let mut base = raw.clone();
+    for name in RUN_ONLY {
+        base.remove(*name);
+    }
+    let mut services = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let at = format!("services[{i}]");
+        let map = entry.as_object().ok_or_else(|| {
+            file_error(
+                at.clone(),
+                "is not a mapping".into(),
+                "write `key: value` pairs",
+            )
+        })?;
+        let mut inputs = base.clone();
+        for (key, value) in map {
+            let spec = INPUTS.iter().find(|s| s.name == key);
+            if spec.is_none_or(|s| {
+                RUN_ONLY.contains(&s.name) || !s.commands.contains(&Command::Deploy)
+            }) {
+                let hint = crate::stages::did_you_mean(key, INPUTS.iter().map(|s| s.name))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| "use the names of the deploy inputs".into());
+                return Err(file_error(
+                    format!("{at}.{key}"),
+                    "is not a deploy input a service entry can set".into(),
+                    &hint,
+                ));
+            }
+            let text = match value {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Bool(_) | serde_json::Value::Number(_) => value.to_string(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => {
+                    return Err(file_error(
+                        format!("{at}.{key}"),
+                        "must be a string, number, boolean or list".into(),
+                        "write the value as the action input would take it",
+                    ));
+                }
+            };
+            inputs.insert(key.clone(), text);
+        }
+        let mut d = deploy_config(&inputs, warnings).map_err(|e| match e {
+            Error::Input {
+                input,
+                problem,
+                fix,
+            } => file_error(format!("{at}.{input}"), problem, &fix),
+            other => other,
+        })?;
+        d.gate.read_only = plan;
+        if !seen.insert((d.cluster.clone(), d.service.clone())) {
+            return Err(file_error(
+                at,
+                format!("lists {}/{} a second time", d.cluster, d.service),
+                "deploy each service once per run",
+            ));
+        }
+        services.push(d);
+    }
+    Ok(Fleet {
+        plan,
+        services,
+        all_or_nothing: parse_bool(
+            "all-or-nothing",
+            lookup(raw, "all-or-nothing").unwrap_or("false"),
+        )?,
+    })
 }
 
 /// The input's value, or the default action.yml declares.
@@ -821,6 +945,73 @@ mod tests {
 
     fn base() -> Vec<(&'static str, &'static str)> {
         vec![("task-definition", "taskdef.json"), ("service", "web")]
+    }
+
+    fn fleet_from(yaml: &str, extra: &[(&str, &str)]) -> Result<Fleet> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("services.yml");
+        std::fs::write(&path, yaml).unwrap();
+        let mut pairs = vec![("config", path.to_str().unwrap())];
+        pairs.extend_from_slice(extra);
+        match Config::from_inputs(&inputs(&pairs))?.job {
+            Job::Fleet(f) => Ok(f),
+            other => panic!("not a fleet: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_config_file_lists_services_that_override_the_step_inputs() {
+        let f = fleet_from(
+            "services:\n  - service: web\n    task-definition: web.json\n  - service: api\n    cluster: other\n    task-definition: api.json\n    wait-for-minutes: 5\n    container-name: [api, proxy]\n    image: [a:1, b:2]\n",
+            &[("cluster", "prod"), ("all-or-nothing", "true")],
+        )
+        .unwrap();
+        assert!(f.all_or_nothing && !f.plan);
+        let names: Vec<(&str, &str)> = f
+            .services
+            .iter()
+            .map(|d| (d.cluster.as_str(), d.service.as_str()))
+            .collect();
+        assert_eq!(names, vec![("prod", "web"), ("other", "api")]);
+        assert_eq!(f.services[1].wait_minutes, 5);
+        assert_eq!(f.services[0].wait_minutes, 30);
+        assert_eq!(f.services[1].deployment_group, "DgpECS-other-api");
+        assert_eq!(
+            f.services[1].images,
+            vec![("api".into(), "a:1".into()), ("proxy".into(), "b:2".into())]
+        );
+    }
+
+    #[test]
+    fn config_entries_are_checked_with_their_place_in_the_file() {
+        let typo = fleet_from(
+            "services:\n  - service: web\n    task-defintion: web.json\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(typo.contains("services[0].task-defintion"), "{typo}");
+        assert!(typo.contains("did you mean `task-definition`?"), "{typo}");
+        let run_only = fleet_from(
+            "services:\n  - service: web\n    task-definition: a.json\n    command: plan\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(run_only.contains("services[0].command"), "{run_only}");
+        let missing = fleet_from("services:\n  - service: web\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("services[0].task-definition"), "{missing}");
+        let twice = fleet_from(
+            "services:\n  - {service: web, task-definition: a.json}\n  - {service: web, task-definition: b.json}\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(twice.contains("lists default/web a second time"), "{twice}");
+        let empty = fleet_from("services: []\n", &[]).unwrap_err();
+        assert_eq!(empty.exit_code(), 2);
     }
 
     #[test]

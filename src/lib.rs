@@ -248,6 +248,7 @@ pub async fn run(
     match &cfg.job {
         Job::Deploy(d) => deploy(d, false, progress, outputs, cancel).await,
         Job::Plan(d) => deploy(d, true, progress, outputs, cancel).await,
+        Job::Fleet(f) => fleet(f, progress, outputs, cancel).await,
         Job::Tag(t) => stages::image::run_tag(t, progress, outputs).await,
         Job::Promote(v) => {
             let clients = aws::Clients::from_env().await?;
@@ -284,6 +285,32 @@ pub async fn run(
     }
 }
 
+/// What a deploy has read from disk before any AWS call.
+struct Files {
+    source: task_def::Source,
+    appspec: Option<AppSpec>,
+}
+
+/// Files first: a typo in them must not cost a single AWS call.
+fn load_files(d: &DeployConfig) -> Result<Files> {
+    Ok(Files {
+        source: task_def::prepare(d)?,
+        appspec: d.appspec.as_deref().map(AppSpec::load).transpose()?,
+    })
+}
+
+/// A deploy that passed every check, ready for its first write.
+struct Prepared<'a> {
+    d: &'a DeployConfig,
+    service: deploy::ServiceInfo,
+    route: deploy::route::Route,
+    conflict: Option<deploy::route::InFlight>,
+    /// `on-conflict: attach` found the deployment in flight deploys this very image.
+    attach: Option<deploy::route::InFlight>,
+    td: task_def::TaskDef,
+    reuse_arn: Option<String>,
+}
+
 /// `deploy`, or with `plan` every check and the diff and then a stop before the first write.
 async fn deploy(
     d: &DeployConfig,
@@ -292,17 +319,34 @@ async fn deploy(
     outputs: &mut Outputs,
     cancel: impl Future<Output = ()>,
 ) -> Result<u8> {
-    // Files first: a typo in them must not cost a single AWS call.
-    let source = task_def::prepare(d)?;
-    let user_appspec = d.appspec.as_deref().map(AppSpec::load).transpose()?;
-
+    let files = load_files(d)?;
     let clients = aws::Clients::from_env().await?;
+    let p = prepare(&clients, d, files, progress, outputs).await?;
+    if plan {
+        report_plan(&p, progress);
+        outputs.insert("deployment-status", "Planned".into());
+        return Ok(0);
+    }
+    let end = execute(&clients, &p, progress, outputs, cancel).await?;
+    outputs.insert("deployment-status", end.status);
+    Ok(end.exit_code)
+}
+
+/// Every check before the first write: the live service and its controller, the deployment
+/// group and config, the scan gate, the diff, and what is already in flight.
+async fn prepare<'a>(
+    clients: &aws::Clients,
+    d: &'a DeployConfig,
+    files: Files,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<Prepared<'a>> {
     // A registered task definition is deployed as it is, or used as the base of a new revision
     // when there is something to render into it.
-    let (mut td, mut reuse_arn) = match source {
+    let (mut td, mut reuse_arn) = match files.source {
         task_def::Source::File(td) => (td, None),
         task_def::Source::Registered(reference) => {
-            let (arn, doc) = task_def::describe_live(&clients, &reference).await.map_err(|e| match e {
+            let (arn, doc) = task_def::describe_live(clients, &reference).await.map_err(|e| match e {
                 Error::Aws { message, .. } if message.starts_with("ClientException") => Error::input(
                     "task-definition",
                     format!("`{reference}` is neither a file nor a registered task definition ({message})"),
@@ -324,9 +368,9 @@ async fn deploy(
     for note in &td.notes {
         progress.emit(Event::Info(format!("task definition: {note}")));
     }
-    let service = deploy::describe_service(&clients, &d.cluster, &d.service).await?;
-    let route = deploy::route::route(&clients, d, &service, user_appspec, &td, progress).await?;
-    let conflict = route.conflict(&clients, d, &service).await?;
+    let service = deploy::describe_service(clients, &d.cluster, &d.service).await?;
+    let route = deploy::route::route(clients, d, &service, files.appspec, &td, progress).await?;
+    let conflict = route.conflict(clients, d, &service).await?;
     if let Some(c) = &conflict {
         if d.on_conflict == OnConflict::Fail {
             return Err(Error::state(
@@ -345,7 +389,7 @@ async fn deploy(
     // The gate reads ECR only; the image that passed is pinned by digest into the container.
     for (container, image) in &images {
         let gated = stages::scan_gate::gate_image(
-            &clients,
+            clients,
             image,
             &d.gate,
             task_def::cpu_architecture(&td),
@@ -358,7 +402,7 @@ async fn deploy(
     }
 
     if let Some(live_arn) = &service.task_definition {
-        let unchanged = report_diff(&clients, live_arn, &td, progress).await;
+        let unchanged = report_diff(clients, live_arn, &td, progress).await;
         if unchanged && reuse_arn.is_none() && !d.force_new_deployment {
             progress.emit(Event::Info(format!(
                 "not registering a copy of {live_arn}; set force-new-deployment to register one anyway"
@@ -369,7 +413,7 @@ async fn deploy(
 
     let attach = match (&conflict, d.on_conflict) {
         (Some(c), OnConflict::Attach) => {
-            if !same_images(&clients, c.task_definition.as_deref(), &td, &images).await {
+            if !same_images(clients, c.task_definition.as_deref(), &td, &images).await {
                 return Err(Error::state(
                     format!(
                         "deployment {} is in flight for {}/{} with other images than this one; `on-conflict: attach` only follows a deployment of this very image",
@@ -382,63 +426,251 @@ async fn deploy(
         }
         _ => None,
     };
+    Ok(Prepared {
+        d,
+        service,
+        route,
+        conflict,
+        attach,
+        td,
+        reuse_arn,
+    })
+}
 
-    if plan {
-        let what = match (&attach, &reuse_arn) {
-            (Some(c), _) => format!("follow deployment {} already deploying this image", c.id),
-            (None, Some(arn)) => format!("deploy the registered {arn}"),
-            (None, None) => format!("register a new `{}` revision and deploy it", td.family),
-        };
-        let after = match (&conflict, d.on_conflict) {
-            (Some(c), OnConflict::Wait) => format!(" once deployment {} has ended", c.id),
-            _ => String::new(),
-        };
-        progress.emit(Event::Planned {
-            what: format!(
-                "merging this will {what} to {}/{} with {}{after}",
-                d.cluster,
-                d.service,
-                route.describe()
-            ),
-        });
-        outputs.insert("deployment-status", "Planned".into());
-        return Ok(0);
-    }
+/// Plan mode's verdict: what merging would do.
+fn report_plan(p: &Prepared<'_>, progress: &Progress) {
+    let d = p.d;
+    let what = match (&p.attach, &p.reuse_arn) {
+        (Some(c), _) => format!("follow deployment {} already deploying this image", c.id),
+        (None, Some(arn)) => format!("deploy the registered {arn}"),
+        (None, None) => format!("register a new `{}` revision and deploy it", p.td.family),
+    };
+    let after = match (&p.conflict, d.on_conflict) {
+        (Some(c), OnConflict::Wait) => format!(" once deployment {} has ended", c.id),
+        _ => String::new(),
+    };
+    progress.emit(Event::Planned {
+        what: format!(
+            "merging this will {what} to {}/{} with {}{after}",
+            d.cluster,
+            d.service,
+            p.route.describe()
+        ),
+    });
+}
 
-    if let Some(c) = attach {
+/// The writes: register (unless reused), start, follow.
+async fn execute(
+    clients: &aws::Clients,
+    p: &Prepared<'_>,
+    progress: &Progress,
+    outputs: &mut Outputs,
+    cancel: impl Future<Output = ()>,
+) -> Result<deploy::watch::WatchEnd> {
+    let d = p.d;
+    if let Some(c) = &p.attach {
         progress.emit(Event::Info(format!(
             "following deployment {}, which already deploys this image (on-conflict: attach)",
             c.id
         )));
         outputs.insert("deployment-id", c.id.clone());
-        let end = route
-            .follow(&clients, d, &c, &service, progress, cancel)
-            .await?;
-        outputs.insert("deployment-status", end.status);
-        return Ok(end.exit_code);
+        return p
+            .route
+            .follow(clients, d, c, &p.service, progress, cancel)
+            .await;
     }
-    if let (Some(c), OnConflict::Wait) = (&conflict, d.on_conflict) {
-        wait_for_clear(&clients, d, &route, c, progress).await?;
+    if let (Some(c), OnConflict::Wait) = (&p.conflict, d.on_conflict) {
+        wait_for_clear(clients, d, &p.route, c, progress).await?;
     }
 
     // Writes start here.
-    let arn = match reuse_arn {
+    let arn = match &p.reuse_arn {
         Some(arn) => {
             progress.emit(Event::Info(format!(
                 "deploying the registered {arn} as it is"
             )));
-            arn
+            arn.clone()
         }
         None => {
-            let arn = task_def::register(&clients, &td).await?;
+            let arn = task_def::register(clients, &p.td).await?;
             progress.emit(Event::TaskDefinitionRegistered { arn: arn.clone() });
             arn
         }
     };
     outputs.insert("task-definition-arn", arn.clone());
-    let end = route
-        .start(&clients, d, &service, &arn, progress, outputs, cancel)
-        .await?;
-    outputs.insert("deployment-status", end.status);
-    Ok(end.exit_code)
+    p.route
+        .start(clients, d, &p.service, &arn, progress, outputs, cancel)
+        .await
+}
+
+/// Several services from a `config` file. Every file of every service is read first, then
+/// every service is checked (concurrently); only when all pass does any deploy start, and then
+/// they all deploy concurrently. With `all-or-nothing`, the first failure stops the others
+/// with rollback and rolls back those that had already finished.
+async fn fleet(
+    f: &config::Fleet,
+    progress: &Progress,
+    outputs: &mut Outputs,
+    cancel: impl Future<Output = ()>,
+) -> Result<u8> {
+    let label = |d: &DeployConfig| format!("{}/{}", d.cluster, d.service);
+    let mut files = Vec::new();
+    for d in &f.services {
+        files.push(load_files(d)?);
+    }
+    let clients = aws::Clients::from_env().await?;
+    let scopes: Vec<Progress> = f
+        .services
+        .iter()
+        .map(|d| {
+            let p = progress.scoped(label(d));
+            p.emit(Event::Target {
+                command: if f.plan { "plan" } else { "deploy" }.into(),
+                cluster: d.cluster.clone(),
+                service: d.service.clone(),
+            });
+            p
+        })
+        .collect();
+    let checks = futures_util::future::join_all(f.services.iter().zip(files).zip(&scopes).map(
+        |((d, files), scope)| {
+            let clients = &clients;
+            async move {
+                let mut outs = Outputs::new();
+                let r = prepare(clients, d, files, scope, &mut outs).await;
+                if let Err(e) = &r {
+                    scope.emit(Event::RunFailed {
+                        message: e.to_string(),
+                    });
+                }
+                r
+            }
+        },
+    ))
+    .await;
+    let mut prepared = Vec::new();
+    let mut first_error = None;
+    for (r, d) in checks.into_iter().zip(&f.services) {
+        match r {
+            Ok(p) => prepared.push(p),
+            Err(e) => {
+                progress.emit(Event::Warning(format!("{}: {e}", label(d))));
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        progress.emit(Event::Info(format!(
+            "{} of {} services failed their checks; nothing was deployed",
+            f.services.len() - prepared.len(),
+            f.services.len()
+        )));
+        return Err(e);
+    }
+    if f.plan {
+        for (p, scope) in prepared.iter().zip(&scopes) {
+            report_plan(p, scope);
+        }
+        outputs.insert("deployment-status", "Planned".into());
+        return Ok(0);
+    }
+
+    // A failure (with all-or-nothing) or a cancellation tells every deploy to stop.
+    let (stop_all, stopped) = tokio::sync::watch::channel(false);
+    let stop_all = &stop_all;
+    let runs = futures_util::future::join_all(prepared.iter().zip(&scopes).map(|(p, scope)| {
+        let clients = &clients;
+        let mut stopped = stopped.clone();
+        async move {
+            let mut outs = Outputs::new();
+            let told_to_stop = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            let r = execute(clients, p, scope, &mut outs, told_to_stop).await;
+            let failed = !matches!(&r, Ok(end) if end.exit_code == 0);
+            if failed && f.all_or_nothing {
+                let _ = stop_all.send(true);
+            }
+            r
+        }
+    }));
+    tokio::pin!(runs);
+    let results = tokio::select! {
+        r = &mut runs => r,
+        () = cancel => {
+            let _ = stop_all.send(true);
+            runs.await
+        }
+    };
+
+    let any_failed = results
+        .iter()
+        .any(|r| !matches!(r, Ok(end) if end.exit_code == 0));
+    if any_failed && f.all_or_nothing {
+        for ((p, r), scope) in prepared.iter().zip(&results).zip(&scopes) {
+            if matches!(r, Ok(end) if end.exit_code == 0) {
+                revert(&clients, p, scope).await;
+            }
+        }
+    }
+    let mut code = 0;
+    for (r, d) in results.into_iter().zip(&f.services) {
+        match r {
+            Ok(end) => {
+                progress.emit(Event::Info(format!("{}: {}", label(d), end.status)));
+                code = code.max(end.exit_code);
+            }
+            Err(e) => {
+                progress.emit(Event::Warning(format!("{}: {e}", label(d))));
+                code = code.max(e.exit_code());
+            }
+        }
+    }
+    outputs.insert(
+        "deployment-status",
+        if code == 0 { "Succeeded" } else { "Failed" }.into(),
+    );
+    Ok(code)
+}
+
+/// All-or-nothing: a service that finished while another failed goes back to the revision it
+/// ran before, through its own controller.
+async fn revert(clients: &aws::Clients, p: &Prepared<'_>, progress: &Progress) {
+    let Some(previous) = &p.service.task_definition else {
+        return;
+    };
+    progress.emit(Event::StopRequested {
+        reason: format!(
+            "another service failed (all-or-nothing); deploying {} again",
+            previous.rsplit('/').next().unwrap_or(previous)
+        ),
+    });
+    let result = async {
+        let now = deploy::describe_service(clients, &p.d.cluster, &p.d.service).await?;
+        let mut outs = Outputs::new();
+        p.route
+            .start(
+                clients,
+                p.d,
+                &now,
+                previous,
+                progress,
+                &mut outs,
+                std::future::pending(),
+            )
+            .await
+    }
+    .await;
+    match result {
+        Ok(end) if end.exit_code == 0 => progress.emit(Event::RolledBack {
+            message: format!("the service runs {previous} again"),
+        }),
+        Ok(end) => progress.emit(Event::Warning(format!(
+            "rolling back to {previous} ended {}",
+            end.status
+        ))),
+        Err(e) => progress.emit(Event::Warning(format!(
+            "rolling back to {previous} failed: {e}"
+        ))),
+    }
 }

@@ -99,7 +99,10 @@ impl RunState {
             Event::Planned { what } => self.planned = Some(what.clone()),
             Event::RunFailed { message } => self.error = Some(message.clone()),
             Event::ServiceState { rows } => self.service_state = rows.clone(),
-            Event::Info(_) | Event::Warning(_) | Event::FileWarning { .. } => {}
+            Event::Info(_)
+            | Event::Warning(_)
+            | Event::FileWarning { .. }
+            | Event::Scoped { .. } => {}
         }
     }
 

@@ -86,6 +86,11 @@ pub enum Event {
     RolledBack {
         message: String,
     },
+    /// An event of one service of several (`config`): logged with its name, summarised apart.
+    Scoped {
+        scope: String,
+        event: Box<Event>,
+    },
 }
 
 /// The sending side the stages hold. Sending never fails a deployment: if the reporter is gone
@@ -93,18 +98,34 @@ pub enum Event {
 #[derive(Debug, Clone)]
 pub struct Progress {
     tx: mpsc::UnboundedSender<Event>,
+    scope: Option<String>,
 }
 
 /// A progress sender and the receiving end, for callers (and tests) that consume events
 /// themselves.
 pub fn channel() -> (Progress, mpsc::UnboundedReceiver<Event>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    (Progress { tx }, rx)
+    (Progress { tx, scope: None }, rx)
 }
 
 impl Progress {
     pub fn emit(&self, event: Event) {
+        let event = match &self.scope {
+            Some(scope) => Event::Scoped {
+                scope: scope.clone(),
+                event: Box::new(event),
+            },
+            None => event,
+        };
         let _ = self.tx.send(event);
+    }
+
+    /// A sender whose events belong to one service of several.
+    pub fn scoped(&self, scope: impl Into<String>) -> Progress {
+        Progress {
+            tx: self.tx.clone(),
+            scope: Some(scope.into()),
+        }
     }
 }
 
@@ -160,6 +181,14 @@ pub fn log_line(event: &Event) -> String {
         Event::Failed { reason } => format!("deployment failed: {reason}"),
         Event::StopRequested { reason } => format!("stopping the deployment: {reason}"),
         Event::RolledBack { message } => format!("rolled back: {message}"),
+        Event::Scoped { scope, event } => {
+            let line = log_line(event);
+            if line.is_empty() {
+                line
+            } else {
+                format!("[{scope}] {line}")
+            }
+        }
     }
 }
 
@@ -176,12 +205,34 @@ pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<(
     let handle = tokio::spawn(async move {
         let start = Instant::now();
         let mut state = markdown::RunState::default();
+        // One state per service of a `config` run, in the order they first spoke.
+        let mut scoped: Vec<(String, markdown::RunState)> = Vec::new();
         while let Some(event) = rx.recv().await {
             let secs = start.elapsed().as_secs_f64();
-            state.apply(&event, secs);
-            match &event {
+            let (inner, prefix) = match &event {
+                Event::Scoped { scope, event } => {
+                    let at = match scoped.iter().position(|(s, _)| s == scope) {
+                        Some(i) => i,
+                        None => {
+                            scoped.push((scope.clone(), markdown::RunState::default()));
+                            scoped.len() - 1
+                        }
+                    };
+                    scoped[at].1.apply(event, secs);
+                    (event.as_ref(), format!("[{scope}] "))
+                }
+                other => {
+                    state.apply(other, secs);
+                    (other, String::new())
+                }
+            };
+            match inner {
                 Event::Warning(msg) => {
-                    runner.annotate(crate::gha::Level::Warning, &Default::default(), msg);
+                    runner.annotate(
+                        crate::gha::Level::Warning,
+                        &Default::default(),
+                        &format!("{prefix}{msg}"),
+                    );
                 }
                 Event::FileWarning {
                     file,
@@ -193,7 +244,11 @@ pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<(
                         line: *line,
                         ..Default::default()
                     };
-                    runner.annotate(crate::gha::Level::Warning, &loc, message);
+                    runner.annotate(
+                        crate::gha::Level::Warning,
+                        &loc,
+                        &format!("{prefix}{message}"),
+                    );
                 }
                 _ => {
                     let line = log_line(&event);
@@ -203,9 +258,14 @@ pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<(
                 }
             }
         }
-        if !state.service.is_empty() {
+        let documents = scoped
+            .iter()
+            .map(|(_, s)| s)
+            .chain(std::iter::once(&state))
+            .filter(|s| !s.service.is_empty());
+        for doc in documents {
             // The summary is a report, not the deployment: a write failure only warns.
-            if let Err(e) = runner.append_summary(&markdown::render(&state)) {
+            if let Err(e) = runner.append_summary(&markdown::render(doc)) {
                 runner.annotate(
                     crate::gha::Level::Warning,
                     &Default::default(),
