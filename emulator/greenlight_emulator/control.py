@@ -1,5 +1,6 @@
 """Emulator-wide state driven through the /_greenlight control endpoints:
-the call log, injected faults and the scaled clock."""
+the call log, injected faults, the scaled clock and the log of deployment
+state transitions."""
 
 from __future__ import annotations
 
@@ -25,7 +26,24 @@ LIFECYCLE_EVENTS = [
     "AfterAllowTraffic",
 ]
 
-FAULT_KINDS = ("fail_lifecycle_event", "never_ready", "throttle", "http_error")
+# Lifecycle stages of an ECS service deployment (blue/green, linear, canary), in order.
+ECS_LIFECYCLE_STAGES = (
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+    "BAKE_TIME",
+    "CLEAN_UP",
+)
+
+# Faults bound to an ECS deployment (of a service with the ECS deployment controller) when
+# UpdateService starts it.
+ECS_DEPLOYMENT_FAULT_KINDS = ("circuit_breaker", "placement_failure", "fail_lifecycle_stage")
+FAULT_KINDS = ("fail_lifecycle_event", "never_ready", "throttle", "http_error", *ECS_DEPLOYMENT_FAULT_KINDS)
 
 
 class FaultError(ValueError):
@@ -109,6 +127,8 @@ class FaultStore:
                 if value is not None:
                     fault[field] = value
             fault["count"] = None if body.get("count") is None else _positive_int(body["count"], "count")
+        elif kind in ECS_DEPLOYMENT_FAULT_KINDS:
+            fault.update(_ecs_deployment_fault(kind, body))
         else:
             action = _optional_str(body, "action")
             if action is None:
@@ -174,6 +194,21 @@ class FaultStore:
                 return taken
         return None
 
+    def take_ecs_faults(self, cluster: str, service: str, kinds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+        """The ECS deployment faults of the given kinds bound to a deployment of that
+        service created now, one per kind (uses are consumed)."""
+        taken: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            for fault in list(self._faults):
+                kind = fault["kind"]
+                if kind not in kinds or kind in taken:
+                    continue
+                if fault.get("cluster") not in (None, cluster) or fault.get("service") not in (None, service):
+                    continue
+                taken[kind] = dict(fault)
+                self._use(fault)
+        return taken
+
     def take_deployment_faults(self, application: str, deployment_group: str) -> dict[str, Any]:
         """The deployment faults bound to a deployment created now (uses are consumed)."""
         result: dict[str, Any] = {"fail_event": None, "never_ready": False}
@@ -197,6 +232,76 @@ class FaultStore:
         return result
 
 
+def _ecs_deployment_fault(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    fault: dict[str, Any] = {}
+    if kind == "fail_lifecycle_stage":
+        stage = body.get("stage")
+        if stage not in ECS_LIFECYCLE_STAGES:
+            raise FaultError(f"stage must be one of {', '.join(ECS_LIFECYCLE_STAGES)}")
+        fault["stage"] = stage
+    message = _optional_str(body, "message")
+    if message is not None:
+        fault["message"] = message
+    for field in ("cluster", "service"):
+        value = _optional_str(body, field)
+        if value is not None:
+            # Given by name or ARN; faults match on the name.
+            fault[field] = value.split("/")[-1]
+    fault["count"] = None if body.get("count") is None else _positive_int(body["count"], "count")
+    return fault
+
+
+class TransitionLog:
+    """Every observable state change of a deployment (CodeDeploy or ECS), with the
+    wall-clock moment it took effect, so that a benchmark can measure how late a
+    client noticed it. Deployments advance lazily, so an entry is often written
+    after the fact: `at` is when the change was due, not when it was computed."""
+
+    MAX_ENTRIES = 200_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[dict[str, Any]] = []
+
+    def record(self, at: float, kind: str, ident: str, what: str) -> None:
+        entry = {"at": at, "kind": kind, "id": ident, "what": what}
+        with self._lock:
+            self._entries.append(entry)
+            if len(self._entries) > self.MAX_ENTRIES:
+                del self._entries[: len(self._entries) - self.MAX_ENTRIES]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        # Several deployments catch up in one tick, each in its own order: sort by
+        # time (stable, so changes due at the same instant keep their order).
+        with self._lock:
+            return sorted((dict(e) for e in self._entries), key=lambda e: e["at"])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+# An observable field of a deployment: (kind, deployment id, field name).
+FieldKey = tuple[str, str, str]
+
+
+class TransitionTracker:
+    """The last logged value of each observable field of some deployments. After a
+    deployment changed at some AWS instant, sync() logs the fields whose value differs
+    from what was logged, so the engines need not announce each change themselves."""
+
+    def __init__(self) -> None:
+        self._last: dict[FieldKey, str] = {}
+
+    def sync(self, aws_at: float, observed: dict[FieldKey, str]) -> None:
+        for key, value in observed.items():
+            if self._last.get(key) == value:
+                continue
+            self._last[key] = value
+            kind, ident, field = key
+            STATE.transition(aws_at, kind, ident, f"{field}={value}")
+
+
 def ecr_scan_seconds_from_env(default: float = DEFAULT_ECR_SCAN_SECONDS) -> float:
     """How long (AWS seconds) an ECR image scan stays IN_PROGRESS unless configured otherwise."""
     raw = os.environ.get(ENV_ECR_SCAN_SECONDS, "").strip()
@@ -218,6 +323,7 @@ class EmulatorState:
         self.clock = ScaledClock(scale)
         self.calls = CallLog()
         self.faults = FaultStore()
+        self.transitions = TransitionLog()
         try:
             self.initial_ecr_scan_seconds = ecr_scan_seconds_from_env()
         except ValueError:  # reported by the server at start-up
@@ -227,9 +333,14 @@ class EmulatorState:
         # mutation, and the deployment engine advances under this lock.
         self.lock = threading.RLock()
 
+    def transition(self, aws_at: float, kind: str, ident: str, what: str) -> None:
+        """Logs a deployment state change that took effect at the given AWS instant."""
+        self.transitions.record(self.clock.to_wall(aws_at), kind, ident, what)
+
     def reset(self) -> None:
         self.calls.clear()
         self.faults.clear()
+        self.transitions.clear()
         self.clock.set_scale(self.initial_time_scale)
         self.ecr_scan_seconds = self.initial_ecr_scan_seconds
 

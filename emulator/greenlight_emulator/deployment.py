@@ -42,7 +42,7 @@ from moto.codedeploy.models import Application, DeploymentGroup, DeploymentInfo
 
 from . import ecs_ext
 from .configs import traffic_schedule, weight_at
-from .control import LIFECYCLE_EVENTS, STATE
+from .control import LIFECYCLE_EVENTS, STATE, FieldKey, TransitionTracker
 
 if TYPE_CHECKING:
     from moto.codedeploy.models import CodeDeployBackend
@@ -76,6 +76,11 @@ def new_deployment_id(taken: Any = ()) -> str:
         candidate = "d-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(9))
         if candidate not in taken:
             return candidate
+
+
+def percent_text(value: float) -> str:
+    """A traffic weight as the transitions log shows it: 10, not 10.0."""
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def wall_datetime(aws_time: float | None) -> datetime | None:
@@ -276,6 +281,12 @@ class EcsDeployment(DeploymentInfo):
         self.fail_event: dict[str, Any] | None = faults["fail_event"]
         self.never_ready: bool = faults["never_ready"]
 
+        self._transitions = TransitionTracker()
+        self._traffic_logged_until = now
+        if rollback_of is None:
+            # A rollback deployment is logged by its creator, at the instant it was due.
+            self.log_transitions(now)
+
     # ------------------------------------------------------------------
     # Reading
     # ------------------------------------------------------------------
@@ -302,6 +313,33 @@ class EcsDeployment(DeploymentInfo):
         if config is None:
             config = self.deployment_group.auto_rollback_configuration or {}
         return bool(config.get("enabled")) and event in (config.get("events") or [])
+
+    # ------------------------------------------------------------------
+    # Transitions log
+    # ------------------------------------------------------------------
+    def _observed(self, at: float) -> dict[FieldKey, str]:
+        ident = self.deployment_id
+        observed: dict[FieldKey, str] = {("codedeploy", ident, "status"): str(self.status)}
+        for event in self.events:
+            if event.status != "Pending":
+                observed[("codedeploy", ident, f"lifecycleEvent {event.name}")] = event.status
+        if self.allow_traffic_start is not None or self.green_weight_fixed is not None:
+            observed[("codedeploy", ident, "trafficWeight")] = percent_text(self.green_weight(at))
+        return observed
+
+    def log_transitions(self, at: float) -> None:
+        """Logs what changed in this deployment's observable state, as of the AWS instant at."""
+        self._transitions.sync(at, self._observed(at))
+
+    def _log_traffic_steps(self, until: float) -> None:
+        """Traffic shifts happen inside AllowTraffic, between phase ends: log each one
+        scheduled after the last logged instant and not after until."""
+        if self.allow_traffic_start is not None and self.green_weight_fixed is None:
+            for offset, _percent in self.traffic_schedule:
+                at = self.allow_traffic_start + offset
+                if self._traffic_logged_until < at <= until:
+                    self.log_transitions(at)
+        self._traffic_logged_until = max(self._traffic_logged_until, until)
 
     # ------------------------------------------------------------------
     # Advancing
@@ -343,6 +381,7 @@ class EcsDeployment(DeploymentInfo):
             if self.pending_stop is not None:
                 stop_at, rollback = self.pending_stop
                 if stop_at <= now and (due is None or stop_at <= due):
+                    self._log_traffic_steps(stop_at)
                     self.pending_stop = None
                     self._stop(
                         stop_at,
@@ -351,10 +390,14 @@ class EcsDeployment(DeploymentInfo):
                         "DEPLOYMENT_STOP_ON_REQUEST" if rollback else None,
                         force_rollback=rollback,
                     )
+                    self.log_transitions(stop_at)
                     continue
             if due is None or due > now:
+                self._log_traffic_steps(now)
                 return
+            self._log_traffic_steps(due)
             self._complete_phase(due)
+            self.log_transitions(due)
 
     def _complete_phase(self, at: float) -> None:
         self.aws_updated = at
@@ -666,6 +709,8 @@ class EcsDeployment(DeploymentInfo):
         rollback.new_task_definition = self.original_task_definition
         self.rollback_deployment = rollback
         register_deployment(backend, rollback)
+        rollback._traffic_logged_until = at
+        rollback.log_transitions(at)
 
     def _finish_rollback(self, at: float) -> None:
         """The rollback deployment rerouted production traffic to the original task set."""
@@ -685,6 +730,7 @@ class EcsDeployment(DeploymentInfo):
                 service._greenlight_prod_target_group = self.blue_target_group
             ecs_ext.refresh_service_counts(service)
         triggering.green_weight_fixed = 0.0
+        triggering.log_transitions(at)
         self.green_weight_fixed = 0.0
         for event in self.events:
             if event.status == "Pending":
@@ -712,10 +758,12 @@ class EcsDeployment(DeploymentInfo):
         self.target_status = "InProgress"
         self.aws_updated = now
         self._start_event(INDEX["BeforeAllowTraffic"], now)
+        self.log_transitions(now)
 
     def end_termination_wait(self, now: float) -> None:
         self.aws_updated = now
         self._succeed(now)
+        self.log_transitions(now)
 
     # ------------------------------------------------------------------
     # API shapes

@@ -1,14 +1,17 @@
 """What the emulator adds to moto's ECS: services with the CODE_DEPLOY
 deployment controller own task sets (a PRIMARY one from the start, a
 replacement during a deployment), as they do on AWS, and refuse a task
-definition change through UpdateService."""
+definition change through UpdateService. Services with the ECS deployment
+controller get deployments that progress (ecs_deployments.py, answered by
+ecs_api.py). UpdateService answers ServiceNotActiveException for a deleted
+service and keeps a deploymentConfiguration."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from moto.core.utils import utcnow
-from moto.ecs.exceptions import InvalidParameterException
+from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service, TaskSet, ecs_backends
 
 _PATCHED = False
@@ -16,6 +19,20 @@ _PATCHED = False
 
 def is_code_deploy(service: Service) -> bool:
     return (service.deployment_controller or {}).get("type") == "CODE_DEPLOY"
+
+
+def is_ecs_controlled(service: Service) -> bool:
+    return (service.deployment_controller or {}).get("type", "ECS") == "ECS"
+
+
+def _service_to_update(backend: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
+    """The service UpdateService names, with AWS's errors: ClusterNotFoundException,
+    ServiceNotFoundException, ServiceNotActiveException (deleted)."""
+    cluster = str(properties.get("cluster") or "default")
+    service = backend._get_service(cluster, str(properties.get("service") or ""))
+    if service.status != "ACTIVE":
+        raise ECSException("ServiceNotActiveException", "Service was not ACTIVE.")
+    return service
 
 
 def ecs_backend(account_id: str, region: str) -> EC2ContainerServiceBackend:
@@ -114,6 +131,14 @@ def install() -> None:
         service = original_create(self, *args, **kwargs)
         if getattr(service, "created_at", None) is None:
             service.created_at = utcnow()
+        if is_ecs_controlled(service):
+            from .ecs_deployments import attach
+
+            # The deployment engine counts the service's tasks in the cluster from now on.
+            cluster = self._get_cluster(service.cluster_name)
+            self.update_cluster_resources(cluster, -service.running_count, task_state="RUNNING")
+            self.update_cluster_resources(cluster, -service.pending_count, task_state="PENDING")
+            attach(self, service)
         if is_code_deploy(service) and service.task_definition:
             # AWS starts the service's tasks in a PRIMARY task set right away.
             cluster = self._get_cluster(service.cluster_name)
@@ -125,17 +150,22 @@ def install() -> None:
         return service
 
     def update_service(self: EC2ContainerServiceBackend, service_properties: dict[str, Any]) -> Service:
-        task_definition = service_properties.get("task_definition")
-        if task_definition:
-            cluster = service_properties.get("cluster", "default")
-            name = str(service_properties.get("service", "")).split("/")[-1]
-            current = self.services.get(f"{cluster.split('/')[-1]}:{name}")
-            if current is not None and is_code_deploy(current):
-                raise InvalidParameterException(
-                    "Unable to update task definition on services with a CODE_DEPLOY "
-                    "deployment controller. Use AWS CodeDeploy to trigger a new deployment."
-                )
-        return original_update(self, service_properties)
+        from .ecs_api import update_ecs_service, update_other_service
+
+        current = _service_to_update(self, service_properties)
+        config = service_properties.pop("deployment_configuration", None)
+        if is_ecs_controlled(current):
+            return update_ecs_service(self, current, service_properties, config, lambda p: original_update(self, p))
+        if is_code_deploy(current) and service_properties.get("task_definition"):
+            raise InvalidParameterException(
+                "Unable to update task definition on services with a CODE_DEPLOY "
+                "deployment controller. Use AWS CodeDeploy to trigger a new deployment."
+            )
+        return update_other_service(current, service_properties, config, lambda p: original_update(self, p))
 
     EC2ContainerServiceBackend.create_service = create_service  # type: ignore[method-assign]
     EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
+
+    from . import ecs_api
+
+    ecs_api.install()

@@ -1,6 +1,6 @@
 """The WSGI layer in front of moto: control endpoints under /_greenlight/,
 the call log, request faults, the CBOR bridge, and advancing deployments
-before each AWS request."""
+(CodeDeploy and ECS) before each AWS request."""
 
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import codedeploy_ext, ecr_ext, protocol
+from . import codedeploy_ext, ecr_ext, ecs_deployments, protocol
 from .control import STATE, FaultError
 
 CONTROL_PREFIX = "/_greenlight/"
 
 StartResponse = Callable[..., Any]
+
+
+def tick_all() -> None:
+    """Advances every deployment (CodeDeploy and ECS) to now; call it under STATE.lock."""
+    codedeploy_ext.tick_all()
+    ecs_deployments.tick_all()
 
 
 def _json_response(start_response: StartResponse, status: int, payload: Any) -> list[bytes]:
@@ -104,7 +110,7 @@ class GreenlightMiddleware:
             return [payload]
 
         with STATE.lock:
-            codedeploy_ext.tick_all()
+            tick_all()
             if info.protocol == "cbor":
                 status, headers, payload = self._call_cbor(environ, body, info)
             else:
@@ -215,7 +221,7 @@ class GreenlightMiddleware:
                             start_response, 400, {"error": "time_scale must be a number greater than 0"}
                         )
                     with STATE.lock:
-                        codedeploy_ext.tick_all()
+                        tick_all()
                         STATE.clock.set_scale(float(scale))
             elif not allowed("GET"):
                 return _json_response(start_response, 405, {"error": "use GET or POST"})
@@ -225,8 +231,18 @@ class GreenlightMiddleware:
             if not allowed("GET"):
                 return _json_response(start_response, 405, {"error": "use GET"})
             with STATE.lock:
-                codedeploy_ext.tick_all()
+                tick_all()
                 return _json_response(start_response, 200, {"deployments": _deployments_snapshot()})
+
+        if route == "transitions":
+            if allowed("GET"):
+                with STATE.lock:
+                    tick_all()
+                return _json_response(start_response, 200, STATE.transitions.snapshot())
+            if allowed("DELETE"):
+                STATE.transitions.clear()
+                return _json_response(start_response, 200, [])
+            return _json_response(start_response, 405, {"error": "use GET or DELETE"})
 
         if route.startswith("ecr/"):
             status_code, answer = ecr_ext.handle_control(method, route, payload, query)

@@ -1,12 +1,18 @@
 """Seeds a running emulator with what a greenlight deployment needs: an ECR
 repository with the image (optionally multi-arch) and its scan results, a
-couple of older tags, an ECS cluster, task definition and service
-(CODE_DEPLOY controller) behind an ALB with two target groups, and a CodeDeploy
-application and deployment group. Prints one JSON object describing it all.
+couple of older tags, an ECS cluster, task definition and service behind an ALB
+with two target groups and, for the CODE_DEPLOY controller (the default), a
+CodeDeploy application and deployment group. Prints one JSON object describing
+it all.
 
     python -m greenlight_emulator.seed --endpoint http://127.0.0.1:4566
 
-Running it again with the same names reuses what exists.
+With --controller ECS the service deploys itself: a rolling update, or an
+ECS-native blue/green, linear or canary deployment (--strategy) whose load
+balancer entry carries the advancedConfiguration AWS requires.
+
+Running it again with the same names reuses what exists; several services can
+share a cluster.
 """
 
 from __future__ import annotations
@@ -46,6 +52,20 @@ def _bool(value: str) -> bool:
     if lowered in ("false", "no", "0", "off"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+CONTROLLERS = ("CODE_DEPLOY", "ECS")
+STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
+HOOK_STAGES = (
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,7 +121,44 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="push the image as an OCI image index with linux/amd64 and linux/arm64 manifests, each scanned",
     )
+    _add_ecs_options(parser)
     return parser
+
+
+def _add_ecs_options(parser: argparse.ArgumentParser) -> None:
+    ecs = parser.add_argument_group("deployment controller (ECS: the service deploys itself)")
+    ecs.add_argument("--controller", choices=CONTROLLERS, default="CODE_DEPLOY", help="default CODE_DEPLOY")
+    ecs.add_argument("--strategy", choices=STRATEGIES, default="ROLLING", help="ECS only; default ROLLING")
+    ecs.add_argument(
+        "--circuit-breaker",
+        type=_bool,
+        default=True,
+        metavar="true|false",
+        help="ECS only: deployment circuit breaker with rollback (default true)",
+    )
+    ecs.add_argument("--bake-time-minutes", type=int, default=0, help="blue/green, linear, canary (default 0)")
+    ecs.add_argument("--canary-percent", type=float, default=10.0, help="CANARY: traffic share (default 10)")
+    ecs.add_argument("--canary-bake-minutes", type=int, default=5, help="CANARY: minutes before the rest (default 5)")
+    ecs.add_argument("--linear-step-percent", type=float, default=10.0, help="LINEAR: share per step (default 10)")
+    ecs.add_argument(
+        "--linear-step-bake-minutes", type=int, default=1, help="LINEAR: minutes between steps (default 1)"
+    )
+    ecs.add_argument(
+        "--pause-hook",
+        action="append",
+        default=[],
+        choices=HOOK_STAGES,
+        metavar="STAGE",
+        help="add a PAUSE lifecycle hook at this stage (repeatable), e.g. POST_TEST_TRAFFIC_SHIFT",
+    )
+    ecs.add_argument(
+        "--lambda-hook",
+        action="append",
+        default=[],
+        choices=HOOK_STAGES,
+        metavar="STAGE",
+        help="add an AWS_LAMBDA lifecycle hook (a fake function) at this stage (repeatable)",
+    )
 
 
 def _short(name: str, suffix: str, limit: int = 32) -> str:
@@ -239,6 +296,106 @@ def _ensure_role(iam: Any, name: str, service: str) -> str:
         return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
 
 
+def _deployment_configuration(args: argparse.Namespace, region: str, account: str, role: str) -> dict[str, Any]:
+    """The service's deploymentConfiguration for --controller ECS."""
+    config: dict[str, Any] = {
+        "maximumPercent": 200,
+        "minimumHealthyPercent": 100,
+        "deploymentCircuitBreaker": {"enable": args.circuit_breaker, "rollback": args.circuit_breaker},
+        "strategy": args.strategy,
+    }
+    if args.strategy == "ROLLING":
+        return config
+    config["bakeTimeInMinutes"] = args.bake_time_minutes
+    if args.strategy == "CANARY":
+        config["canaryConfiguration"] = {
+            "canaryPercent": args.canary_percent,
+            "canaryBakeTimeInMinutes": args.canary_bake_minutes,
+        }
+    elif args.strategy == "LINEAR":
+        config["linearConfiguration"] = {
+            "stepPercent": args.linear_step_percent,
+            "stepBakeTimeInMinutes": args.linear_step_bake_minutes,
+        }
+    hooks: list[dict[str, Any]] = [{"targetType": "PAUSE", "lifecycleStages": [stage]} for stage in args.pause_hook]
+    function = f"arn:aws:lambda:{region}:{account}:function:{args.cluster}-{args.service}-hook"
+    hooks += [
+        {"targetType": "AWS_LAMBDA", "hookTargetArn": function, "roleArn": role, "lifecycleStages": [stage]}
+        for stage in args.lambda_hook
+    ]
+    if hooks:
+        config["lifecycleHooks"] = hooks
+    return config
+
+
+def _listener_rule(elbv2: Any, listener_arn: str, target_group_arn: str) -> str:
+    """The forwarding rule ECS-native blue/green switches (created once per listener)."""
+    for rule in elbv2.describe_rules(ListenerArn=listener_arn)["Rules"]:
+        if not rule.get("IsDefault"):
+            return rule["RuleArn"]
+    return elbv2.create_rule(
+        ListenerArn=listener_arn,
+        Priority=1,
+        Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+        Actions=[{"Type": "forward", "TargetGroupArn": target_group_arn}],
+    )["Rules"][0]["RuleArn"]
+
+
+def _ensure_cluster(ecs: Any, name: str) -> None:
+    """CreateCluster replaces a cluster in moto: only create a missing one."""
+    clusters = ecs.describe_clusters(clusters=[name])["clusters"]
+    if not any(c.get("status") == "ACTIVE" for c in clusters):
+        ecs.create_cluster(clusterName=name)
+
+
+def _ensure_codedeploy(
+    args: argparse.Namespace, codedeploy: Any, role: str, target_groups: list[Any], listeners: dict[int, Any]
+) -> tuple[str, str]:
+    """The CodeDeploy application and deployment group of a CODE_DEPLOY service."""
+    application = f"AppECS-{args.cluster}-{args.service}"
+    group = f"DgpECS-{args.cluster}-{args.service}"
+    try:
+        codedeploy.create_application(applicationName=application, computePlatform="ECS")
+    except codedeploy.exceptions.ApplicationAlreadyExistsException:
+        pass
+    ready_option: dict[str, Any] = {"actionOnTimeout": args.deployment_ready_option}
+    if args.deployment_ready_option == "STOP_DEPLOYMENT":
+        ready_option["waitTimeInMinutes"] = args.ready_wait_minutes
+    group_spec = {
+        "applicationName": application,
+        "deploymentGroupName": group,
+        "deploymentConfigName": args.deployment_config,
+        "serviceRoleArn": role,
+        "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        "blueGreenDeploymentConfiguration": {
+            "terminateBlueInstancesOnDeploymentSuccess": {
+                "action": "TERMINATE",
+                "terminationWaitTimeInMinutes": args.termination_wait_minutes,
+            },
+            "deploymentReadyOption": ready_option,
+        },
+        "autoRollbackConfiguration": {
+            "enabled": args.auto_rollback,
+            "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"],
+        },
+        "ecsServices": [{"serviceName": args.service, "clusterName": args.cluster}],
+        "loadBalancerInfo": {
+            "targetGroupPairInfoList": [
+                {
+                    "targetGroups": [{"name": tg["TargetGroupName"]} for tg in target_groups],
+                    "prodTrafficRoute": {"listenerArns": [listeners[80]["ListenerArn"]]},
+                    "testTrafficRoute": {"listenerArns": [listeners[8080]["ListenerArn"]]},
+                }
+            ]
+        },
+    }
+    try:
+        codedeploy.create_deployment_group(**group_spec)
+    except codedeploy.exceptions.DeploymentGroupAlreadyExistsException:
+        pass
+    return application, group
+
+
 def seed(args: argparse.Namespace) -> dict[str, Any]:
     family = args.family or args.service
     repository = args.repository or args.service
@@ -327,8 +484,30 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
                 DefaultActions=[{"Type": "forward", "TargetGroupArn": target_groups[0]["TargetGroupArn"]}],
             )["Listeners"][0]
 
+    # Native blue/green switches listener rules between the two target groups.
+    native = args.controller == "ECS" and args.strategy != "ROLLING"
+    infrastructure_role = None
+    rules: dict[int, str] = {}
+    if native or (args.controller == "ECS" and args.lambda_hook):
+        infrastructure_role = _ensure_role(iam, "ecsInfrastructureRole", "ecs.amazonaws.com")
+    if native:
+        blue = target_groups[0]["TargetGroupArn"]
+        rules = {p: _listener_rule(elbv2, listeners[p]["ListenerArn"], blue) for p in (80, 8080)}
+    load_balancer: dict[str, Any] = {
+        "targetGroupArn": target_groups[0]["TargetGroupArn"],
+        "containerName": container,
+        "containerPort": port,
+    }
+    if native:
+        load_balancer["advancedConfiguration"] = {
+            "alternateTargetGroupArn": target_groups[1]["TargetGroupArn"],
+            "productionListenerRule": rules[80],
+            "testListenerRule": rules[8080],
+            "roleArn": infrastructure_role,
+        }
+
     # ECS cluster, task definition, service.
-    ecs.create_cluster(clusterName=args.cluster)
+    _ensure_cluster(ecs, args.cluster)
     services = ecs.describe_services(cluster=args.cluster, services=[args.service])["services"]
     live = [s for s in services if s.get("status") == "ACTIVE"]
     if live:
@@ -362,20 +541,19 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
             ],
         }
         task_definition_arn = ecs.register_task_definition(**task_definition)["taskDefinition"]["taskDefinitionArn"]
+        controller_options: dict[str, Any] = {"deploymentController": {"type": args.controller}}
+        if args.controller == "ECS":
+            controller_options["deploymentConfiguration"] = _deployment_configuration(
+                args, args.region, account, infrastructure_role or ""
+            )
         service = ecs.create_service(
             cluster=args.cluster,
             serviceName=args.service,
             taskDefinition=task_definition_arn,
             desiredCount=args.desired_count,
             launchType="FARGATE",
-            deploymentController={"type": "CODE_DEPLOY"},
-            loadBalancers=[
-                {
-                    "targetGroupArn": target_groups[0]["TargetGroupArn"],
-                    "containerName": container,
-                    "containerPort": port,
-                }
-            ],
+            loadBalancers=[load_balancer],
+            **controller_options,
             networkConfiguration={
                 "awsvpcConfiguration": {
                     "subnets": subnet_ids,
@@ -385,48 +563,11 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
             },
         )["service"]
 
-    # CodeDeploy application and deployment group.
-    application = f"AppECS-{args.cluster}-{args.service}"
-    group = f"DgpECS-{args.cluster}-{args.service}"
-    try:
-        codedeploy.create_application(applicationName=application, computePlatform="ECS")
-    except codedeploy.exceptions.ApplicationAlreadyExistsException:
-        pass
-    ready_option: dict[str, Any] = {"actionOnTimeout": args.deployment_ready_option}
-    if args.deployment_ready_option == "STOP_DEPLOYMENT":
-        ready_option["waitTimeInMinutes"] = args.ready_wait_minutes
-    group_spec = {
-        "applicationName": application,
-        "deploymentGroupName": group,
-        "deploymentConfigName": args.deployment_config,
-        "serviceRoleArn": codedeploy_role,
-        "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-        "blueGreenDeploymentConfiguration": {
-            "terminateBlueInstancesOnDeploymentSuccess": {
-                "action": "TERMINATE",
-                "terminationWaitTimeInMinutes": args.termination_wait_minutes,
-            },
-            "deploymentReadyOption": ready_option,
-        },
-        "autoRollbackConfiguration": {
-            "enabled": args.auto_rollback,
-            "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"],
-        },
-        "ecsServices": [{"serviceName": args.service, "clusterName": args.cluster}],
-        "loadBalancerInfo": {
-            "targetGroupPairInfoList": [
-                {
-                    "targetGroups": [{"name": tg["TargetGroupName"]} for tg in target_groups],
-                    "prodTrafficRoute": {"listenerArns": [listeners[80]["ListenerArn"]]},
-                    "testTrafficRoute": {"listenerArns": [listeners[8080]["ListenerArn"]]},
-                }
-            ]
-        },
-    }
-    try:
-        codedeploy.create_deployment_group(**group_spec)
-    except codedeploy.exceptions.DeploymentGroupAlreadyExistsException:
-        pass
+    # A CODE_DEPLOY service needs a CodeDeploy application and deployment group.
+    application: str | None = None
+    group: str | None = None
+    if args.controller == "CODE_DEPLOY":
+        application, group = _ensure_codedeploy(args, codedeploy, codedeploy_role, target_groups, listeners)
 
     result = {
         "endpoint": args.endpoint,
@@ -449,12 +590,17 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
         "scan": args.scan,
         "application": application,
         "deploymentGroup": group,
-        "deploymentConfig": args.deployment_config,
+        "deploymentConfig": args.deployment_config if application else None,
+        "controller": args.controller,
+        "strategy": args.strategy if args.controller == "ECS" else None,
         "loadBalancerArn": lb["LoadBalancerArn"],
         "targetGroups": [tg["TargetGroupName"] for tg in target_groups],
         "prodListenerArn": listeners[80]["ListenerArn"],
         "testListenerArn": listeners[8080]["ListenerArn"],
     }
+    if rules:
+        result["prodListenerRuleArn"] = rules[80]
+        result["testListenerRuleArn"] = rules[8080]
     if args.multi_arch:
         result["platformDigests"] = platform_digests
     return result

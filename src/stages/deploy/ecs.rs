@@ -527,6 +527,29 @@ impl Tracker for RollingTracker<'_> {
     }
 }
 
+/// The lifecycle stages of a native deployment, in the order ECS runs them.
+const STAGES: &[&str] = &[
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+    "BAKE_TIME",
+    "CLEAN_UP",
+];
+
+/// The stages strictly between two known stages, when the second comes later.
+fn stages_between(from: Option<&str>, to: Option<&str>) -> &'static [&'static str] {
+    let at = |s: Option<&str>| s.and_then(|s| STAGES.iter().position(|x| *x == s));
+    match (at(from), at(to)) {
+        (Some(a), Some(b)) if b > a + 1 => &STAGES[a + 1..b],
+        _ => &[],
+    }
+}
+
 /// One read of a native service deployment.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct NativeView {
@@ -677,6 +700,13 @@ impl Tracker for NativeTracker<'_> {
                     status: "Succeeded".into(),
                 });
             }
+            // Stages run in a fixed order: those passed between two reads were passed.
+            for s in stages_between(prev.stage.as_deref(), next.stage.as_deref()) {
+                progress.emit(Event::Lifecycle {
+                    name: s.to_string(),
+                    status: "Succeeded".into(),
+                });
+            }
             if let Some(s) = &next.stage {
                 progress.emit(Event::Lifecycle {
                     name: s.clone(),
@@ -819,6 +849,23 @@ mod tests {
             .map(|d| d.id.as_str()),
             Some("b")
         );
+    }
+
+    #[test]
+    fn stages_passed_between_reads_are_filled_in() {
+        assert_eq!(
+            stages_between(Some("SCALE_UP"), Some("BAKE_TIME")),
+            &[
+                "POST_SCALE_UP",
+                "TEST_TRAFFIC_SHIFT",
+                "POST_TEST_TRAFFIC_SHIFT",
+                "PRODUCTION_TRAFFIC_SHIFT",
+                "POST_PRODUCTION_TRAFFIC_SHIFT"
+            ]
+        );
+        assert!(stages_between(Some("SCALE_UP"), Some("POST_SCALE_UP")).is_empty());
+        assert!(stages_between(Some("BAKE_TIME"), Some("SCALE_UP")).is_empty());
+        assert!(stages_between(None, Some("BAKE_TIME")).is_empty());
     }
 
     #[test]

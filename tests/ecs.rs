@@ -1,0 +1,460 @@
+//! The ECS deployment controller end to end: the real binary against the emulator, for rolling
+//! updates (success, circuit breaker, placement failure), the ECS-native strategies (blue/green,
+//! canary, linear, a failing hook, READY at a PAUSE hook), overlap handling, and several services
+//! in one run.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Seeded, fixture, outputs, seeded};
+use serde_json::json;
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+struct Ran {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+impl Seeded {
+    fn ecs_deploy(&self, extra: &[&str]) -> Ran {
+        let mut cmd = self.emu.greenlight(&self.out_file());
+        cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
+            .arg("--task-definition")
+            .arg(fixture("taskdef.json"))
+            .args(["--container-name", "web", "--image", &self.image])
+            .args(extra);
+        let t0 = Instant::now();
+        let out = cmd.output().unwrap();
+        Ran {
+            code: out.status.code(),
+            stdout: text(&out.stdout),
+            stderr: text(&out.stderr),
+            took: t0.elapsed(),
+        }
+    }
+
+    fn status(&self) -> Option<String> {
+        outputs(&self.out_file()).get("deployment-status").cloned()
+    }
+
+    fn ecs_calls(&self) -> Vec<String> {
+        self.emu.calls()
+    }
+}
+
+impl std::fmt::Display for Ran {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
+    }
+}
+
+fn ecs(extra: &[&str]) -> Seeded {
+    let mut args = vec!["--controller", "ECS"];
+    args.extend_from_slice(extra);
+    seeded(&args)
+}
+
+#[test]
+fn a_rolling_update_succeeds_only_at_completed() {
+    let s = ecs(&[]);
+    let r = s.ecs_deploy(&[]);
+    assert_eq!(r.code, Some(0), "{r}");
+    assert!(
+        r.stdout
+            .contains("deploys with an ECS rolling update (circuit breaker on, rolls back)"),
+        "{r}"
+    );
+    assert!(
+        r.stdout.contains("ecs: (service web) has started 2 tasks"),
+        "{r}"
+    );
+    assert!(r.stdout.contains("tasks: 2/2 running"), "{r}");
+    assert!(r.stdout.contains("deployment status: COMPLETED"), "{r}");
+    let o = outputs(&s.out_file());
+    assert_eq!(o["deployment-status"], "Succeeded");
+    assert!(o["deployment-id"].starts_with("ecs-svc/"), "{o:?}");
+    assert_eq!(
+        s.emu.service_task_definition("demo", "web"),
+        o["task-definition-arn"]
+    );
+    let calls = s.ecs_calls();
+    assert!(calls.iter().any(|c| c == "ecs:UpdateService"), "{calls:?}");
+    assert!(
+        !calls.iter().any(|c| c.starts_with("codedeploy:")),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn a_circuit_breaker_rollback_fails_with_its_reason_and_the_old_revision_runs() {
+    let s = ecs(&[]);
+    s.emu.fault(json!({
+        "kind": "circuit_breaker",
+        "service": "web",
+        "message": "CannotPullContainerError: pull access denied"
+    }));
+    let r = s.ecs_deploy(&[]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(
+        r.stdout
+            .contains("deployment failed: ECS deployment circuit breaker"),
+        "{r}"
+    );
+    assert!(
+        r.stdout
+            .contains("CannotPullContainerError: pull access denied"),
+        "{r}"
+    );
+    assert!(
+        r.stdout
+            .contains("rolled back: the service runs web:1 again"),
+        "{r}"
+    );
+    assert_eq!(s.status().as_deref(), Some("Failed"));
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    let updates = s
+        .ecs_calls()
+        .iter()
+        .filter(|c| *c == "ecs:UpdateService")
+        .count();
+    assert_eq!(updates, 1, "ECS rolled back on its own");
+}
+
+#[test]
+fn tasks_that_cannot_be_placed_stop_the_deploy_long_before_the_timeout() {
+    let s = ecs(&[]);
+    s.emu
+        .fault(json!({"kind": "placement_failure", "service": "web", "count": 1}));
+    // 30 AWS minutes pass in 3 s here: failing fast means well within that.
+    let r = s.ecs_deploy(&["--wait-for-minutes", "30"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(
+        r.stdout
+            .contains("stopping the deployment: (service web) was unable to place a task"),
+        "{r}"
+    );
+    assert!(
+        r.stdout
+            .contains("rolled back: the service runs web:1 again"),
+        "{r}"
+    );
+    assert_eq!(s.status().as_deref(), Some("Stopped"));
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    assert!(r.took < Duration::from_secs(3), "took {:?}", r.took);
+}
+
+#[test]
+fn native_blue_green_walks_its_stages_to_success() {
+    let s = ecs(&["--strategy", "BLUE_GREEN", "--bake-time-minutes", "1"]);
+    let r = s.ecs_deploy(&[]);
+    assert_eq!(r.code, Some(0), "{r}");
+    assert!(
+        r.stdout
+            .contains("deploys with ECS BLUE_GREEN (all production traffic at once; 1 min bake)"),
+        "{r}"
+    );
+    // However fast the stages pass, each shows as passed, in order.
+    let at: Vec<usize> = [
+        "SCALE_UP: Succeeded",
+        "TEST_TRAFFIC_SHIFT: Succeeded",
+        "PRODUCTION_TRAFFIC_SHIFT: Succeeded",
+        "BAKE_TIME: Succeeded",
+    ]
+    .iter()
+    .map(|l| r.stdout.find(l).unwrap_or_else(|| panic!("{l}: {r}")))
+    .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{r}");
+    assert!(r.stdout.contains("traffic: green 100% · blue 0%"), "{r}");
+    assert!(r.stdout.contains("deployment status: SUCCESSFUL"), "{r}");
+    assert_eq!(s.status().as_deref(), Some("Succeeded"));
+    assert_eq!(
+        s.emu.service_task_definition("demo", "web"),
+        outputs(&s.out_file())["task-definition-arn"]
+    );
+}
+
+#[test]
+fn native_canary_and_linear_show_their_traffic_steps() {
+    let s = ecs(&[
+        "--strategy",
+        "CANARY",
+        "--canary-percent",
+        "10",
+        "--canary-bake-minutes",
+        "2",
+    ]);
+    let r = s.ecs_deploy(&[]);
+    assert_eq!(r.code, Some(0), "{r}");
+    let ten = r
+        .stdout
+        .find("traffic: green 10% · blue 90%")
+        .expect("a 10% step");
+    let all = r
+        .stdout
+        .find("traffic: green 100% · blue 0%")
+        .expect("a 100% step");
+    assert!(ten < all, "{r}");
+
+    let s = ecs(&[
+        "--strategy",
+        "LINEAR",
+        "--linear-step-percent",
+        "25",
+        "--linear-step-bake-minutes",
+        "1",
+    ]);
+    let r = s.ecs_deploy(&[]);
+    assert_eq!(r.code, Some(0), "{r}");
+    let steps: Vec<usize> = ["25%", "50%", "75%", "100%"]
+        .iter()
+        .map(|p| {
+            r.stdout
+                .find(&format!("traffic: green {p}"))
+                .unwrap_or_else(|| panic!("{p}: {r}"))
+        })
+        .collect();
+    assert!(steps.windows(2).all(|w| w[0] < w[1]), "{r}");
+}
+
+#[test]
+fn a_failing_native_hook_rolls_back_with_its_message() {
+    let s = ecs(&[
+        "--strategy",
+        "BLUE_GREEN",
+        "--lambda-hook",
+        "POST_TEST_TRAFFIC_SHIFT",
+    ]);
+    s.emu.fault(json!({
+        "kind": "fail_lifecycle_stage",
+        "stage": "POST_TEST_TRAFFIC_SHIFT",
+        "message": "smoke test: GET /healthz returned 503"
+    }));
+    let r = s.ecs_deploy(&[]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(
+        r.stdout.contains("smoke test: GET /healthz returned 503"),
+        "{r}"
+    );
+    assert!(
+        r.stdout.contains("deployment status: ROLLBACK_SUCCESSFUL"),
+        "{r}"
+    );
+    assert_eq!(s.status().as_deref(), Some("Failed"));
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+}
+
+#[test]
+fn native_wait_until_ready_returns_at_the_pause_hook_and_a_cancelled_run_rolls_back() {
+    let s = ecs(&[
+        "--strategy",
+        "BLUE_GREEN",
+        "--pause-hook",
+        "POST_TEST_TRAFFIC_SHIFT",
+    ]);
+    let r = s.ecs_deploy(&["--wait-until", "ready"]);
+    assert_eq!(r.code, Some(0), "{r}");
+    assert!(
+        r.stdout.contains("waits for ContinueServiceDeployment"),
+        "{r}"
+    );
+    assert_eq!(s.status().as_deref(), Some("Ready"));
+    assert_eq!(
+        s.emu.service_task_definition("demo", "web"),
+        outputs(&s.out_file())["task-definition-arn"]
+    );
+
+    // Nobody promotes it and the run is cancelled: the deployment is stopped with rollback.
+    let s = ecs(&[
+        "--strategy",
+        "BLUE_GREEN",
+        "--pause-hook",
+        "POST_TEST_TRAFFIC_SHIFT",
+    ]);
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
+        .arg("--task-definition")
+        .arg(fixture("taskdef.json"))
+        .args(["--container-name", "web", "--image", &s.image])
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("waits for ContinueServiceDeployment") {
+            break;
+        }
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{log}");
+    assert!(
+        log.contains("stopping the deployment: the run was cancelled; rolling back"),
+        "{log}"
+    );
+    assert!(
+        log.contains("deployment status: ROLLBACK_SUCCESSFUL"),
+        "{log}"
+    );
+    assert_eq!(s.status().as_deref(), Some("Stopped"));
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    assert!(
+        s.ecs_calls()
+            .iter()
+            .any(|c| c == "ecs:StopServiceDeployment")
+    );
+}
+
+#[test]
+fn a_deployment_in_flight_is_refused_waited_for_or_followed() {
+    let s = ecs(&[
+        "--strategy",
+        "BLUE_GREEN",
+        "--pause-hook",
+        "POST_TEST_TRAFFIC_SHIFT",
+    ]);
+    let first = s.ecs_deploy(&["--wait-until", "ready"]);
+    assert_eq!(first.code, Some(0), "{first}");
+    let in_flight = outputs(&s.out_file())["deployment-id"].clone();
+    s.emu.clear_calls();
+
+    let refused = s.ecs_deploy(&[]);
+    assert_eq!(refused.code, Some(2), "{refused}");
+    assert!(
+        refused.stderr.contains(&format!(
+            "deployment {in_flight} is still in flight for demo/web"
+        )),
+        "{refused}"
+    );
+    let writes: Vec<String> = s
+        .ecs_calls()
+        .into_iter()
+        .filter(|c| c.contains("Register") || c.contains("Update") || c.contains("Create"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+
+    // The same image: attach follows it (here to READY again) instead of starting another.
+    let attached = s.ecs_deploy(&["--on-conflict", "attach", "--wait-until", "ready"]);
+    assert_eq!(attached.code, Some(0), "{attached}");
+    assert!(
+        attached
+            .stdout
+            .contains(&format!("following deployment {in_flight}")),
+        "{attached}"
+    );
+    assert!(!s.ecs_calls().iter().any(|c| c == "ecs:UpdateService"));
+}
+
+#[test]
+fn on_conflict_wait_deploys_after_the_one_in_flight_ends() {
+    let s = ecs(&[]);
+    let first = s.ecs_deploy(&["--wait-until", "none"]);
+    assert_eq!(first.code, Some(0), "{first}");
+    assert_eq!(s.status().as_deref(), Some("InProgress"));
+    let r = s.ecs_deploy(&["--on-conflict", "wait", "--force-new-deployment", "true"]);
+    assert_eq!(r.code, Some(0), "{r}");
+    let waited = r.stdout.find("waiting for deployment").expect("waits");
+    let ended = r.stdout.find("has ended").expect("sees it end");
+    let started = r.stdout.find("created deployment").expect("then deploys");
+    assert!(waited < ended && ended < started, "{r}");
+    assert_eq!(s.status().as_deref(), Some("Succeeded"));
+}
+
+#[test]
+fn three_services_deploy_concurrently_and_one_failure_fails_the_run() {
+    let s = ecs(&[]);
+    let mut images = vec![("web".to_string(), s.image.clone())];
+    for name in ["api", "worker"] {
+        let seed = s.emu.seed(&[
+            "--cluster",
+            "demo",
+            "--service",
+            name,
+            "--family",
+            name,
+            "--repository",
+            name,
+            "--controller",
+            "ECS",
+        ]);
+        images.push((
+            name.to_string(),
+            seed["image"].as_str().unwrap().to_string(),
+        ));
+    }
+    s.emu
+        .fault(json!({"kind": "circuit_breaker", "service": "worker"}));
+    let config = s.dir.path().join("services.yml");
+    let entries: String = images
+        .iter()
+        .map(|(name, image)| {
+            format!(
+                "  - service: {name}\n    task-definition: {}\n    container-name: web\n    image: {image}\n",
+                fixture("taskdef.json").display()
+            )
+        })
+        .collect();
+    std::fs::write(&config, format!("services:\n{entries}")).unwrap();
+
+    let run = |extra: &[&str]| {
+        let mut cmd = s.emu.greenlight(&s.out_file());
+        cmd.args(["deploy", "--cluster", "demo", "--config"])
+            .arg(&config)
+            .args(extra);
+        let out = cmd.output().unwrap();
+        Ran {
+            code: out.status.code(),
+            stdout: text(&out.stdout),
+            stderr: text(&out.stderr),
+            took: Duration::ZERO,
+        }
+    };
+    let r = run(&[]);
+    assert_eq!(r.code, Some(1), "{r}");
+    for name in ["web", "api", "worker"] {
+        assert!(
+            r.stdout
+                .contains(&format!("[demo/{name}] created deployment")),
+            "{name}: {r}"
+        );
+    }
+    assert!(
+        r.stdout
+            .contains("[demo/worker] deployment failed: ECS deployment circuit breaker"),
+        "{r}"
+    );
+    assert!(
+        r.stdout.contains("demo/web: Succeeded") && r.stdout.contains("demo/api: Succeeded"),
+        "{r}"
+    );
+    assert!(r.stdout.contains("demo/worker: Failed"), "{r}");
+    let web_td = s.emu.service_task_definition("demo", "web");
+    assert_ne!(web_td, s.initial_td);
+    assert_eq!(outputs(&s.out_file())["deployment-status"], "Failed");
+
+    // all-or-nothing: the same failure puts the other two back on what they ran.
+    let r = run(&["--all-or-nothing", "true", "--force-new-deployment", "true"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert_eq!(s.emu.service_task_definition("demo", "web"), web_td);
+    assert!(
+        r.stdout.contains("another service failed (all-or-nothing)"),
+        "{r}"
+    );
+}
