@@ -482,3 +482,68 @@ fn a_termination_wait_is_awaited_only_when_asked() {
         Some("Succeeded")
     );
 }
+
+#[test]
+fn linear_and_all_at_once_show_their_traffic_steps() {
+    let s = seeded(&[]);
+    let out = s
+        .deploy(&[
+            "--codedeploy-deployment-config",
+            "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+        ])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("linear: 10% more every 1 min"),
+        "the routing is named: {stdout}"
+    );
+    let steps: Vec<usize> = ["green 10%", "green 50%", "green 100%"]
+        .iter()
+        .map(|p| stdout.find(p).unwrap_or_else(|| panic!("{p}: {stdout}")))
+        .collect();
+    assert!(steps.windows(2).all(|w| w[0] < w[1]), "{stdout}");
+    assert!(stdout.contains("tasks: 2/2 running"), "{stdout}");
+
+    let s = seeded(&[]);
+    let out = s
+        .deploy(&[
+            "--codedeploy-deployment-config",
+            "CodeDeployDefault.ECSAllAtOnce",
+        ])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("(all at once)"), "{stdout}");
+    let traffic: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("traffic: green"))
+        .collect();
+    assert_eq!(traffic.len(), 1, "one step: {stdout}");
+    assert!(traffic[0].contains("green 100% · blue 0%"), "{stdout}");
+}
+
+/// greenlight's own clock is real time: the shortest timeout is one minute of waiting.
+#[test]
+fn a_timeout_stops_with_rollback_and_the_old_revision_runs_again() {
+    let s = seeded(&[]);
+    s.emu.fault(json!({"kind": "never_ready"}));
+    let out = s.deploy(&["--wait-for-minutes", "1"]).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("stopping the deployment: no end state after 1 minutes; rolling back"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("deployment status: Stopped"), "{stdout}");
+    assert!(stdout.contains("rolled back:"), "{stdout}");
+    assert_eq!(
+        outputs(&s.out_file())
+            .get("deployment-status")
+            .map(String::as_str),
+        Some("Stopped")
+    );
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+}

@@ -240,6 +240,8 @@ pub struct Snapshot {
     pub hook_failures: Vec<String>,
     /// Percent (green, blue).
     pub traffic: Option<(f64, f64)>,
+    /// The replacement (green) task set's running, desired and pending tasks.
+    pub tasks: Option<(i64, i64, i64)>,
     /// Minutes the original task set is kept after the traffic shift.
     pub termination_wait_minutes: i32,
 }
@@ -333,6 +335,10 @@ pub async fn read(clients: &Clients, id: &str, target: &mut Option<String>) -> R
                         .sum::<f64>()
                 };
                 snap.traffic = Some((weight(TargetLabel::Green), weight(TargetLabel::Blue)));
+                snap.tasks = sets
+                    .iter()
+                    .find(|s| s.task_set_label() == Some(&TargetLabel::Green))
+                    .map(|s| (s.running_count(), s.desired_count(), s.pending_count()));
             }
         }
     }
@@ -363,6 +369,18 @@ fn emit_changes(prev: &Snapshot, next: &Snapshot, progress: &Progress) -> bool {
             progress.emit(Event::Traffic { green, blue });
             changed = true;
         }
+    }
+    if let Some((running, desired, pending)) = next.tasks
+        && prev.tasks != next.tasks
+    {
+        let n = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
+        progress.emit(Event::Tasks {
+            running: n(running),
+            desired: n(desired),
+            pending: n(pending),
+            failed: 0,
+        });
+        changed = true;
     }
     if prev.status != next.status {
         progress.emit(Event::Status {
