@@ -547,3 +547,77 @@ fn a_timeout_stops_with_rollback_and_the_old_revision_runs_again() {
     );
     assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
 }
+
+#[test]
+fn on_conflict_waits_for_or_attaches_to_the_codedeploy_deployment_in_flight() {
+    let s = seeded(&["--deployment-ready-option", "STOP_DEPLOYMENT"]);
+    let out = s.deploy(&["--wait-until", "ready"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let first = outputs(&s.out_file())["codedeploy-deployment-id"].clone();
+
+    // The same image: attach follows the deployment in flight to READY, registering nothing.
+    s.emu.clear_calls();
+    let out = s
+        .deploy(&["--on-conflict", "attach", "--wait-until", "ready"])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!("following deployment {first}")),
+        "{stdout}"
+    );
+    let calls = s.emu.calls();
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.ends_with("RegisterTaskDefinition") || c.ends_with("CreateDeployment")),
+        "{calls:?}"
+    );
+
+    // Waiting: once this run waits, the deployment in flight is promoted; then it deploys.
+    let mut child = s
+        .deploy(&[
+            "--on-conflict",
+            "wait",
+            "--force-new-deployment",
+            "true",
+            "--wait-until",
+            "ready",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains(&format!("waiting for deployment {first} to end")) {
+            break;
+        }
+    }
+    let promote = s
+        .emu
+        .greenlight(&s.dir.path().join("promote-outputs"))
+        .args(["promote", "--cluster", "demo", "--service", "web"])
+        .output()
+        .unwrap();
+    assert_eq!(promote.status.code(), Some(0), "{}", text(&promote.stdout));
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{log}");
+    let ended = log
+        .find(&format!("deployment {first} has ended"))
+        .expect("sees it end");
+    let created = log.find("created deployment").expect("then deploys");
+    assert!(ended < created, "{log}");
+    assert_ne!(
+        outputs(&s.out_file())["codedeploy-deployment-id"],
+        first,
+        "a deployment of its own"
+    );
+}
