@@ -59,6 +59,8 @@ pub struct VerbArgs {
     /// Stop with rollback on timeout or cancellation [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rollback_on_timeout: Option<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +77,22 @@ pub struct StatusArgs {
     /// CodeDeploy deployment group [default: DgpECS-{cluster}-{service}].
     #[arg(long)]
     pub codedeploy_deployment_group: Option<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Where the report goes besides the log and the step summary.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Token for the PR comment, commit status and GitHub Deployment [default: none on the CLI].
+    #[arg(long, value_name = "TOKEN")]
+    pub github_token: Option<String>,
+    /// Post the report as a sticky pull-request comment [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub pr_comment: Option<String>,
+    /// Set a commit status `greenlight/{cluster}/{service}` [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub commit_status: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +187,14 @@ pub struct DeployArgs {
     /// Stop with rollback on timeout or cancellation [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rollback_on_timeout: Option<String>,
+    /// GitHub Deployment environment to record this deploy in, e.g. production [default: none].
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// URL shown for the environment on GitHub.
+    #[arg(long, value_name = "URL")]
+    pub environment_url: Option<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Tags refused because they move between images, comma-separated [default: latest].
     #[arg(long, value_name = "TAGS")]
     pub mutable_tags: Option<String>,

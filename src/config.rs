@@ -107,6 +107,11 @@ pub const INPUTS: &[InputSpec] = &[
     input("wait-for-service-stability", Some("false")),
     input_for("wait-for-minutes", Some("30"), SERVICE),
     input_for("rollback-on-timeout", Some("true"), SERVICE),
+    input_for("github-token", Some("${{ github.token }}"), STATUS),
+    input_for("pr-comment", Some("true"), STATUS),
+    input_for("commit-status", Some("true"), STATUS),
+    input("environment", None),
+    input("environment-url", None),
 ];
 
 /// The longest wait the AWS action allows; kept so migrated workflows behave the same.
@@ -150,8 +155,49 @@ pub enum WaitUntil {
 pub struct Config {
     pub command: Command,
     pub job: Job,
+    pub report: ReportConfig,
     /// Notes produced while reading inputs (e.g. a capped value) to print as warnings.
     pub warnings: Vec<String>,
+}
+
+/// Where the run reports besides the log and the step summary.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ReportConfig {
+    /// Absent outside a workflow unless given: then nothing is posted to GitHub.
+    pub github_token: Option<String>,
+    pub pr_comment: bool,
+    pub commit_status: bool,
+    /// A GitHub Deployment in this environment (deploy only).
+    pub environment: Option<String>,
+    pub environment_url: Option<String>,
+}
+
+// The token never reaches a log, not even a debug print.
+impl std::fmt::Debug for ReportConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportConfig")
+            .field("github_token", &self.github_token.as_ref().map(|_| "***"))
+            .field("pr_comment", &self.pr_comment)
+            .field("commit_status", &self.commit_status)
+            .field("environment", &self.environment)
+            .field("environment_url", &self.environment_url)
+            .finish()
+    }
+}
+
+fn report_config(raw: &BTreeMap<String, String>) -> Result<ReportConfig> {
+    let get = |name: &str| lookup(raw, name);
+    Ok(ReportConfig {
+        // The action's default is an expression the runner fills in; unfilled (on the CLI) it
+        // means no token.
+        github_token: get("github-token")
+            .filter(|t| !t.is_empty() && !t.contains("${{"))
+            .map(str::to_string),
+        pr_comment: parse_bool("pr-comment", get("pr-comment").unwrap_or("true"))?,
+        commit_status: parse_bool("commit-status", get("commit-status").unwrap_or("true"))?,
+        environment: get("environment").map(str::to_string),
+        environment_url: get("environment-url").map(str::to_string),
+    })
 }
 
 /// What the command needs, and nothing the other commands need.
@@ -351,13 +397,23 @@ impl Config {
         Ok(Config {
             command,
             job,
+            report: report_config(raw)?,
             warnings,
         })
     }
 }
 
 /// Inputs a `config` entry may not set: they are about the run, not one service.
-const RUN_ONLY: &[&str] = &["command", "config", "all-or-nothing"];
+const RUN_ONLY: &[&str] = &[
+    "command",
+    "config",
+    "all-or-nothing",
+    "github-token",
+    "pr-comment",
+    "commit-status",
+    "environment",
+    "environment-url",
+];
 
 /// Reads the `config` file: a `services` list whose entries take the same names as the action
 /// inputs (`cluster`, `service`, `task-definition`, `container-name`, `image` …) and override

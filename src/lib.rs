@@ -35,6 +35,7 @@ pub const OUTPUT_NAMES: &[&str] = &[
     "scan-medium",
     "scan-low",
     "sarif-file",
+    "comment-url",
 ];
 
 /// Outputs gathered during the run; written even when the run fails part-way, so a workflow
@@ -570,6 +571,10 @@ async fn fleet(
     if f.plan {
         for (p, scope) in prepared.iter().zip(&scopes) {
             report_plan(p, scope);
+            scope.emit(Event::Ended {
+                status: "Planned".into(),
+                exit_code: 0,
+            });
         }
         outputs.insert("deployment-status", "Planned".into());
         return Ok(0);
@@ -587,6 +592,15 @@ async fn fleet(
                 let _ = stopped.wait_for(|s| *s).await;
             };
             let r = execute(clients, p, scope, &mut outs, told_to_stop).await;
+            match &r {
+                Ok(end) => scope.emit(Event::Ended {
+                    status: end.status.clone(),
+                    exit_code: end.exit_code,
+                }),
+                Err(e) => scope.emit(Event::RunFailed {
+                    message: e.to_string(),
+                }),
+            }
             let failed = !matches!(&r, Ok(end) if end.exit_code == 0);
             if failed && f.all_or_nothing {
                 let _ = stop_all.send(true);

@@ -1,9 +1,10 @@
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches};
 
 use greenlight::cli::{Cli, inputs_from_matches};
-use greenlight::config::Config;
+use greenlight::config::{Command, Config};
 use greenlight::error::Error;
 use greenlight::gha::{self, Level, Location, Runner};
 use greenlight::report;
@@ -36,6 +37,34 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// The GitHub client for the live report, when the run has a token and a repository. The
+/// token is masked before anything else can print it.
+fn github_client(cfg: &Config, runner: &Runner) -> Option<report::github::Client> {
+    if let Some(token) = &cfg.report.github_token {
+        runner.mask(token);
+    }
+    let event = runner
+        .event_file
+        .as_deref()
+        .and_then(|p| match gha::event::read(p) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                runner.annotate(Level::Warning, &Location::default(), &e.to_string());
+                None
+            }
+        });
+    let deploys = matches!(cfg.command, Command::Deploy);
+    let target = report::github::Target::from_env(&cfg.report, event.as_ref(), deploys, |name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })?;
+    let warner = runner.clone();
+    report::github::Client::new(
+        target,
+        Some((Duration::from_secs(10), Duration::from_secs(30))),
+        Box::new(move |msg| warner.annotate(Level::Warning, &Location::default(), msg)),
+    )
+}
+
 fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
     // One thread is plenty: the work is waiting on AWS, and it keeps memory low.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -43,7 +72,7 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
         .build()?;
     rt.block_on(async {
         let cancel = cancelled()?;
-        let (progress, reporter) = report::start(runner.clone());
+        let (progress, reporter) = report::start(runner.clone(), github_client(cfg, runner));
         let mut outputs = greenlight::Outputs::new();
         let result = greenlight::run(cfg, &progress, &mut outputs, cancel).await;
         if let Err(e) = &result {
@@ -51,8 +80,21 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
                 message: e.to_string(),
             });
         }
+        if let Ok(code) = &result {
+            progress.emit(report::Event::Ended {
+                status: outputs
+                    .get("deployment-status")
+                    .cloned()
+                    .unwrap_or_default(),
+                exit_code: *code,
+            });
+        }
         drop(progress);
-        let _ = reporter.await;
+        if let Ok(published) = reporter.await
+            && let Some(url) = published.comment_url
+        {
+            outputs.insert("comment-url", url);
+        }
         for (name, value) in &outputs {
             if let Err(e) = runner.set_output(name, value) {
                 runner.annotate(Level::Warning, &Location::default(), &e.to_string());

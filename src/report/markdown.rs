@@ -28,7 +28,34 @@ pub struct RunState {
     pub planned: Option<String>,
     pub error: Option<String>,
     pub service_state: Vec<(String, String)>,
+    /// How the command ended: the `deployment-status` it reported and its exit code.
+    pub end: Option<(String, u8)>,
     pub elapsed: f64,
+}
+
+/// Where a run stands, in the terms of a GitHub commit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pending,
+    Success,
+    Failure,
+    Error,
+}
+
+impl Outcome {
+    pub fn commit_state(self) -> &'static str {
+        match self {
+            Outcome::Pending => "pending",
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// The hidden first line the sticky comment is found by.
+pub fn marker(key: &str) -> String {
+    format!("<!-- greenlight:{key} -->")
 }
 
 impl RunState {
@@ -99,11 +126,55 @@ impl RunState {
             Event::Planned { what } => self.planned = Some(what.clone()),
             Event::RunFailed { message } => self.error = Some(message.clone()),
             Event::ServiceState { rows } => self.service_state = rows.clone(),
+            Event::Ended { status, exit_code } => self.end = Some((status.clone(), *exit_code)),
             Event::Info(_)
             | Event::Warning(_)
             | Event::FileWarning { .. }
             | Event::Scoped { .. } => {}
         }
+    }
+
+    /// The run's verdict so far (`Pending` until it has ended).
+    pub fn outcome(&self) -> Outcome {
+        if self.gate.as_ref().is_some_and(|g| !g.0) {
+            return Outcome::Failure;
+        }
+        if self.error.is_some() {
+            return Outcome::Error;
+        }
+        match &self.end {
+            Some((_, 0)) => Outcome::Success,
+            Some(_) => Outcome::Failure,
+            None => Outcome::Pending,
+        }
+    }
+
+    /// One plain line for a commit status or deployment status.
+    pub fn description(&self) -> String {
+        let head = self.headline();
+        let plain = head
+            .split(" · ")
+            .skip(2)
+            .collect::<Vec<_>>()
+            .join(" · ")
+            .replace('`', "");
+        let why = self
+            .failure
+            .as_deref()
+            .or(self.error.as_deref())
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        let line = format!("{plain}{why}");
+        if line.chars().count() > 140 {
+            format!("{}…", line.chars().take(139).collect::<String>())
+        } else {
+            line
+        }
+    }
+
+    /// `cluster/service`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.cluster, self.service)
     }
 
     fn headline(&self) -> String {
@@ -120,8 +191,16 @@ impl RunState {
         if self.planned.is_some() {
             return format!("✅ greenlight plan · {target} · ready to deploy");
         }
-        match self.status.as_deref() {
+        let status = self
+            .end
+            .as_ref()
+            .map(|(s, _)| s.as_str())
+            .or(self.status.as_deref());
+        match status {
             Some("Succeeded") => format!("✅ greenlight · {target} · deployed"),
+            Some("TrafficShifted") => format!(
+                "✅ greenlight · {target} · deployed, original tasks kept for the termination wait"
+            ),
             Some("Failed") => format!("❌ greenlight · {target} · deployment failed"),
             Some("Stopped") => format!("⏹️ greenlight · {target} · deployment stopped"),
             Some("Ready") => format!("⏸️ greenlight · {target} · ready, waiting for promotion"),
@@ -162,9 +241,8 @@ fn duration(secs: f64) -> String {
 /// The document, starting with the hidden marker the sticky comment is found by.
 pub fn render(state: &RunState) -> String {
     let mut out = format!(
-        "<!-- greenlight:{}/{} -->\n### {}\n\n| | |\n|---|---|\n",
-        state.cluster,
-        state.service,
+        "{}\n### {}\n\n| | |\n|---|---|\n",
+        marker(&state.key()),
         state.headline()
     );
     if let Some(image) = &state.image {

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+pub mod github;
 pub mod markdown;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +87,11 @@ pub enum Event {
     RolledBack {
         message: String,
     },
+    /// The command ended with this `deployment-status` and exit code.
+    Ended {
+        status: String,
+        exit_code: u8,
+    },
     /// An event of one service of several (`config`): logged with its name, summarised apart.
     Scoped {
         scope: String,
@@ -143,6 +149,7 @@ pub fn log_line(event: &Event) -> String {
             None => format!("warning: {file}: {message}"),
         },
         Event::Target { .. }
+        | Event::Ended { .. }
         | Event::TaskDefinitionDiff { .. }
         | Event::RunFailed { .. }
         | Event::ServiceState { .. } => String::new(),
@@ -198,11 +205,44 @@ pub fn bar(percent: f64, width: usize) -> String {
     format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
 }
 
-/// Starts the reporter: one log line per event, and at the end the whole run as markdown in
-/// the step summary. Drop every `Progress` and await the handle to flush it.
-pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<()>) {
+/// Every service's document as it stands, for GitHub.
+fn documents<'a>(
+    scoped: &'a [(String, markdown::RunState)],
+    state: &'a markdown::RunState,
+) -> impl Iterator<Item = &'a markdown::RunState> {
+    scoped
+        .iter()
+        .map(|(_, s)| s)
+        .chain(std::iter::once(state))
+        .filter(|s| !s.service.is_empty())
+}
+
+fn github_docs(
+    scoped: &[(String, markdown::RunState)],
+    state: &markdown::RunState,
+) -> Vec<github::Doc> {
+    documents(scoped, state)
+        .map(|s| github::Doc {
+            key: s.key(),
+            markdown: markdown::render(s),
+            outcome: s.outcome(),
+            description: s.description(),
+            deploying: s.deployment.is_some(),
+        })
+        .collect()
+}
+
+/// Starts the reporter: one log line per event, the live report on GitHub when a client is
+/// given, and at the end the whole run as markdown in the step summary. Drop every `Progress`
+/// and await the handle to flush it; it answers what was published.
+pub fn start(
+    runner: crate::gha::Runner,
+    github: Option<github::Client>,
+) -> (Progress, tokio::task::JoinHandle<github::Published>) {
     let (progress, mut rx) = channel();
     let handle = tokio::spawn(async move {
+        let (docs_tx, docs_rx) = tokio::sync::watch::channel(Vec::new());
+        let publisher = github.map(|client| tokio::spawn(github::publish(client, docs_rx)));
         let start = Instant::now();
         let mut state = markdown::RunState::default();
         // One state per service of a `config` run, in the order they first spoke.
@@ -257,13 +297,19 @@ pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<(
                     }
                 }
             }
+            if publisher.is_some() {
+                let docs = github_docs(&scoped, &state);
+                docs_tx.send_if_modified(|old| {
+                    let changed = *old != docs;
+                    if changed {
+                        *old = docs;
+                    }
+                    changed
+                });
+            }
         }
-        let documents = scoped
-            .iter()
-            .map(|(_, s)| s)
-            .chain(std::iter::once(&state))
-            .filter(|s| !s.service.is_empty());
-        for doc in documents {
+        drop(docs_tx);
+        for doc in documents(&scoped, &state) {
             // The summary is a report, not the deployment: a write failure only warns.
             if let Err(e) = runner.append_summary(&markdown::render(doc)) {
                 runner.annotate(
@@ -272,6 +318,10 @@ pub fn start(runner: crate::gha::Runner) -> (Progress, tokio::task::JoinHandle<(
                     &e.to_string(),
                 );
             }
+        }
+        match publisher {
+            Some(p) => p.await.unwrap_or_default(),
+            None => github::Published::default(),
         }
     });
     (progress, handle)

@@ -279,6 +279,8 @@ pub struct RollingTracker<'a> {
     /// Why it failed, as the service events and the rollout state tell it.
     failure: Option<String>,
     last_problem: Option<String>,
+    /// The first task failure: usually the cause (an image that cannot be pulled …).
+    first_problem: Option<String>,
 }
 
 impl<'a> RollingTracker<'a> {
@@ -292,6 +294,7 @@ impl<'a> RollingTracker<'a> {
             rolling_back: None,
             failure: None,
             last_problem: None,
+            first_problem: None,
         }
     }
 
@@ -382,6 +385,7 @@ impl Tracker for RollingTracker<'_> {
             }
             if is_task_failure(msg) || is_placement_failure(msg) {
                 self.last_problem = Some(msg.to_string());
+                self.first_problem.get_or_insert_with(|| msg.to_string());
             }
         }
         let all = views(svc.deployments());
@@ -427,7 +431,7 @@ impl Tracker for RollingTracker<'_> {
                     .reason
                     .clone()
                     .unwrap_or_else(|| "the rollout failed".into());
-                if let Some(p) = &self.last_problem {
+                if let Some(p) = self.first_problem.as_ref().or(self.last_problem.as_ref()) {
                     reason = format!("{reason} ({p})");
                 }
                 self.failure = Some(reason.clone());
@@ -463,8 +467,19 @@ impl Tracker for RollingTracker<'_> {
                 None => Phase::Running,
             },
             None => match all.iter().find(|v| v.status == "PRIMARY") {
-                // Replaced by someone else's deployment or a rollback we did not see start.
+                // Replaced by someone else's deployment, or failed and rolled back between two
+                // reads: the events tell which.
                 Some(p) => {
+                    self.failure = match (&self.last_problem, &self.first_problem) {
+                        (Some(last), Some(first)) if last != first => {
+                            Some(format!("{last} ({first})"))
+                        }
+                        (Some(last), _) => Some(last.clone()),
+                        _ => Some(format!(
+                            "deployment {} was replaced by {}",
+                            self.started.deployment_id, p.id
+                        )),
+                    };
                     self.rolling_back = Some(RollingBack {
                         id: p.id.clone(),
                         requested: false,
