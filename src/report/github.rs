@@ -146,6 +146,11 @@ impl Client {
         }
     }
 
+    /// The workflow run the report links to.
+    pub fn run_url(&self) -> Option<String> {
+        self.target.run_url.clone()
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.target.api_url.trim_end_matches('/'))
     }

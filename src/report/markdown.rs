@@ -28,6 +28,8 @@ pub struct RunState {
     pub planned: Option<String>,
     pub error: Option<String>,
     pub service_state: Vec<(String, String)>,
+    /// The workflow run, linked from the footer.
+    pub run_url: Option<String>,
     /// How the command ended: the `deployment-status` it reported and its exit code.
     pub end: Option<(String, u8)>,
     pub elapsed: f64,
@@ -330,8 +332,13 @@ pub fn render(state: &RunState) -> String {
     if let Some(diff) = state.diff.as_deref().filter(|d| !d.is_empty()) {
         out.push_str(&format!("\n<details><summary id=\"diff\">Task definition diff</summary>\n\n```diff\n{diff}```\n</details>\n"));
     }
+    let run = state
+        .run_url
+        .as_deref()
+        .map(|u| format!(" · [workflow run]({u})"))
+        .unwrap_or_default();
     out.push_str(&format!(
-        "\n<sub>{} elapsed</sub>\n",
+        "\n<sub>{} elapsed{run}</sub>\n",
         duration(state.elapsed)
     ));
     out

@@ -241,10 +241,14 @@ pub fn start(
 ) -> (Progress, tokio::task::JoinHandle<github::Published>) {
     let (progress, mut rx) = channel();
     let handle = tokio::spawn(async move {
+        let run_url = github.as_ref().and_then(|c| c.run_url());
         let (docs_tx, docs_rx) = tokio::sync::watch::channel(Vec::new());
         let publisher = github.map(|client| tokio::spawn(github::publish(client, docs_rx)));
         let start = Instant::now();
-        let mut state = markdown::RunState::default();
+        let mut state = markdown::RunState {
+            run_url: run_url.clone(),
+            ..Default::default()
+        };
         // One state per service of a `config` run, in the order they first spoke.
         let mut scoped: Vec<(String, markdown::RunState)> = Vec::new();
         while let Some(event) = rx.recv().await {
@@ -254,7 +258,13 @@ pub fn start(
                     let at = match scoped.iter().position(|(s, _)| s == scope) {
                         Some(i) => i,
                         None => {
-                            scoped.push((scope.clone(), markdown::RunState::default()));
+                            scoped.push((
+                                scope.clone(),
+                                markdown::RunState {
+                                    run_url: run_url.clone(),
+                                    ..Default::default()
+                                },
+                            ));
                             scoped.len() - 1
                         }
                     };
