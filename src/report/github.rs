@@ -555,6 +555,76 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ReportConfig;
+    use crate::gha::event::EventInfo;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn report(token: Option<&str>) -> ReportConfig {
+        ReportConfig {
+            github_token: token.map(str::to_string),
+            pr_comment: true,
+            commit_status: true,
+            environment: Some("production".into()),
+            environment_url: None,
+        }
+    }
+
+    #[test]
+    fn the_target_comes_from_the_runner_and_the_pull_request_head() {
+        let runner = env(&[
+            ("GITHUB_REPOSITORY", "acme/shop"),
+            ("GITHUB_SHA", "merge"),
+            ("GITHUB_API_URL", "https://ghe.example.com/api/v3"),
+            ("GITHUB_SERVER_URL", "https://ghe.example.com"),
+            ("GITHUB_RUN_ID", "42"),
+            ("GITHUB_RUN_ATTEMPT", "2"),
+        ]);
+        let pr = EventInfo {
+            pr_number: Some(5),
+            head_sha: Some("head".into()),
+            from_fork: false,
+        };
+        let t = Target::from_env(&report(Some("t")), Some(&pr), false, &runner).unwrap();
+        assert_eq!(t.api_url, "https://ghe.example.com/api/v3");
+        assert_eq!(
+            (t.sha.as_str(), t.pr),
+            ("head", Some(5)),
+            "the PR head, not the merge commit"
+        );
+        assert_eq!(
+            t.run_url.as_deref(),
+            Some("https://ghe.example.com/acme/shop/actions/runs/42/attempts/2")
+        );
+        assert_eq!(t.environment, None, "GitHub Deployments only for deploy");
+        let push = Target::from_env(&report(Some("t")), None, true, &runner).unwrap();
+        assert_eq!((push.sha.as_str(), push.pr), ("merge", None));
+        assert_eq!(push.environment.as_deref(), Some("production"));
+
+        assert_eq!(
+            Target::from_env(&report(None), None, true, &runner),
+            None,
+            "no token"
+        );
+        assert_eq!(
+            Target::from_env(&report(Some("t")), None, true, env(&[])),
+            None,
+            "no repo"
+        );
+        let mut quiet = report(Some("t"));
+        (quiet.pr_comment, quiet.commit_status, quiet.environment) = (false, false, None);
+        assert_eq!(
+            Target::from_env(&quiet, None, true, &runner),
+            None,
+            "all off"
+        );
+    }
 
     #[test]
     fn retry_after_and_rate_limit_reset_are_read() {
