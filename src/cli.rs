@@ -30,6 +30,9 @@ pub enum CliCommand {
     Promote(VerbArgs),
     /// Stop the in-flight deployment with rollback.
     Abort(VerbArgs),
+    /// Stop the in-flight deployment with rollback; or, when none is in flight, deploy the
+    /// revision the service ran before (or --to).
+    Rollback(RollbackArgs),
     /// Show the service's controller, live revision and images, and the deployment in flight.
     Status(StatusArgs),
     /// Print the unique image reference this build should push (outputs `image`, `image-tag`).
@@ -79,6 +82,15 @@ pub struct StatusArgs {
     pub codedeploy_deployment_group: Option<String>,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub verb: VerbArgs,
+    /// The revision to go back to (family:revision or ARN) [default: the one that ran before].
+    #[arg(long, value_name = "REVISION")]
+    pub to: Option<String>,
 }
 
 /// Where the report goes besides the log and the step summary.
@@ -309,6 +321,7 @@ mod tests {
             Command::Tag,
             Command::Promote,
             Command::Abort,
+            Command::Rollback,
             Command::Status,
         ] {
             let sub = cmd.find_subcommand(command.name()).unwrap();

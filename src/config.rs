@@ -20,12 +20,13 @@ pub struct InputSpec {
 const DEPLOY: &[Command] = &[Command::Deploy, Command::Plan];
 const TAG: &[Command] = &[Command::Tag];
 /// The operator verbs act on a deployment that exists.
-const VERBS: &[Command] = &[Command::Promote, Command::Abort];
+const VERBS: &[Command] = &[Command::Promote, Command::Abort, Command::Rollback];
 const SERVICE: &[Command] = &[
     Command::Deploy,
     Command::Plan,
     Command::Promote,
     Command::Abort,
+    Command::Rollback,
 ];
 const IMAGE: &[Command] = &[Command::Deploy, Command::Plan, Command::Tag];
 /// `status` only reads: it needs to know which service, nothing else.
@@ -34,6 +35,7 @@ const STATUS: &[Command] = &[
     Command::Plan,
     Command::Promote,
     Command::Abort,
+    Command::Rollback,
     Command::Status,
 ];
 const ALL: &[Command] = &[
@@ -42,6 +44,7 @@ const ALL: &[Command] = &[
     Command::Tag,
     Command::Promote,
     Command::Abort,
+    Command::Rollback,
     Command::Status,
 ];
 
@@ -104,6 +107,7 @@ pub const INPUTS: &[InputSpec] = &[
     input("codedeploy-deployment-description", None),
     input("wait-until", Some("complete")),
     input_for("deployment-id", None, VERBS),
+    input_for("to", None, &[Command::Rollback]),
     input("wait-for-service-stability", Some("false")),
     input_for("wait-for-minutes", Some("30"), SERVICE),
     input_for("rollback-on-timeout", Some("true"), SERVICE),
@@ -125,6 +129,7 @@ pub enum Command {
     Tag,
     Promote,
     Abort,
+    Rollback,
     Status,
 }
 
@@ -136,6 +141,7 @@ impl Command {
             Command::Tag => "tag",
             Command::Promote => "promote",
             Command::Abort => "abort",
+            Command::Rollback => "rollback",
             Command::Status => "status",
         }
     }
@@ -213,6 +219,8 @@ pub enum Job {
     Promote(VerbConfig),
     /// Stop the in-flight deployment with rollback.
     Abort(VerbConfig),
+    /// Stop the in-flight deployment with rollback, or deploy the revision that ran before.
+    Rollback(VerbConfig),
     /// Report the service's current state; reads only.
     Status(VerbConfig),
     /// Several services from a `config` file: all checked first, then deployed concurrently
@@ -236,8 +244,11 @@ pub struct VerbConfig {
     pub service: String,
     pub application: String,
     pub deployment_group: String,
-    /// Absent: the one deployment in flight for the group.
+    /// Absent: the one deployment in flight for the service.
     pub deployment_id: Option<String>,
+    /// `rollback`: the task definition to go back to (`family:revision` or ARN); absent: the
+    /// revision the service ran before the last deployment.
+    pub to: Option<String>,
     pub wait_minutes: u32,
     pub rollback_on_timeout: bool,
 }
@@ -247,7 +258,9 @@ impl Job {
     pub fn target(&self) -> Option<(&str, &str)> {
         match self {
             Job::Deploy(d) | Job::Plan(d) => Some((&d.cluster, &d.service)),
-            Job::Promote(v) | Job::Abort(v) | Job::Status(v) => Some((&v.cluster, &v.service)),
+            Job::Promote(v) | Job::Abort(v) | Job::Rollback(v) | Job::Status(v) => {
+                Some((&v.cluster, &v.service))
+            }
             Job::Tag(_) | Job::Fleet(_) => None,
         }
     }
@@ -256,7 +269,12 @@ impl Job {
     pub fn deploy(&self) -> Option<&DeployConfig> {
         match self {
             Job::Deploy(d) | Job::Plan(d) => Some(d),
-            Job::Tag(_) | Job::Promote(_) | Job::Abort(_) | Job::Status(_) | Job::Fleet(_) => None,
+            Job::Tag(_)
+            | Job::Promote(_)
+            | Job::Abort(_)
+            | Job::Rollback(_)
+            | Job::Status(_)
+            | Job::Fleet(_) => None,
         }
     }
 }
@@ -370,12 +388,13 @@ impl Config {
             "tag" => Command::Tag,
             "promote" => Command::Promote,
             "abort" => Command::Abort,
+            "rollback" => Command::Rollback,
             "status" => Command::Status,
             other => {
                 return Err(Error::input(
                     "command",
                     format!("`{other}` is not a command of this release"),
-                    "use `deploy`, `plan`, `tag`, `promote`, `abort` or `status`",
+                    "use `deploy`, `plan`, `tag`, `promote`, `rollback`, `abort` or `status`",
                 ));
             }
         };
@@ -392,6 +411,7 @@ impl Config {
             Command::Tag => Job::Tag(tag_config(raw)?),
             Command::Promote => Job::Promote(verb_config(raw, "promote", &mut warnings)?),
             Command::Abort => Job::Abort(verb_config(raw, "abort", &mut warnings)?),
+            Command::Rollback => Job::Rollback(verb_config(raw, "rollback", &mut warnings)?),
             Command::Status => Job::Status(verb_config(raw, "status", &mut warnings)?),
         };
         Ok(Config {
@@ -400,6 +420,37 @@ impl Config {
             report: report_config(raw)?,
             warnings,
         })
+    }
+}
+
+impl VerbConfig {
+    /// The deploy that puts `task_definition` (a registered revision) back on the service:
+    /// the same service and CodeDeploy names, no gate (the revision ran before), deployed as
+    /// it is.
+    pub fn redeploy(&self, task_definition: &str) -> Result<DeployConfig> {
+        let mut raw = BTreeMap::new();
+        for (k, v) in [
+            ("task-definition", task_definition),
+            ("service", self.service.as_str()),
+            ("cluster", self.cluster.as_str()),
+            ("codedeploy-application", self.application.as_str()),
+            (
+                "codedeploy-deployment-group",
+                self.deployment_group.as_str(),
+            ),
+            ("scan-gate", "false"),
+            ("force-new-deployment", "true"),
+        ] {
+            raw.insert(k.to_string(), v.to_string());
+        }
+        raw.insert("wait-for-minutes".into(), self.wait_minutes.to_string());
+        raw.insert(
+            "rollback-on-timeout".into(),
+            self.rollback_on_timeout.to_string(),
+        );
+        let mut d = deploy_config(&raw, &mut Vec::new())?;
+        d.description = Some(format!("greenlight rollback to {task_definition}"));
+        Ok(d)
     }
 }
 
@@ -655,15 +706,22 @@ fn verb_config(
 ) -> Result<VerbConfig> {
     let (cluster, service, application, deployment_group) = target(raw, command)?;
     let deployment_id = lookup(raw, "deployment-id").map(str::to_string);
+    let codedeploy_id = |id: &str| {
+        id.starts_with("d-") && id.len() == 11 && id[2..].bytes().all(|b| b.is_ascii_alphanumeric())
+    };
+    let ecs_id = |id: &str| {
+        id.strip_prefix("ecs-svc/")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            || (id.starts_with("arn:") && id.contains(":service-deployment/"))
+    };
     if let Some(id) = &deployment_id
-        && !(id.starts_with("d-")
-            && id.len() == 11
-            && id[2..].bytes().all(|b| b.is_ascii_alphanumeric()))
+        && !codedeploy_id(id)
+        && !ecs_id(id)
     {
         return Err(Error::input(
             "deployment-id",
-            format!("`{id}` is not a CodeDeploy deployment id"),
-            "give an id like `d-7XK2M1QZB`, or leave it out to act on the deployment in flight",
+            format!("`{id}` is neither a CodeDeploy nor an ECS deployment id"),
+            "give an id like `d-7XK2M1QZB`, `ecs-svc/1234567890123456789` or a service-deployment ARN, or leave it out to act on the deployment in flight",
         ));
     }
     Ok(VerbConfig {
@@ -672,6 +730,7 @@ fn verb_config(
         application,
         deployment_group,
         deployment_id,
+        to: lookup(raw, "to").map(str::to_string),
         wait_minutes: wait_minutes(raw, warnings)?,
         rollback_on_timeout: parse_bool(
             "rollback-on-timeout",

@@ -10,6 +10,7 @@ pub mod error;
 pub mod gha;
 pub mod report;
 pub mod stages;
+mod verbs;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -251,38 +252,10 @@ pub async fn run(
         Job::Plan(d) => deploy(d, true, progress, outputs, cancel).await,
         Job::Fleet(f) => fleet(f, progress, outputs, cancel).await,
         Job::Tag(t) => stages::image::run_tag(t, progress, outputs).await,
-        Job::Promote(v) => {
-            let clients = aws::Clients::from_env().await?;
-            let id = codedeploy::find_deployment(&clients, v).await?;
-            outputs.insert("codedeploy-deployment-id", id.clone());
-            codedeploy::promote(&clients, &id, progress).await?;
-            let opts = codedeploy::WatchOptions::from(v);
-            let end = codedeploy::watch(&clients, &opts, &id, progress, Poller::from_env(), cancel)
-                .await?;
-            outputs.insert("deployment-status", end.status);
-            Ok(end.exit_code)
-        }
+        Job::Promote(v) => verbs::promote(v, progress, outputs, cancel).await,
         Job::Status(v) => status(v, progress, outputs).await,
-        Job::Abort(v) => {
-            let clients = aws::Clients::from_env().await?;
-            let id = codedeploy::find_deployment(&clients, v).await?;
-            outputs.insert("codedeploy-deployment-id", id.clone());
-            codedeploy::abort(&clients, &id, progress).await?;
-            // Already stopping: a cancellation now has nothing more to stop.
-            let opts = codedeploy::WatchOptions::from(v);
-            let end = codedeploy::watch(
-                &clients,
-                &opts,
-                &id,
-                progress,
-                Poller::from_env(),
-                std::future::pending(),
-            )
-            .await?;
-            let aborted = end.status == "Stopped";
-            outputs.insert("deployment-status", end.status);
-            Ok(if aborted { 0 } else { 1 })
-        }
+        Job::Abort(v) => verbs::abort(v, progress, outputs).await,
+        Job::Rollback(v) => verbs::rollback(v, progress, outputs, cancel).await,
     }
 }
 
@@ -313,7 +286,7 @@ struct Prepared<'a> {
 }
 
 /// `deploy`, or with `plan` every check and the diff and then a stop before the first write.
-async fn deploy(
+pub(crate) async fn deploy(
     d: &DeployConfig,
     plan: bool,
     progress: &Progress,

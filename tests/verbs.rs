@@ -25,7 +25,7 @@ impl Seeded {
         .arg("--task-definition")
         .arg(fixture("taskdef.json"));
         AssertCommand::from_std(cmd).assert().code(0);
-        outputs(&self.dir.path().join("deploy-outputs"))["codedeploy-deployment-id"].clone()
+        outputs(&self.dir.path().join("deploy-outputs"))["deployment-id"].clone()
     }
 
     fn verb(&self, verb: &str, extra: &[&str]) -> AssertCommand {
@@ -103,7 +103,7 @@ fn verbs_without_a_deployment_in_flight_exit_2() {
     s.verb("abort", &["--deployment-id", "not-an-id"])
         .assert()
         .code(2)
-        .stderr(contains("is not a CodeDeploy deployment id"));
+        .stderr(contains("is neither a CodeDeploy nor an ECS deployment id"));
     assert!(s.emu.write_calls().is_empty());
 }
 
@@ -137,4 +137,102 @@ fn status_reports_the_live_revision_and_the_deployment_in_flight() {
         outputs(&s.out_file()).get("codedeploy-deployment-id"),
         Some(&id)
     );
+}
+
+#[test]
+fn rollback_of_a_finished_deployment_restores_the_revision_that_ran_before() {
+    let s = seeded(&[]);
+    s.start("complete");
+    let second = s.emu.service_task_definition("demo", "web");
+    // A second deploy: history now says web:2 ran before web:3.
+    let mut cmd = s.emu.greenlight(&s.dir.path().join("deploy-outputs"));
+    cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
+        .args(["--image", &s.image, "--force-new-deployment", "true"])
+        .arg("--task-definition")
+        .arg(fixture("taskdef.json"));
+    AssertCommand::from_std(cmd).assert().code(0);
+    let third = s.emu.service_task_definition("demo", "web");
+    assert_ne!(third, second);
+
+    s.verb("rollback", &[])
+        .assert()
+        .code(0)
+        .stdout(contains("rolling back demo/web: web:3 → web:2"))
+        .stdout(contains("deployment status: Succeeded"));
+    assert_eq!(s.emu.service_task_definition("demo", "web"), second);
+
+    // An explicit revision: back to the very first.
+    s.verb("rollback", &["--to", "web:1"])
+        .assert()
+        .code(0)
+        .stdout(contains("rolling back demo/web: web:2 → web:1"));
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+}
+
+#[test]
+fn rollback_with_a_deployment_in_flight_stops_it_with_rollback() {
+    let s = seeded(&[]);
+    s.emu.fault(json!({"kind": "never_ready"}));
+    s.start("none");
+    s.verb("rollback", &[]).assert().code(0).stdout(contains(
+        "a deployment is in flight: stopping it with rollback",
+    ));
+    assert_eq!(
+        outputs(&s.out_file())
+            .get("deployment-status")
+            .map(String::as_str),
+        Some("Stopped")
+    );
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+}
+
+#[test]
+fn ecs_verbs_promote_abort_and_roll_back() {
+    // Native blue/green paused at its hook: promote continues it to the end.
+    let s = seeded(&[
+        "--controller",
+        "ECS",
+        "--strategy",
+        "BLUE_GREEN",
+        "--pause-hook",
+        "POST_TEST_TRAFFIC_SHIFT",
+    ]);
+    s.start("ready");
+    s.verb("promote", &[])
+        .assert()
+        .code(0)
+        .stdout(contains("promoted arn:aws:ecs:"))
+        .stdout(contains("deployment status: SUCCESSFUL"));
+    let deployed = s.emu.service_task_definition("demo", "web");
+    assert_ne!(deployed, s.initial_td);
+
+    // Paused again: abort stops it and traffic goes back to the revision that served it.
+    let mut cmd = s.emu.greenlight(&s.dir.path().join("deploy-outputs"));
+    cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
+        .args(["--image", &s.image, "--force-new-deployment", "true"])
+        .args(["--wait-until", "ready"])
+        .arg("--task-definition")
+        .arg(fixture("taskdef.json"));
+    AssertCommand::from_std(cmd).assert().code(0);
+    s.verb("abort", &[])
+        .assert()
+        .code(0)
+        .stdout(contains("deployment status: ROLLBACK_SUCCESSFUL"));
+    assert_eq!(
+        outputs(&s.out_file())
+            .get("deployment-status")
+            .map(String::as_str),
+        Some("Stopped")
+    );
+    assert_eq!(s.emu.service_task_definition("demo", "web"), deployed);
+
+    // A rolling service: rollback after a finished deploy goes back through UpdateService.
+    let r = seeded(&["--controller", "ECS"]);
+    r.start("complete");
+    assert_ne!(r.emu.service_task_definition("demo", "web"), r.initial_td);
+    r.verb("rollback", &[])
+        .assert()
+        .code(0)
+        .stdout(contains("rolling back demo/web: web:2 → web:1"));
+    assert_eq!(r.emu.service_task_definition("demo", "web"), r.initial_td);
 }

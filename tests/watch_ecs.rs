@@ -173,11 +173,11 @@ async fn start_and_watch(
     assert!(started.new);
     match strategy {
         Strategy::Rolling => {
-            let mut t = ecs::RollingTracker::new(clients, &d, started);
+            let mut t = ecs::RollingTracker::new(clients, &d.cluster, &d.service, started);
             watch(&mut t, opts, progress, poller(), std::future::pending()).await
         }
         Strategy::Native { .. } => {
-            let mut t = ecs::NativeTracker::new(clients, &d, started);
+            let mut t = ecs::NativeTracker::new(clients, &d.cluster, &d.service, started);
             watch(&mut t, opts, progress, poller(), std::future::pending()).await
         }
     }

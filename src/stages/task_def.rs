@@ -13,6 +13,37 @@ use crate::config::DeployConfig;
 use crate::error::{Error, Problem, Result};
 use crate::stages::{did_you_mean, line_of_key, read_document, shape};
 
+/// The newest ACTIVE revision of `live`'s family older than it: the last resort for finding
+/// what ran before, when no deployment history says.
+pub async fn previous_in_family(clients: &Clients, live: &str) -> Result<Option<String>> {
+    let name = live.rsplit('/').next().unwrap_or(live);
+    let Some((family, revision)) = name.rsplit_once(':') else {
+        return Ok(None);
+    };
+    let Ok(revision) = revision.parse::<u32>() else {
+        return Ok(None);
+    };
+    let out = clients
+        .ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .sort(aws_sdk_ecs::types::SortOrder::Desc)
+        .send()
+        .await
+        .map_err(|e| Error::aws("ListTaskDefinitions", &e))?;
+    Ok(out
+        .task_definition_arns()
+        .iter()
+        .filter_map(|arn| {
+            let (f, r) = arn.rsplit('/').next()?.rsplit_once(':')?;
+            (f == family).then_some((r.parse::<u32>().ok()?, arn))
+        })
+        .filter(|(r, _)| *r < revision)
+        .max_by_key(|(r, _)| *r)
+        .map(|(_, arn)| arn.clone()))
+}
+
 /// Fields DescribeTaskDefinition returns that RegisterTaskDefinition refuses.
 pub const READ_ONLY_KEYS: &[&str] = &[
     "taskDefinitionArn",

@@ -409,6 +409,53 @@ pub async fn in_flight(clients: &Clients, application: &str, group: &str) -> Res
     Ok(out.deployments().to_vec())
 }
 
+/// The task definition that ran before `live`: that of the group's newest succeeded
+/// deployment deploying something else (CodeDeploy keeps no record of what it replaced).
+pub async fn previous_task_definition(
+    clients: &Clients,
+    application: &str,
+    group: &str,
+    live: &str,
+) -> Result<Option<String>> {
+    let out = clients
+        .codedeploy
+        .list_deployments()
+        .application_name(application)
+        .deployment_group_name(group)
+        .include_only_statuses(DeploymentStatus::Succeeded)
+        .send()
+        .await
+        .map_err(|e| Error::aws("ListDeployments", &e))?;
+    let mut found = Vec::new();
+    // The newest few are enough: the one before the live revision is among them.
+    for id in out.deployments().iter().take(25) {
+        let info = clients
+            .codedeploy
+            .get_deployment()
+            .deployment_id(id)
+            .send()
+            .await
+            .map_err(|e| Error::aws("GetDeployment", &e))?;
+        let Some(info) = info.deployment_info() else {
+            continue;
+        };
+        let td = info
+            .revision()
+            .and_then(|r| r.app_spec_content())
+            .and_then(|c| c.content())
+            .and_then(crate::stages::appspec::task_definition_in);
+        if let Some(td) = td {
+            let at = info.create_time().map(|t| (t.secs(), t.subsec_nanos()));
+            found.push((at, td));
+        }
+    }
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    Ok(found
+        .into_iter()
+        .map(|(_, td)| td)
+        .find(|td| td != live && !live.ends_with(td.as_str())))
+}
+
 /// The deployment a verb acts on: the given id, or the one in flight for the group.
 pub async fn find_deployment(clients: &Clients, v: &VerbConfig) -> Result<String> {
     if let Some(id) = &v.deployment_id {

@@ -284,11 +284,11 @@ pub struct RollingTracker<'a> {
 }
 
 impl<'a> RollingTracker<'a> {
-    pub fn new(clients: &'a Clients, d: &DeployConfig, started: Started) -> Self {
+    pub fn new(clients: &'a Clients, cluster: &str, service: &str, started: Started) -> Self {
         RollingTracker {
             clients,
-            cluster: d.cluster.clone(),
-            service: d.service.clone(),
+            cluster: cluster.to_string(),
+            service: service.to_string(),
             started,
             last: None,
             rolling_back: None,
@@ -592,11 +592,11 @@ pub struct NativeTracker<'a> {
 }
 
 impl<'a> NativeTracker<'a> {
-    pub fn new(clients: &'a Clients, d: &DeployConfig, started: Started) -> Self {
+    pub fn new(clients: &'a Clients, cluster: &str, service: &str, started: Started) -> Self {
         NativeTracker {
             clients,
-            cluster: d.cluster.clone(),
-            service: d.service.clone(),
+            cluster: cluster.to_string(),
+            service: service.to_string(),
             started,
             arn: None,
             last: NativeView::default(),
@@ -824,6 +824,135 @@ impl Tracker for NativeTracker<'_> {
             .clone()
             .unwrap_or_else(|| self.started.deployment_id.clone())
     }
+}
+
+impl<'a> NativeTracker<'a> {
+    /// Follows a known service deployment (the operator verbs).
+    pub fn following(clients: &'a Clients, cluster: &str, service: &str, arn: &str) -> Self {
+        let mut t = NativeTracker::new(
+            clients,
+            cluster,
+            service,
+            Started {
+                deployment_id: arn.to_string(),
+                new: false,
+                previous_task_definition: None,
+                seen_events: HashSet::new(),
+                seen_service_deployments: HashSet::new(),
+                quiet_first_read: false,
+            },
+        );
+        t.arn = Some(arn.to_string());
+        t
+    }
+}
+
+/// The native service deployment a verb acts on: the given ARN, or the one in flight.
+pub async fn find_in_flight(
+    clients: &Clients,
+    cluster: &str,
+    service: &str,
+    given: Option<&str>,
+) -> Result<String> {
+    if let Some(arn) = given.filter(|g| g.starts_with("arn:")) {
+        return Ok(arn.to_string());
+    }
+    let out = clients
+        .ecs
+        .list_service_deployments()
+        .cluster(cluster)
+        .service(service)
+        .status(aws_sdk_ecs::types::ServiceDeploymentStatus::Pending)
+        .status(aws_sdk_ecs::types::ServiceDeploymentStatus::InProgress)
+        .send()
+        .await
+        .map_err(|e| Error::aws("ListServiceDeployments", &e))?;
+    let arns: Vec<String> = out
+        .service_deployments()
+        .iter()
+        .filter_map(|b| b.service_deployment_arn().map(str::to_string))
+        .collect();
+    match arns.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::state(
+            format!("no deployment is in flight for {cluster}/{service}"),
+            "start one with `deploy`",
+        )),
+        many => Err(Error::state(
+            format!(
+                "{} deployments are in flight for {cluster}/{service}: {}",
+                many.len(),
+                many.join(", ")
+            ),
+            "name the one to act on with `deployment-id`",
+        )),
+    }
+}
+
+/// The PAUSE hook a native deployment waits at, if it does.
+pub async fn paused_hook(clients: &Clients, arn: &str) -> Result<Option<String>> {
+    let out = clients
+        .ecs
+        .describe_service_deployments()
+        .service_deployment_arns(arn)
+        .send()
+        .await
+        .map_err(|e| Error::aws("DescribeServiceDeployments", &e))?;
+    Ok(out
+        .service_deployments()
+        .first()
+        .map(native_view)
+        .and_then(|v| v.awaiting.into_iter().next()))
+}
+
+/// The task definition the service ran before its last successful deployment, from the
+/// service-deployment history.
+pub async fn previous_task_definition(
+    clients: &Clients,
+    cluster: &str,
+    service: &str,
+) -> Result<Option<String>> {
+    let out = clients
+        .ecs
+        .list_service_deployments()
+        .cluster(cluster)
+        .service(service)
+        .status(aws_sdk_ecs::types::ServiceDeploymentStatus::Successful)
+        .send()
+        .await
+        .map_err(|e| Error::aws("ListServiceDeployments", &e))?;
+    let mut briefs: Vec<_> = out.service_deployments().to_vec();
+    briefs.sort_by_key(|b| b.created_at().map(|t| (t.secs(), t.subsec_nanos())));
+    let Some(arn) = briefs.last().and_then(|b| b.service_deployment_arn()) else {
+        return Ok(None);
+    };
+    let sd = clients
+        .ecs
+        .describe_service_deployments()
+        .service_deployment_arns(arn)
+        .send()
+        .await
+        .map_err(|e| Error::aws("DescribeServiceDeployments", &e))?;
+    let Some(source) = sd
+        .service_deployments()
+        .first()
+        .and_then(|d| d.source_service_revisions().first())
+        .and_then(|r| r.arn())
+    else {
+        return Ok(None);
+    };
+    let revs = clients
+        .ecs
+        .describe_service_revisions()
+        .service_revision_arns(source)
+        .send()
+        .await
+        .map_err(|e| Error::aws("DescribeServiceRevisions", &e))?;
+    Ok(revs
+        .service_revisions()
+        .first()
+        .and_then(|r| r.task_definition())
+        .map(str::to_string))
 }
 
 /// Continues a native deployment paused at a PAUSE lifecycle hook.

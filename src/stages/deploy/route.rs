@@ -283,11 +283,11 @@ async fn follow_ecs(
 ) -> Result<WatchEnd> {
     match strategy {
         ecs::Strategy::Rolling => {
-            let mut t = ecs::RollingTracker::new(clients, d, started);
+            let mut t = ecs::RollingTracker::new(clients, &d.cluster, &d.service, started);
             watch::watch(&mut t, opts, progress, Poller::from_env(), cancel).await
         }
         ecs::Strategy::Native { .. } => {
-            let mut t = ecs::NativeTracker::new(clients, d, started);
+            let mut t = ecs::NativeTracker::new(clients, &d.cluster, &d.service, started);
             watch::watch(&mut t, opts, progress, Poller::from_env(), cancel).await
         }
     }
