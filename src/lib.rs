@@ -222,6 +222,23 @@ async fn status(v: &config::VerbConfig, progress: &Progress, outputs: &mut Outpu
             Err(e) => return Err(e),
         }
     }
+    if service.controller == Controller::Ecs {
+        rows.push(("Strategy".into(), service.strategy.name()));
+        let flight = match deploy::ecs::in_flight(&service.deployments) {
+            Some(d) => {
+                outputs.insert("deployment-id", d.id.clone());
+                format!(
+                    "`{}` {} · {}/{} tasks running",
+                    d.id,
+                    d.rollout_state.as_deref().unwrap_or("?"),
+                    d.running,
+                    d.desired
+                )
+            }
+            None => format!("no deployment is in flight for {}/{}", v.cluster, v.service),
+        };
+        rows.push(("In flight".into(), flight));
+    }
     for (k, val) in &rows {
         progress.emit(Event::Info(format!("{k}: {val}")));
     }

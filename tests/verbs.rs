@@ -236,3 +236,17 @@ fn ecs_verbs_promote_abort_and_roll_back() {
         .stdout(contains("rolling back demo/web: web:2 → web:1"));
     assert_eq!(r.emu.service_task_definition("demo", "web"), r.initial_td);
 }
+
+#[test]
+fn status_of_an_ecs_service_names_its_strategy_and_what_is_in_flight() {
+    let s = seeded(&["--controller", "ECS", "--strategy", "CANARY"]);
+    s.verb("status", &[])
+        .assert()
+        .code(0)
+        .stdout(contains("Controller: Ecs"))
+        .stdout(contains("Strategy: ECS CANARY"))
+        .stdout(contains(
+            "In flight: no deployment is in flight for demo/web",
+        ));
+    assert!(s.emu.write_calls().is_empty(), "status only reads");
+}
