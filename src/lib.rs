@@ -227,6 +227,12 @@ async fn status(v: &config::VerbConfig, progress: &Progress, outputs: &mut Outpu
         let flight = match deploy::ecs::in_flight(&service.deployments) {
             Some(d) => {
                 outputs.insert("deployment-id", d.id.clone());
+                outputs.insert(
+                    "deployment-status",
+                    d.rollout_state
+                        .clone()
+                        .unwrap_or_else(|| "IN_PROGRESS".into()),
+                );
                 format!(
                     "`{}` {} · {}/{} tasks running",
                     d.id,

@@ -229,3 +229,49 @@ async fn a_read_only_fork_token_leaves_the_deployment_and_its_exit_code_alone() 
     );
     assert!(summary.contains("deployed"), "{summary}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_reports_what_merging_will_deploy_as_a_comment_and_a_check() {
+    let server = github_accepting_everything().await;
+    let uri = server.uri();
+    let (s, out) = tokio::task::spawn_blocking(move || {
+        let s = seeded(&[]);
+        s.emu.clear_calls();
+        let out = run_action(&s, &uri, &[("INPUT_COMMAND", "plan")]);
+        (s, out)
+    })
+    .await
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let writes = s.emu.write_calls();
+    assert!(writes.is_empty(), "plan writes nothing to AWS: {writes:?}");
+    let requests = server.received_requests().await.unwrap();
+    let comment: Value = requests
+        .iter()
+        .rev()
+        .find(|r| r.url.path().contains("comments") && r.method.as_str() != "GET")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .expect("a comment");
+    let body = comment["body"].as_str().unwrap();
+    assert!(
+        body.contains("greenlight plan · `demo/web` · ready to deploy"),
+        "{body}"
+    );
+    assert!(
+        body.contains("merging this will register a new `web` revision"),
+        "{body}"
+    );
+    assert!(
+        body.contains("```diff") && body.contains("+  env APP_VERSION = 1.42.0"),
+        "{body}"
+    );
+    let last_status: Value = requests
+        .iter()
+        .rev()
+        .find(|r| r.url.path().contains("/statuses/"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .expect("a status");
+    assert_eq!(last_status["state"], "success");
+    assert_eq!(last_status["context"], "greenlight/demo/web");
+}

@@ -137,6 +137,19 @@ fn status_reports_the_live_revision_and_the_deployment_in_flight() {
         outputs(&s.out_file()).get("codedeploy-deployment-id"),
         Some(&id)
     );
+    let stable: String = md
+        .replace(&id, "d-<id>")
+        .lines()
+        .map(|l| {
+            if l.starts_with("<sub>") {
+                "<sub><elapsed></sub>"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("status_summary", stable);
 }
 
 #[test]

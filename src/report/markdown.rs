@@ -193,6 +193,15 @@ impl RunState {
         if self.planned.is_some() {
             return format!("✅ greenlight plan · {target} · ready to deploy");
         }
+        if self.command == "status" {
+            let busy = self.end.as_ref().is_some_and(|(s, _)| !s.is_empty());
+            let what = if busy {
+                "a deployment is in flight"
+            } else {
+                "idle"
+            };
+            return format!("ℹ️ greenlight status · {target} · {what}");
+        }
         let status = self
             .end
             .as_ref()
