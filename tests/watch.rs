@@ -280,3 +280,79 @@ async fn throttled_reads_are_retried_and_the_watch_goes_on() {
         "SDK retries absorbed it: {events:?}"
     );
 }
+
+/// A canary's second step is expected one interval after the first: the watch reads just after
+/// it instead of up to a whole backed-off poll interval later.
+#[tokio::test(start_paused = true)]
+async fn the_read_after_a_canary_interval_comes_right_after_it() {
+    let start = tokio::time::Instant::now();
+    let shifted_at = Arc::new(Mutex::new(None::<tokio::time::Instant>));
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let (seen, log) = (shifted_at.clone(), reads.clone());
+    let interval = Duration::from_secs(300);
+    let get = mock!(Client::get_deployment).then_compute_output(move |_| {
+        let now = tokio::time::Instant::now();
+        log.lock().unwrap().push(now);
+        let first = *seen.lock().unwrap().get_or_insert(now);
+        if now.duration_since(first) >= interval {
+            info(DeploymentStatus::Succeeded, false)
+        } else {
+            info(DeploymentStatus::InProgress, false)
+        }
+    });
+    let list = mock!(Client::list_deployment_targets).then_output(|| {
+        ListDeploymentTargetsOutput::builder()
+            .target_ids("demo:web")
+            .build()
+    });
+    let seen = shifted_at.clone();
+    let batch = mock!(Client::batch_get_deployment_targets).then_compute_output(move |_| {
+        let first = seen
+            .lock()
+            .unwrap()
+            .unwrap_or_else(tokio::time::Instant::now);
+        target(if first.elapsed() >= interval {
+            100.0
+        } else {
+            10.0
+        })
+    });
+    let codedeploy = mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::MatchAny,
+        [&get, &list, &batch]
+    );
+    let mut opts = cfg(&[]);
+    opts.step_interval = Some(interval);
+    let (progress, _rx) = channel();
+    let end = watch(
+        &clients_with(codedeploy),
+        &opts,
+        "d-TEST12345",
+        &progress,
+        Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(end.status, "Succeeded");
+    let first = shifted_at.lock().unwrap().unwrap();
+    let after: Vec<Duration> = reads
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| t.duration_since(first))
+        .filter(|d| *d >= interval)
+        .collect();
+    assert!(
+        after[0] <= interval + Duration::from_secs(1),
+        "read {:?} after the step began; reads: {:?}",
+        after[0],
+        reads
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|t| t.duration_since(start))
+            .collect::<Vec<_>>()
+    );
+}

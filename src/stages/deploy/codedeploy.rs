@@ -37,6 +37,8 @@ pub struct Checked {
     pub waits_at_ready: bool,
     /// The group's deployments that have not ended.
     pub in_flight: Vec<String>,
+    /// Canary or linear: the time between two traffic steps.
+    pub step_interval: Option<std::time::Duration>,
 }
 
 pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> {
@@ -147,6 +149,20 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> 
         })
         .unwrap_or_else(|| "all at once".into());
 
+    let step_interval = config
+        .deployment_config_info()
+        .and_then(|i| i.traffic_routing_config())
+        .and_then(|r| match r.r#type() {
+            Some(TrafficRoutingType::TimeBasedCanary) => {
+                r.time_based_canary().map(|c| c.canary_interval())
+            }
+            Some(TrafficRoutingType::TimeBasedLinear) => {
+                r.time_based_linear().map(|l| l.linear_interval())
+            }
+            _ => None,
+        })
+        .and_then(|minutes| u64::try_from(minutes).ok())
+        .map(|minutes| std::time::Duration::from_secs(minutes * 60));
     let waits_at_ready = info
         .blue_green_deployment_configuration()
         .and_then(|b| b.deployment_ready_option())
@@ -159,6 +175,7 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> 
         routing,
         waits_at_ready,
         in_flight,
+        step_interval,
     })
 }
 
@@ -537,6 +554,8 @@ pub async fn watch(
         target: None,
         last: Snapshot::default(),
         wait_for_stability: opts.wait_for_stability,
+        step_interval: opts.step_interval,
+        step_seen: None,
     };
     super::watch::watch(&mut tracker, opts, progress, poller, cancel).await
 }
@@ -548,11 +567,26 @@ pub struct CodeDeployTracker<'a> {
     target: Option<String>,
     last: Snapshot,
     wait_for_stability: bool,
+    step_interval: Option<std::time::Duration>,
+    /// When the traffic last moved to a partial split: the next step is one interval later.
+    step_seen: Option<tokio::time::Instant>,
+}
+
+impl CodeDeployTracker<'_> {
+    fn next_step_due(&self) -> Option<std::time::Duration> {
+        let (interval, seen) = (self.step_interval?, self.step_seen?);
+        let partial = self.last.traffic.is_some_and(|(g, _)| g > 0.0 && g < 100.0);
+        partial.then(|| (seen + interval).saturating_duration_since(tokio::time::Instant::now()))
+    }
 }
 
 impl Tracker for CodeDeployTracker<'_> {
     async fn observe(&mut self, progress: &Progress) -> Result<Observation> {
         let snap = read(self.clients, &self.id, &mut self.target).await?;
+        let moved = |t: Option<(f64, f64)>| t.map(|(g, _)| g.round() as i64);
+        if moved(snap.traffic) != moved(self.last.traffic) {
+            self.step_seen = Some(tokio::time::Instant::now());
+        }
         let changed = emit_changes(&self.last, &snap, progress);
         self.last = snap;
         let phase = if self.last.is_terminal() {
@@ -568,7 +602,12 @@ impl Tracker for CodeDeployTracker<'_> {
         } else {
             Phase::Running
         };
-        Ok(Observation { changed, phase })
+        let due = self.next_step_due();
+        Ok(Observation {
+            changed,
+            phase,
+            due,
+        })
     }
 
     async fn stop(&mut self, rollback: bool) -> Result<Stop> {

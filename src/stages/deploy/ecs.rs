@@ -420,6 +420,7 @@ impl Tracker for RollingTracker<'_> {
             return Ok(Observation {
                 changed,
                 phase: self.rollback_phase(&rb, &all, progress),
+                due: None,
             });
         }
         let phase = match &ours {
@@ -494,7 +495,11 @@ impl Tracker for RollingTracker<'_> {
                 }
             },
         };
-        Ok(Observation { changed, phase })
+        Ok(Observation {
+            changed,
+            phase,
+            due: None,
+        })
     }
 
     async fn stop(&mut self, rollback: bool) -> Result<Stop> {
@@ -683,6 +688,7 @@ impl Tracker for NativeTracker<'_> {
             return Ok(Observation {
                 changed: false,
                 phase: Phase::Running,
+                due: None,
             });
         };
         let out = self
@@ -791,7 +797,11 @@ impl Tracker for NativeTracker<'_> {
             _ => Phase::Running,
         };
         self.last = next;
-        Ok(Observation { changed, phase })
+        Ok(Observation {
+            changed,
+            phase,
+            due: None,
+        })
     }
 
     async fn stop(&mut self, rollback: bool) -> Result<Stop> {

@@ -213,6 +213,10 @@ impl Route {
         let opts = WatchOptions::from(d);
         match self {
             Route::CodeDeploy { appspec, checked } => {
+                let opts = WatchOptions {
+                    step_interval: checked.step_interval,
+                    ..opts
+                };
                 let id = codedeploy::start(clients, d, checked, appspec.render(arn)).await?;
                 outputs.insert("codedeploy-deployment-id", id.clone());
                 outputs.insert("deployment-id", id.clone());

@@ -25,6 +25,8 @@ pub struct WatchOptions {
     pub wait_until: WaitUntil,
     /// CodeDeploy: wait out the original task set's termination wait too.
     pub wait_for_stability: bool,
+    /// CodeDeploy canary/linear: the time between two traffic steps.
+    pub step_interval: Option<Duration>,
 }
 
 impl From<&DeployConfig> for WatchOptions {
@@ -34,6 +36,7 @@ impl From<&DeployConfig> for WatchOptions {
             rollback_on_timeout: d.rollback_on_timeout,
             wait_until: d.wait_until,
             wait_for_stability: d.wait_for_stability,
+            step_interval: None,
         }
     }
 }
@@ -45,6 +48,7 @@ impl From<&VerbConfig> for WatchOptions {
             rollback_on_timeout: v.rollback_on_timeout,
             wait_until: WaitUntil::Complete,
             wait_for_stability: false,
+            step_interval: None,
         }
     }
 }
@@ -83,6 +87,9 @@ pub struct Observation {
     /// Anything new since the last read: the poller reads sooner after a change.
     pub changed: bool,
     pub phase: Phase,
+    /// When the next transition is expected, if the controller can tell (the end of a
+    /// canary or linear step): the poller reads just after it.
+    pub due: Option<Duration>,
 }
 
 /// What a stop request did.
@@ -174,7 +181,7 @@ pub async fn watch<T: Tracker>(
             stopped_at = Some(now);
             continue;
         }
-        let wait = poller.next(obs.changed).min(deadline - now);
+        let wait = poller.next_before(obs.changed, obs.due).min(deadline - now);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = &mut cancel => {
