@@ -2,7 +2,17 @@
 
 Run through ./scripts/bench, which installs the emulator and builds the release binary first.
 
-What it measures, per scenario (a CodeDeploy canary, an ECS rolling update, an ECS-native
+Speed and size (median of --runs runs each):
+
+* start-up: `greenlight --version`, process start to exit;
+* start → CreateDeployment: process start to the moment the emulator received CreateDeployment
+  (its call log), for a deploy with the gate off (`scan-gate: false`, `wait-until: none`);
+* a full CodeDeploy canary (10%, then the rest after 5 AWS minutes) at time scale 30, with the
+  demo's poll interval (250 ms after a change, backing off to 1 s);
+* peak memory (max RSS of the whole process, from wait4) during that canary;
+* the same canary for 1 and for 10 services in one run (`config`).
+
+Watching (one run per scenario: a CodeDeploy canary, an ECS rolling update, an ECS-native
 canary), with greenlight's production poll intervals and the emulator's clock running
 `--time-scale` times faster than real time:
 
@@ -186,11 +196,130 @@ def scenario(name: str, seed_args: list[str], deploy_args: list[str], scale: flo
     }
 
 
+DEMO_POLL = {"GREENLIGHT_POLL_MIN_MS": "250", "GREENLIGHT_POLL_MAX_MS": "1000"}
+
+
+def aws_env(endpoint: str) -> dict[str, str]:
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_ENDPOINT_URL=endpoint,
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        env.pop(name, None)
+    return env
+
+
+def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+    """(wall seconds, start time, peak RSS in KiB, stdout) of one greenlight run."""
+    start = time.time()
+    proc = subprocess.Popen([str(BINARY), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.stdout.read() if proc.stdout else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"greenlight {' '.join(args[:1])} exited {proc.returncode}:\n{out.decode(errors='replace')}")
+    return time.time() - start, start, usage.ru_maxrss, out.decode(errors="replace")
+
+
+def wait_idle(emu: Emulator, timeout: float = 30.0) -> None:
+    """Until no CodeDeploy deployment is in flight, so the next run is not refused."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        deployments = emu.get("/_greenlight/deployments")
+        items = deployments.get("deployments", []) if isinstance(deployments, dict) else deployments
+        if all(d.get("status") in ("Succeeded", "Failed", "Stopped") for d in items):
+            return
+        time.sleep(0.1)
+    raise SystemExit("a deployment did not end in time")
+
+
+def speed(runs: int) -> dict:
+    figures: dict[str, float | int | str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        starts = []
+        for _ in range(runs):
+            t0 = time.time()
+            subprocess.run([str(BINARY), "--version"], check=True, capture_output=True)
+            starts.append(time.time() - t0)
+        figures["version_ms"] = round(statistics.median(starts) * 1000, 1)
+        figures["binary_bytes"] = BINARY.stat().st_size
+
+        td = Path(tmp) / "taskdef.json"
+        td.write_text((ROOT / "tests" / "fixtures" / "taskdef.json").read_text())
+
+        # start → CreateDeployment, all-at-once so each deployment ends before the next run.
+        emu = Emulator(600.0)
+        try:
+            seed = emu.seed("--cluster", "bench", "--service", "web", "--family", "web", "--repository", "web")
+            env = aws_env(emu.endpoint)
+            to_create = []
+            for _ in range(runs):
+                wait_idle(emu)
+                urllib.request.urlopen(urllib.request.Request(emu.endpoint + "/_greenlight/calls", method="DELETE"))
+                _, started, _, _ = timed(
+                    ["deploy", "--cluster", "bench", "--service", "web", "--task-definition", str(td),
+                     "--container-name", "web", "--image", seed["image"], "--scan-gate", "false",
+                     "--wait-until", "none", "--force-new-deployment", "true",
+                     "--codedeploy-deployment-config", "CodeDeployDefault.ECSAllAtOnce"],
+                    env,
+                )
+                calls = emu.get("/_greenlight/calls")["calls"]
+                created = next(float(c["ts"]) for c in calls if c.get("action") == "CreateDeployment")
+                to_create.append(created - started)
+            figures["start_to_create_ms"] = round(statistics.median(to_create) * 1000, 1)
+        finally:
+            emu.stop()
+
+        # A full canary at time scale 30, one service and ten, with the demo's poll interval.
+        env_poll = DEMO_POLL
+        for count in (1, 10):
+            walls, rss = [], []
+            for _ in range(runs if count == 1 else max(2, runs // 2)):
+                emu = Emulator(30.0)
+                try:
+                    names = [f"svc{i}" for i in range(count)]
+                    entries = []
+                    for name in names:
+                        seed = emu.seed("--cluster", "bench", "--service", name, "--family", name, "--repository", name)
+                        # The seeded load balancer routes to a container named after the service.
+                        doc = json.loads(td.read_text())
+                        doc["family"] = name
+                        doc["containerDefinitions"][0]["name"] = seed["containerName"]
+                        own = Path(tmp) / f"{name}.json"
+                        own.write_text(json.dumps(doc))
+                        entries.append(
+                            f"  - service: {name}\n    task-definition: {own}\n"
+                            f"    container-name: {seed['containerName']}\n    image: {seed['image']}\n"
+                        )
+                    config = Path(tmp) / "services.yml"
+                    config.write_text("services:\n" + "".join(entries))
+                    env = dict(aws_env(emu.endpoint), **env_poll)
+                    wall, _, peak, _ = timed(
+                        ["deploy", "--cluster", "bench", "--config", str(config), "--scan-gate", "false",
+                         "--codedeploy-deployment-config", "CodeDeployDefault.ECSCanary10Percent5Minutes"],
+                        env,
+                    )
+                    walls.append(wall)
+                    rss.append(peak)
+                finally:
+                    emu.stop()
+            figures[f"canary_{count}_s"] = round(statistics.median(walls), 2)
+            figures[f"canary_{count}_rss_kib"] = int(statistics.median(rss))
+    figures["ten_vs_one"] = round(figures["canary_10_s"] / figures["canary_1_s"], 2)
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--time-scale", type=float, default=10.0, help="emulator clock speed (default 10)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--runs", type=int, default=5, help="runs per speed figure (median; default 5)")
     args = parser.parse_args()
+    fast = speed(args.runs)
     # Production poll intervals unless overridden: the figures describe what users get.
     env_extra = {k: v for k, v in os.environ.items() if k.startswith("GREENLIGHT_POLL_")}
     results = [
@@ -211,8 +340,16 @@ def main() -> int:
         ),
     ]
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"speed": fast, "watching": results}, indent=2))
         return 0
+    print(f"median of {args.runs} runs; {os.cpu_count()} CPUs")
+    print(f"  binary size                          {fast['binary_bytes'] / 1e6:.1f} MB")
+    print(f"  greenlight --version                 {fast['version_ms']} ms")
+    print(f"  start -> CreateDeployment            {fast['start_to_create_ms']} ms")
+    print(f"  canary, 1 service (time scale 30)    {fast['canary_1_s']} s, peak RSS {fast['canary_1_rss_kib'] / 1024:.1f} MiB")
+    print(f"  canary, 10 services in one run       {fast['canary_10_s']} s, peak RSS {fast['canary_10_rss_kib'] / 1024:.1f} MiB"
+          f"  ({fast['ten_vs_one']}x one)")
+    print()
     print(f"time scale {args.time_scale:g}x, poll interval {env_extra or 'production (2 s after a change, backing off to 15 s)'}")
     print(f"{'scenario':34} {'wall':>7} {'changes':>8} {'latency p50':>12} {'latency max':>12} {'calls/min':>10}")
     for r in results:
