@@ -66,13 +66,13 @@ fn images_to_deploy(
 /// Shows what this deployment changes against the revision the service runs now, and says
 /// whether they are the same revision in substance. A diff is a report: failing to read the
 /// live revision only warns (and then nothing counts as unchanged).
-async fn report_diff(
-    clients: &aws::Clients,
+fn report_diff(
     live_arn: &str,
+    live: Result<(String, serde_json::Map<String, serde_json::Value>)>,
     td: &task_def::TaskDef,
     progress: &Progress,
 ) -> bool {
-    let live = match task_def::describe_live(clients, live_arn).await {
+    let live = match live {
         Ok((_, live)) => live,
         Err(e) => {
             progress.emit(Event::Warning(format!(
@@ -366,7 +366,18 @@ async fn prepare<'a>(
         progress.emit(Event::Info(format!("task definition: {note}")));
     }
     let service = deploy::describe_service(clients, &d.cluster, &d.service).await?;
-    let route = deploy::route::route(clients, d, &service, files.appspec, &td, progress).await?;
+    // The live revision (for the diff) is read while the controller is checked.
+    let live_read = async {
+        match &service.task_definition {
+            Some(arn) => Some(task_def::describe_live(clients, arn).await),
+            None => None,
+        }
+    };
+    let (route, live) = tokio::join!(
+        deploy::route::route(clients, d, &service, files.appspec, &td, progress),
+        live_read
+    );
+    let route = route?;
     let conflict = route.conflict(clients, d, &service).await?;
     if let Some(c) = &conflict {
         if d.on_conflict == OnConflict::Fail {
@@ -398,8 +409,8 @@ async fn prepare<'a>(
         outputs.entry("image").or_insert(gated.pinned);
     }
 
-    if let Some(live_arn) = &service.task_definition {
-        let unchanged = report_diff(clients, live_arn, &td, progress).await;
+    if let (Some(live_arn), Some(live)) = (&service.task_definition, live) {
+        let unchanged = report_diff(live_arn, live, &td, progress);
         if unchanged && reuse_arn.is_none() && !d.force_new_deployment {
             progress.emit(Event::Info(format!(
                 "not registering a copy of {live_arn}; set force-new-deployment to register one anyway"

@@ -101,26 +101,28 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> 
         .clone()
         .or_else(|| info.deployment_config_name().map(str::to_string))
         .unwrap_or_else(|| DEFAULT_CONFIG.to_string());
-    let config = cd
-        .get_deployment_config()
-        .deployment_config_name(&config_name)
-        .send()
-        .await
-        .map_err(|e| match sdk_error_code(&e) {
-            Some("DeploymentConfigDoesNotExistException") => {
-                let hint = did_you_mean(&config_name, PREDEFINED_CONFIGS.iter().copied())
-                    .map(|s| format!("did you mean `{s}`?"))
-                    .unwrap_or_else(|| {
-                        format!("predefined ECS configs: {}", PREDEFINED_CONFIGS.join(", "))
-                    });
-                Error::input(
-                    "codedeploy-deployment-config",
-                    format!("deployment config `{config_name}` does not exist"),
-                    hint,
-                )
-            }
-            _ => Error::aws("GetDeploymentConfig", &e),
-        })?;
+    // The config and the deployments in flight are independent reads: one round trip for both.
+    let (config, in_flight) = tokio::join!(
+        cd.get_deployment_config()
+            .deployment_config_name(&config_name)
+            .send(),
+        in_flight(clients, &cfg.application, &cfg.deployment_group)
+    );
+    let config = config.map_err(|e| match sdk_error_code(&e) {
+        Some("DeploymentConfigDoesNotExistException") => {
+            let hint = did_you_mean(&config_name, PREDEFINED_CONFIGS.iter().copied())
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| {
+                    format!("predefined ECS configs: {}", PREDEFINED_CONFIGS.join(", "))
+                });
+            Error::input(
+                "codedeploy-deployment-config",
+                format!("deployment config `{config_name}` does not exist"),
+                hint,
+            )
+        }
+        _ => Error::aws("GetDeploymentConfig", &e),
+    })?;
     let routing = config
         .deployment_config_info()
         .and_then(|i| i.traffic_routing_config())
@@ -169,12 +171,11 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> 
         .and_then(|r| r.action_on_timeout())
         == Some(&DeploymentReadyAction::StopDeployment);
 
-    let in_flight = in_flight(clients, &cfg.application, &cfg.deployment_group).await?;
     Ok(Checked {
         config_name,
         routing,
         waits_at_ready,
-        in_flight,
+        in_flight: in_flight?,
         step_interval,
     })
 }
