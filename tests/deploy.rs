@@ -2,11 +2,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
 use assert_cmd::Command as AssertCommand;
-use common::{Seeded, fixture, outputs, seeded};
+use common::{Seeded, Streaming, fixture, outputs, seeded};
 use predicates::str::contains;
 use serde_json::json;
 
@@ -295,28 +292,10 @@ fn wait_until_ready_returns_at_the_ready_pause() {
 fn a_cancelled_run_stops_the_deployment_with_rollback() {
     let s = seeded(&[]);
     s.emu.fault(json!({"kind": "never_ready"}));
-    let mut child = s.deploy(&[]).stdout(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut log = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains("created deployment") {
-            break;
-        }
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1), "{log}");
+    let run = Streaming::until(&mut s.deploy(&[]), "created deployment");
+    run.terminate();
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(1), "{log}");
     assert!(
         log.contains("stopping the deployment: the run was cancelled; rolling back"),
         "{log}"
@@ -576,28 +555,17 @@ fn on_conflict_waits_for_or_attaches_to_the_codedeploy_deployment_in_flight() {
     );
 
     // Waiting: once this run waits, the deployment in flight is promoted; then it deploys.
-    let mut child = s
-        .deploy(&[
+    let run = Streaming::until(
+        &mut s.deploy(&[
             "--on-conflict",
             "wait",
             "--force-new-deployment",
             "true",
             "--wait-until",
             "ready",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut log = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains(&format!("waiting for deployment {first} to end")) {
-            break;
-        }
-    }
+        ]),
+        &format!("waiting for deployment {first} to end"),
+    );
     let promote = s
         .emu
         .greenlight(&s.dir.path().join("promote-outputs"))
@@ -605,11 +573,8 @@ fn on_conflict_waits_for_or_attaches_to_the_codedeploy_deployment_in_flight() {
         .output()
         .unwrap();
     assert_eq!(promote.status.code(), Some(0), "{}", text(&promote.stdout));
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    assert_eq!(child.wait().unwrap().code(), Some(0), "{log}");
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(0), "{log}");
     let ended = log
         .find(&format!("deployment {first} has ended"))
         .expect("sees it end");

@@ -5,11 +5,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Seeded, fixture, outputs, seeded};
+use common::{Seeded, Streaming, fixture, outputs, seeded};
 use serde_json::json;
 
 fn text(b: &[u8]) -> String {
@@ -282,29 +280,11 @@ fn native_wait_until_ready_returns_at_the_pause_hook_and_a_cancelled_run_rolls_b
     cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
         .arg("--task-definition")
         .arg(fixture("taskdef.json"))
-        .args(["--container-name", "web", "--image", &s.image])
-        .stdout(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut log = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains("waits for ContinueServiceDeployment") {
-            break;
-        }
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    assert_eq!(child.wait().unwrap().code(), Some(1), "{log}");
+        .args(["--container-name", "web", "--image", &s.image]);
+    let run = Streaming::until(&mut cmd, "waits for ContinueServiceDeployment");
+    run.terminate();
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(1), "{log}");
     assert!(
         log.contains("stopping the deployment: the run was cancelled; rolling back"),
         "{log}"
@@ -379,19 +359,8 @@ fn on_conflict_wait_deploys_after_the_one_in_flight_ends() {
         .arg(fixture("taskdef.json"))
         .args(["--container-name", "web", "--image", &s.image])
         .args(["--on-conflict", "wait", "--force-new-deployment", "true"])
-        .args(["--wait-until", "ready"])
-        .stdout(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut log = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains("waiting for deployment") {
-            break;
-        }
-    }
+        .args(["--wait-until", "ready"]);
+    let run = Streaming::until(&mut cmd, "waiting for deployment");
     // An operator continues the first one past its hook; it then runs to the end.
     let listed = s.emu.aws(
         "AmazonEC2ContainerServiceV20141113.ListServiceDeployments",
@@ -413,11 +382,8 @@ fn on_conflict_wait_deploys_after_the_one_in_flight_ends() {
         "AmazonEC2ContainerServiceV20141113.ContinueServiceDeployment",
         json!({"serviceDeploymentArn": arn, "hookId": hook}),
     );
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    assert_eq!(child.wait().unwrap().code(), Some(0), "{log}");
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(0), "{log}");
     let ended = log.find("has ended").expect("sees it end");
     let started = log.find("created deployment").expect("then deploys");
     assert!(ended < started, "{log}");

@@ -273,3 +273,56 @@ pub fn deploy_config(pairs: &[(&str, &str)]) -> greenlight::config::DeployConfig
         .cloned()
         .expect("a deploy config")
 }
+
+/// A greenlight run followed line by line, for tests that act while it runs (cancel it, promote
+/// the deployment it waits for …).
+pub struct Streaming {
+    child: std::process::Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    /// Everything printed so far.
+    pub log: String,
+}
+
+impl Streaming {
+    /// Starts `cmd` and reads its output up to the first line containing `marker`.
+    pub fn until(cmd: &mut Command, marker: &str) -> Streaming {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start greenlight");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut s = Streaming {
+            child,
+            lines: BufReader::new(stdout).lines(),
+            log: String::new(),
+        };
+        for line in s.lines.by_ref() {
+            let line = line.expect("a line of output");
+            s.log.push_str(&line);
+            s.log.push('\n');
+            if line.contains(marker) {
+                return s;
+            }
+        }
+        panic!("`{marker}` never came:\n{}", s.log);
+    }
+
+    /// Sends SIGTERM, as a cancelled workflow run does.
+    pub fn terminate(&self) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+    }
+
+    /// Reads the rest and waits: the exit code and the whole log.
+    pub fn finish(mut self) -> (Option<i32>, String) {
+        for line in self.lines.by_ref() {
+            self.log.push_str(&line.expect("a line of output"));
+            self.log.push('\n');
+        }
+        let code = self.child.wait().expect("wait for greenlight").code();
+        (code, self.log)
+    }
+}
