@@ -39,8 +39,9 @@ pub enum CliCommand {
     Tag(TagArgs),
 }
 
+/// Which service, and where the report goes: what every command about a service reads.
 #[derive(Debug, Args)]
-pub struct VerbArgs {
+pub struct TargetArgs {
     /// ECS service.
     #[arg(long)]
     pub service: Option<String>,
@@ -53,6 +54,17 @@ pub struct VerbArgs {
     /// CodeDeploy deployment group [default: DgpECS-{cluster}-{service}].
     #[arg(long)]
     pub codedeploy_deployment_group: Option<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// `status` reads nothing beyond which service.
+pub type StatusArgs = TargetArgs;
+
+#[derive(Debug, Args)]
+pub struct VerbArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// The deployment to act on [default: the one in flight for the group].
     #[arg(long, value_name = "ID")]
     pub deployment_id: Option<String>,
@@ -62,26 +74,6 @@ pub struct VerbArgs {
     /// Stop with rollback on timeout or cancellation [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rollback_on_timeout: Option<String>,
-    #[command(flatten)]
-    pub report: ReportArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// ECS service.
-    #[arg(long)]
-    pub service: Option<String>,
-    /// ECS cluster [default: default].
-    #[arg(long)]
-    pub cluster: Option<String>,
-    /// CodeDeploy application [default: AppECS-{cluster}-{service}].
-    #[arg(long)]
-    pub codedeploy_application: Option<String>,
-    /// CodeDeploy deployment group [default: DgpECS-{cluster}-{service}].
-    #[arg(long)]
-    pub codedeploy_deployment_group: Option<String>,
-    #[command(flatten)]
-    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -124,12 +116,8 @@ pub struct DeployArgs {
     /// Task definition file (JSON or YAML, with or without the `taskDefinition` wrapper).
     #[arg(long, value_name = "FILE")]
     pub task_definition: Option<String>,
-    /// ECS service to deploy to.
-    #[arg(long)]
-    pub service: Option<String>,
-    /// ECS cluster [default: default].
-    #[arg(long)]
-    pub cluster: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Container(s) whose image is replaced, comma-separated.
     #[arg(long, value_name = "NAMES")]
     pub container_name: Option<String>,
@@ -157,12 +145,6 @@ pub struct DeployArgs {
     /// AppSpec file (YAML or JSON) [default: generated from the service's load balancer].
     #[arg(long, value_name = "FILE")]
     pub codedeploy_appspec: Option<String>,
-    /// CodeDeploy application [default: AppECS-{cluster}-{service}].
-    #[arg(long)]
-    pub codedeploy_application: Option<String>,
-    /// CodeDeploy deployment group [default: DgpECS-{cluster}-{service}].
-    #[arg(long)]
-    pub codedeploy_deployment_group: Option<String>,
     /// Deployment config, e.g. CodeDeployDefault.ECSCanary10Percent5Minutes [default: the group's].
     #[arg(long, value_name = "NAME")]
     pub codedeploy_deployment_config: Option<String>,
@@ -205,8 +187,7 @@ pub struct DeployArgs {
     /// URL shown for the environment on GitHub.
     #[arg(long, value_name = "URL")]
     pub environment_url: Option<String>,
-    #[command(flatten)]
-    pub report: ReportArgs,
+
     /// Tags refused because they move between images, comma-separated [default: latest].
     #[arg(long, value_name = "TAGS")]
     pub mutable_tags: Option<String>,
