@@ -13,7 +13,7 @@ use aws_sdk_codedeploy::operation::list_deployment_targets::ListDeploymentTarget
 use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentOutput;
 use aws_sdk_codedeploy::types::{
     DeploymentInfo, DeploymentStatus, DeploymentTarget, DeploymentTargetType, EcsTarget,
-    EcsTaskSet, LifecycleEvent, LifecycleEventStatus, RollbackInfo, TargetLabel,
+    EcsTaskSet, LifecycleEvent, LifecycleEventStatus, RollbackInfo, TargetLabel, TargetStatus,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use greenlight::aws::Clients;
@@ -42,6 +42,11 @@ fn info(status: DeploymentStatus, rolled_back: bool) -> GetDeploymentOutput {
 }
 
 fn target(green: f64) -> BatchGetDeploymentTargetsOutput {
+    target_in(None, green)
+}
+
+/// A target as AWS reports it: with its own status and a fixed update time.
+fn target_in(status: Option<TargetStatus>, green: f64) -> BatchGetDeploymentTargetsOutput {
     let set = |label: TargetLabel, weight: f64| {
         EcsTaskSet::builder()
             .task_set_label(label)
@@ -55,6 +60,8 @@ fn target(green: f64) -> BatchGetDeploymentTargetsOutput {
                 .ecs_target(
                     EcsTarget::builder()
                         .target_id("demo:web")
+                        .set_status(status)
+                        .last_updated_at(aws_smithy_types::DateTime::from_secs(1_795_000_000))
                         .lifecycle_events(
                             LifecycleEvent::builder()
                                 .lifecycle_event_name("Install")
@@ -355,4 +362,152 @@ async fn the_read_after_a_canary_interval_comes_right_after_it() {
             .map(|t| t.duration_since(start))
             .collect::<Vec<_>>()
     );
+}
+
+/// Reads of a deployment whose target reports its status; the deployment's own status is
+/// `status(elapsed)`, the target's `target(elapsed)`.
+struct Scripted {
+    get: aws_smithy_mocks::Rule,
+    batch: aws_smithy_mocks::Rule,
+    clients: Clients,
+}
+
+fn scripted(
+    status: impl Fn(Duration) -> DeploymentStatus + Send + Sync + 'static,
+    target: impl Fn(Duration) -> (TargetStatus, f64) + Send + Sync + 'static,
+) -> Scripted {
+    let start = tokio::time::Instant::now();
+    let get = mock!(Client::get_deployment)
+        .then_compute_output(move |_| info(status(start.elapsed()), false));
+    let list = mock!(Client::list_deployment_targets).then_output(|| {
+        ListDeploymentTargetsOutput::builder()
+            .target_ids("demo:web")
+            .build()
+    });
+    let batch = mock!(Client::batch_get_deployment_targets).then_compute_output(move |_| {
+        let (s, green) = target(start.elapsed());
+        target_in(Some(s), green)
+    });
+    let codedeploy = mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::MatchAny,
+        [&get, &list, &batch]
+    );
+    Scripted {
+        get,
+        batch,
+        clients: clients_with(codedeploy),
+    }
+}
+
+async fn watch_scripted(s: &Scripted) -> (WatchEnd, Duration) {
+    let start = tokio::time::Instant::now();
+    let (progress, _rx) = channel();
+    let end = watch(
+        &s.clients,
+        &cfg(&[("wait-for-minutes", "30")]),
+        "d-TEST12345",
+        &progress,
+        Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    (end, start.elapsed())
+}
+
+/// While the target stands still only the target is read: one request per poll, not two.
+#[tokio::test(start_paused = true)]
+async fn a_quiet_target_costs_one_read_per_poll() {
+    let done = Duration::from_secs(300);
+    let s = scripted(
+        move |t| {
+            if t >= done {
+                DeploymentStatus::Succeeded
+            } else {
+                DeploymentStatus::InProgress
+            }
+        },
+        move |t| {
+            if t >= done {
+                (TargetStatus::Succeeded, 100.0)
+            } else {
+                (TargetStatus::InProgress, 10.0)
+            }
+        },
+    );
+    let (end, took) = watch_scripted(&s).await;
+    assert_eq!(end.status, "Succeeded");
+    assert!(took <= done + Duration::from_secs(17), "took {took:?}");
+    let (gets, batches) = (s.get.num_calls(), s.batch.num_calls());
+    // The first read, one a minute, and the end.
+    assert!(
+        gets <= 8 && batches >= 2 * gets,
+        "GetDeployment {gets}, BatchGetDeploymentTargets {batches}"
+    );
+}
+
+/// A stop from elsewhere need not show on the target: the deployment is still read once a
+/// minute, so it ends the watch within a minute and a poll.
+#[tokio::test(start_paused = true)]
+async fn a_stop_the_target_does_not_show_is_seen_within_a_minute() {
+    let stopped = Duration::from_secs(100);
+    let s = scripted(
+        move |t| {
+            if t >= stopped {
+                DeploymentStatus::Stopped
+            } else {
+                DeploymentStatus::InProgress
+            }
+        },
+        |_| (TargetStatus::InProgress, 10.0),
+    );
+    let (end, took) = watch_scripted(&s).await;
+    assert_eq!(end.status, "Stopped");
+    assert!(
+        took <= stopped + Duration::from_secs(60 + 17),
+        "seen {took:?} after the start"
+    );
+}
+
+/// The target's own move (here to Ready) brings a read of the deployment on the same poll.
+#[tokio::test(start_paused = true)]
+async fn a_target_that_moves_brings_the_deployment_read_at_once() {
+    let ready = Duration::from_secs(40);
+    let s = scripted(
+        move |t| {
+            if t >= ready {
+                DeploymentStatus::Ready
+            } else {
+                DeploymentStatus::InProgress
+            }
+        },
+        move |t| {
+            if t >= ready {
+                (TargetStatus::Ready, 0.0)
+            } else {
+                (TargetStatus::InProgress, 0.0)
+            }
+        },
+    );
+    let start = tokio::time::Instant::now();
+    let (progress, _rx) = channel();
+    let end = watch(
+        &s.clients,
+        &cfg(&[("wait-until", "ready")]),
+        "d-TEST12345",
+        &progress,
+        Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(end.status, "Ready");
+    // Seen on the first poll after the move: at most one backed-off interval late.
+    assert!(
+        start.elapsed() <= ready + Duration::from_secs(17),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(s.get.num_calls() < s.batch.num_calls());
 }

@@ -262,6 +262,9 @@ pub struct Snapshot {
     pub tasks: Option<(i64, i64, i64)>,
     /// Minutes the original task set is kept after the traffic shift.
     pub termination_wait_minutes: i32,
+    /// The ECS target's own status (Pending, InProgress, Ready, Succeeded, Failed, Skipped).
+    pub target_status: Option<String>,
+    pub target_updated: Option<aws_smithy_types::DateTime>,
 }
 
 impl Snapshot {
@@ -282,15 +285,23 @@ impl Snapshot {
     }
 }
 
+/// Reads the deployment and its ECS target (two round trips; the watch mostly needs one).
 pub async fn read(clients: &Clients, id: &str, target: &mut Option<String>) -> Result<Snapshot> {
-    let cd = &clients.codedeploy;
-    let out = cd
+    let mut snap = Snapshot::default();
+    read_deployment(clients, id, &mut snap).await?;
+    read_target(clients, id, target, &mut snap).await?;
+    Ok(snap)
+}
+
+/// GetDeployment: the deployment's status, error, rollback and termination wait.
+async fn read_deployment(clients: &Clients, id: &str, snap: &mut Snapshot) -> Result<()> {
+    let out = clients
+        .codedeploy
         .get_deployment()
         .deployment_id(id)
         .send()
         .await
         .map_err(|e| Error::aws("GetDeployment", &e))?;
-    let mut snap = Snapshot::default();
     if let Some(info) = out.deployment_info() {
         snap.status = info
             .status()
@@ -310,6 +321,18 @@ pub async fn read(clients: &Clients, id: &str, target: &mut Option<String>) -> R
             .and_then(|r| r.rollback_message())
             .map(str::to_string);
     }
+    Ok(())
+}
+
+/// BatchGetDeploymentTargets (after ListDeploymentTargets finds the target once): lifecycle
+/// events, traffic and task sets, replacing what `snap` held of them.
+async fn read_target(
+    clients: &Clients,
+    id: &str,
+    target: &mut Option<String>,
+    snap: &mut Snapshot,
+) -> Result<()> {
+    let cd = &clients.codedeploy;
     if target.is_none() {
         match cd.list_deployment_targets().deployment_id(id).send().await {
             Ok(ids) => *target = ids.target_ids().first().cloned(),
@@ -318,49 +341,55 @@ pub async fn read(clients: &Clients, id: &str, target: &mut Option<String>) -> R
             Err(e) => return Err(Error::aws("ListDeploymentTargets", &e)),
         }
     }
-    if let Some(t) = target.as_deref() {
-        let out = cd
-            .batch_get_deployment_targets()
-            .deployment_id(id)
-            .target_ids(t)
-            .send()
-            .await
-            .map_err(|e| Error::aws("BatchGetDeploymentTargets", &e))?;
-        if let Some(ecs) = out
-            .deployment_targets()
-            .first()
-            .and_then(|d| d.ecs_target())
+    let Some(t) = target.as_deref() else {
+        return Ok(());
+    };
+    let out = cd
+        .batch_get_deployment_targets()
+        .deployment_id(id)
+        .target_ids(t)
+        .send()
+        .await
+        .map_err(|e| Error::aws("BatchGetDeploymentTargets", &e))?;
+    let Some(ecs) = out
+        .deployment_targets()
+        .first()
+        .and_then(|d| d.ecs_target())
+    else {
+        return Ok(());
+    };
+    snap.target_status = ecs.status().map(|s| s.as_str().to_string());
+    snap.target_updated = ecs.last_updated_at().copied();
+    snap.events.clear();
+    snap.hook_failures.clear();
+    for ev in ecs.lifecycle_events() {
+        let name = ev.lifecycle_event_name().unwrap_or("?").to_string();
+        let status = ev
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        if status == "Failed"
+            && let Some(msg) = ev.diagnostics().and_then(|d| d.message())
         {
-            for ev in ecs.lifecycle_events() {
-                let name = ev.lifecycle_event_name().unwrap_or("?").to_string();
-                let status = ev
-                    .status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default();
-                if status == "Failed"
-                    && let Some(msg) = ev.diagnostics().and_then(|d| d.message())
-                {
-                    snap.hook_failures.push(format!("{name}: {msg}"));
-                }
-                snap.events.push((name, status));
-            }
-            let sets = ecs.task_sets_info();
-            if !sets.is_empty() {
-                let weight = |label: TargetLabel| {
-                    sets.iter()
-                        .filter(|s| s.task_set_label() == Some(&label))
-                        .map(|s| s.traffic_weight())
-                        .sum::<f64>()
-                };
-                snap.traffic = Some((weight(TargetLabel::Green), weight(TargetLabel::Blue)));
-                snap.tasks = sets
-                    .iter()
-                    .find(|s| s.task_set_label() == Some(&TargetLabel::Green))
-                    .map(|s| (s.running_count(), s.desired_count(), s.pending_count()));
-            }
+            snap.hook_failures.push(format!("{name}: {msg}"));
         }
+        snap.events.push((name, status));
     }
-    Ok(snap)
+    let sets = ecs.task_sets_info();
+    if !sets.is_empty() {
+        let weight = |label: TargetLabel| {
+            sets.iter()
+                .filter(|s| s.task_set_label() == Some(&label))
+                .map(|s| s.traffic_weight())
+                .sum::<f64>()
+        };
+        snap.traffic = Some((weight(TargetLabel::Green), weight(TargetLabel::Blue)));
+        snap.tasks = sets
+            .iter()
+            .find(|s| s.task_set_label() == Some(&TargetLabel::Green))
+            .map(|s| (s.running_count(), s.desired_count(), s.pending_count()));
+    }
+    Ok(())
 }
 
 /// Emits what changed between two snapshots; true when anything did.
@@ -557,6 +586,8 @@ pub async fn watch(
         wait_for_stability: opts.wait_for_stability,
         step_interval: opts.step_interval,
         step_seen: None,
+        deployment_read: None,
+        refresh: false,
     };
     super::watch::watch(&mut tracker, opts, progress, poller, cancel).await
 }
@@ -571,7 +602,15 @@ pub struct CodeDeployTracker<'a> {
     step_interval: Option<std::time::Duration>,
     /// When the traffic last moved to a partial split: the next step is one interval later.
     step_seen: Option<tokio::time::Instant>,
+    /// When GetDeployment was last read.
+    deployment_read: Option<tokio::time::Instant>,
+    /// Read GetDeployment on the next poll whatever the target says (after our own stop).
+    refresh: bool,
 }
+
+/// The longest the watch goes on the target alone before reading the deployment again: a stop
+/// from elsewhere (the console, another run) need not show on the target.
+const DEPLOYMENT_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl CodeDeployTracker<'_> {
     fn next_step_due(&self) -> Option<std::time::Duration> {
@@ -579,11 +618,38 @@ impl CodeDeployTracker<'_> {
         let partial = self.last.traffic.is_some_and(|(g, _)| g > 0.0 && g < 100.0);
         partial.then(|| (seen + interval).saturating_duration_since(tokio::time::Instant::now()))
     }
+
+    /// Whether this poll needs GetDeployment besides the target. The ECS target moves with the
+    /// deployment (its status goes Ready, Succeeded or Failed with it, its events and update time
+    /// change), so while the target stands still one read per poll is enough: only the traffic
+    /// and task counts move, and those are the target's.
+    fn deployment_due(&self, next: &Snapshot) -> bool {
+        let prev = &self.last;
+        self.refresh
+            || self.target.is_none()
+            || next.target_status.is_none()
+            || self
+                .deployment_read
+                .is_none_or(|at| at.elapsed() >= DEPLOYMENT_REFRESH)
+            || next.target_status != prev.target_status
+            || next.target_updated != prev.target_updated
+            || next.events != prev.events
+            || matches!(
+                next.target_status.as_deref(),
+                Some("Succeeded" | "Failed" | "Skipped")
+            )
+    }
 }
 
 impl Tracker for CodeDeployTracker<'_> {
     async fn observe(&mut self, progress: &Progress) -> Result<Observation> {
-        let snap = read(self.clients, &self.id, &mut self.target).await?;
+        let mut snap = self.last.clone();
+        read_target(self.clients, &self.id, &mut self.target, &mut snap).await?;
+        if self.deployment_due(&snap) {
+            read_deployment(self.clients, &self.id, &mut snap).await?;
+            self.deployment_read = Some(tokio::time::Instant::now());
+            self.refresh = false;
+        }
         let moved = |t: Option<(f64, f64)>| t.map(|(g, _)| g.round() as i64);
         if moved(snap.traffic) != moved(self.last.traffic) {
             self.step_seen = Some(tokio::time::Instant::now());
@@ -612,6 +678,7 @@ impl Tracker for CodeDeployTracker<'_> {
     }
 
     async fn stop(&mut self, rollback: bool) -> Result<Stop> {
+        self.refresh = true;
         stop_deployment(self.clients, &self.id, rollback).await
     }
 

@@ -253,6 +253,15 @@ fn is_placement_failure(message: &str) -> bool {
     message.contains("unable to place a task")
 }
 
+/// The circuit breaker's reason from its service event, in the words of the deployment's
+/// `rolloutStateReason`: "(service web) (deployment ecs-svc/1) deployment failed: tasks failed
+/// to start." reads "ECS deployment circuit breaker: tasks failed to start.".
+fn breaker_reason(event: &str, deployment_id: &str) -> Option<String> {
+    let marker = format!("(deployment {deployment_id}) deployment failed: ");
+    let (_, why) = event.split_once(&marker)?;
+    Some(format!("ECS deployment circuit breaker: {why}"))
+}
+
 fn is_task_failure(message: &str) -> bool {
     message.contains("failed to start")
         || message.contains("deployment failed")
@@ -471,7 +480,20 @@ impl Tracker for RollingTracker<'_> {
                 // Replaced by someone else's deployment, or failed and rolled back between two
                 // reads: the events tell which.
                 Some(p) => {
+                    let breaker = self
+                        .last_problem
+                        .as_deref()
+                        .and_then(|e| breaker_reason(e, &self.started.deployment_id));
                     self.failure = match (&self.last_problem, &self.first_problem) {
+                        // Worded as when the failed deployment is still listed, so the reason
+                        // reads the same however the reads fell.
+                        (Some(last), Some(first)) if breaker.is_some() => breaker.map(|b| {
+                            if last == first {
+                                b
+                            } else {
+                                format!("{b} ({first})")
+                            }
+                        }),
                         (Some(last), Some(first)) if last != first => {
                             Some(format!("{last} ({first})"))
                         }
@@ -1033,6 +1055,21 @@ mod tests {
         assert!(!is_task_failure(
             "(service web) has reached a steady state."
         ));
+    }
+
+    #[test]
+    fn a_breaker_event_reads_like_the_rollout_reason() {
+        let event =
+            "(service web) (deployment ecs-svc/1) deployment failed: tasks failed to start.";
+        assert_eq!(
+            breaker_reason(event, "ecs-svc/1").as_deref(),
+            Some("ECS deployment circuit breaker: tasks failed to start.")
+        );
+        assert_eq!(breaker_reason(event, "ecs-svc/2"), None);
+        assert_eq!(
+            breaker_reason("(service web) has reached a steady state.", "ecs-svc/1"),
+            None
+        );
     }
 
     #[test]
