@@ -154,7 +154,14 @@ where
     match (err.code(), err.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_string(),
-        _ => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+        // Something answered that is not AWS: the raw reply's debug dump would fill the screen.
+        _ => match err.raw_response() {
+            Some(raw) => format!(
+                "HTTP {} without an AWS error in the reply (a proxy in the way, or AWS_ENDPOINT_URL not pointing at AWS?)",
+                raw.status().as_u16()
+            ),
+            None => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+        },
     }
 }
 
@@ -170,6 +177,22 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reply_that_is_not_aws_is_named_by_its_status() {
+        use aws_sdk_ecs::operation::describe_services::DescribeServicesError;
+        use aws_smithy_runtime_api::http::{Response, StatusCode};
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+        let status = StatusCode::try_from(405_u16).unwrap();
+        let err = aws_sdk_ecs::error::SdkError::service_error(
+            DescribeServicesError::generic(ErrorMetadata::builder().build()),
+            Response::new(status, SdkBody::from("<html>method not allowed</html>")),
+        );
+        let msg = describe_sdk_error(&err);
+        assert!(msg.starts_with("HTTP 405 without an AWS error"), "{msg}");
+        assert!(!msg.contains("SdkBody"), "{msg}");
+    }
 
     #[test]
     fn messages_name_what_where_and_fix() {
