@@ -22,3 +22,45 @@ ensure_venv() {
   "$VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements-dev.txt" >&2
   echo "$want" > "$stamp"
 }
+
+# Starts the emulator in the background at time scale $1, logging into folder $2; sets
+# `emulator_pid` and `endpoint`. Stop it with stop_emulator (the caller's EXIT trap).
+start_emulator() {
+  local scale="$1" work="$2"
+  GREENLIGHT_EMULATOR_TIME_SCALE="$scale" PYTHONPATH="$ROOT/emulator" \
+    "$VENV/bin/python" -m greenlight_emulator --port 0 >"$work/emulator.out" 2>"$work/emulator.err" &
+  emulator_pid=$!
+  endpoint=""
+  for _ in $(seq 1 300); do
+    endpoint="$(sed -n 's/^greenlight emulator listening on //p' "$work/emulator.out" | head -n1)"
+    [[ -n "$endpoint" ]] && return 0
+    kill -0 "$emulator_pid" 2>/dev/null || { cat "$work/emulator.err" >&2; die "the emulator exited"; }
+    sleep 0.1
+  done
+  die "the emulator did not start within 30 s"
+}
+
+stop_emulator() {
+  if [[ -n "${emulator_pid:-}" ]] && kill -0 "$emulator_pid" 2>/dev/null; then
+    kill -TERM "$emulator_pid" 2>/dev/null || true
+    wait "$emulator_pid" 2>/dev/null || true
+    log "emulator stopped"
+  fi
+}
+
+# Credentials and endpoint for the emulator at $endpoint, and nothing from a real account.
+emulator_env() {
+  export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
+  export AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL="$endpoint"
+  unset AWS_PROFILE AWS_SESSION_TOKEN
+}
+
+# Seeds ECR, cluster demo, the CODE_DEPLOY service web and its CodeDeploy application and
+# group into the emulator at $endpoint; prints the seed's JSON.
+seed_demo() {
+  PYTHONPATH="$ROOT/emulator" "$VENV/bin/python" -m greenlight_emulator.seed \
+    --endpoint "$endpoint" --cluster demo --service web --family web --repository web
+}
+
+# Field $2 of the JSON file $1.
+json_field() { "$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }

@@ -3,7 +3,7 @@
 mod common;
 
 use assert_cmd::Command as AssertCommand;
-use common::{Seeded, Streaming, fixture, outputs, seeded};
+use common::{Seeded, Streaming, deployment_status, fixture, outputs, seeded};
 use predicates::str::contains;
 use serde_json::json;
 
@@ -121,12 +121,7 @@ fn a_failing_after_allow_test_traffic_hook_fails_the_run_with_exit_1() {
     let out = s.deploy(&[]).output().unwrap();
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert_eq!(
-        outputs(&s.out_file())
-            .get("deployment-status")
-            .map(String::as_str),
-        Some("Failed")
-    );
+    assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Failed"));
     assert!(stdout.contains("AfterAllowTestTraffic: Failed"), "{stdout}");
     assert!(
         stdout.contains("smoke test: GET /health returned 503"),
@@ -213,9 +208,7 @@ fn action_inputs_deploy_like_the_cli() {
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert_eq!(
-        outputs(&s.out_file())
-            .get("deployment-status")
-            .map(String::as_str),
+        deployment_status(&s.out_file()).as_deref(),
         Some("Succeeded")
     );
 }
@@ -279,12 +272,7 @@ fn wait_until_ready_returns_at_the_ready_pause() {
     let out = s.deploy(&["--wait-until", "ready"]).output().unwrap();
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert_eq!(
-        outputs(&s.out_file())
-            .get("deployment-status")
-            .map(String::as_str),
-        Some("Ready")
-    );
+    assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Ready"));
     assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
 }
 
@@ -300,12 +288,7 @@ fn a_cancelled_run_stops_the_deployment_with_rollback() {
         log.contains("stopping the deployment: the run was cancelled; rolling back"),
         "{log}"
     );
-    assert_eq!(
-        outputs(&s.out_file())
-            .get("deployment-status")
-            .map(String::as_str),
-        Some("Stopped")
-    );
+    assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Stopped"));
     assert!(
         s.emu
             .calls()
@@ -455,9 +438,7 @@ fn a_termination_wait_is_awaited_only_when_asked() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("deployment status: Succeeded"), "{stdout}");
     assert_eq!(
-        outputs(&s.out_file())
-            .get("deployment-status")
-            .map(String::as_str),
+        deployment_status(&s.out_file()).as_deref(),
         Some("Succeeded")
     );
 }
@@ -518,12 +499,7 @@ fn a_timeout_stops_with_rollback_and_the_old_revision_runs_again() {
     );
     assert!(stdout.contains("deployment status: Stopped"), "{stdout}");
     assert!(stdout.contains("rolled back:"), "{stdout}");
-    assert_eq!(
-        outputs(&s.out_file())
-            .get("deployment-status")
-            .map(String::as_str),
-        Some("Stopped")
-    );
+    assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Stopped"));
     assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
 }
 

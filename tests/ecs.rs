@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Seeded, Streaming, fixture, outputs, seeded};
+use common::{Seeded, Streaming, deployment_status, fixture, outputs, seeded};
 use serde_json::json;
 
 fn text(b: &[u8]) -> String {
@@ -40,7 +40,7 @@ impl Seeded {
     }
 
     fn status(&self) -> Option<String> {
-        outputs(&self.out_file()).get("deployment-status").cloned()
+        deployment_status(&self.out_file())
     }
 
     fn ecs_calls(&self) -> Vec<String> {

@@ -4,7 +4,7 @@
 mod common;
 
 use assert_cmd::Command as AssertCommand;
-use common::{Seeded, fixture, outputs, seeded};
+use common::{Seeded, deployment_status, fixture, outputs, seeded};
 use predicates::str::contains;
 use serde_json::json;
 
@@ -190,12 +190,7 @@ fn rollback_with_a_deployment_in_flight_stops_it_with_rollback() {
     s.verb("rollback", &[]).assert().code(0).stdout(contains(
         "a deployment is in flight: stopping it with rollback",
     ));
-    assert_eq!(
-        outputs(&s.out_file())
-            .get("deployment-status")
-            .map(String::as_str),
-        Some("Stopped")
-    );
+    assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Stopped"));
     assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
 }
 
@@ -231,12 +226,7 @@ fn ecs_verbs_promote_abort_and_roll_back() {
         .assert()
         .code(0)
         .stdout(contains("deployment status: ROLLBACK_SUCCESSFUL"));
-    assert_eq!(
-        outputs(&s.out_file())
-            .get("deployment-status")
-            .map(String::as_str),
-        Some("Stopped")
-    );
+    assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Stopped"));
     assert_eq!(s.emu.service_task_definition("demo", "web"), deployed);
 
     // A rolling service: rollback after a finished deploy goes back through UpdateService.

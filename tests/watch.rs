@@ -400,12 +400,27 @@ fn scripted(
     }
 }
 
-async fn watch_scripted(s: &Scripted) -> (WatchEnd, Duration) {
+/// `before` until `when` has passed since the start, `after` from then on.
+fn switch<T: Clone + Send + Sync + 'static>(
+    when: Duration,
+    before: T,
+    after: T,
+) -> impl Fn(Duration) -> T + Send + Sync + 'static {
+    move |t| {
+        if t >= when {
+            after.clone()
+        } else {
+            before.clone()
+        }
+    }
+}
+
+async fn watch_scripted(s: &Scripted, pairs: &[(&str, &str)]) -> (WatchEnd, Duration) {
     let start = tokio::time::Instant::now();
     let (progress, _rx) = channel();
     let end = watch(
         &s.clients,
-        &cfg(&[("wait-for-minutes", "30")]),
+        &cfg(pairs),
         "d-TEST12345",
         &progress,
         Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
@@ -421,22 +436,18 @@ async fn watch_scripted(s: &Scripted) -> (WatchEnd, Duration) {
 async fn a_quiet_target_costs_one_read_per_poll() {
     let done = Duration::from_secs(300);
     let s = scripted(
-        move |t| {
-            if t >= done {
-                DeploymentStatus::Succeeded
-            } else {
-                DeploymentStatus::InProgress
-            }
-        },
-        move |t| {
-            if t >= done {
-                (TargetStatus::Succeeded, 100.0)
-            } else {
-                (TargetStatus::InProgress, 10.0)
-            }
-        },
+        switch(
+            done,
+            DeploymentStatus::InProgress,
+            DeploymentStatus::Succeeded,
+        ),
+        switch(
+            done,
+            (TargetStatus::InProgress, 10.0),
+            (TargetStatus::Succeeded, 100.0),
+        ),
     );
-    let (end, took) = watch_scripted(&s).await;
+    let (end, took) = watch_scripted(&s, &[("wait-for-minutes", "30")]).await;
     assert_eq!(end.status, "Succeeded");
     assert!(took <= done + Duration::from_secs(17), "took {took:?}");
     let (gets, batches) = (s.get.num_calls(), s.batch.num_calls());
@@ -453,16 +464,14 @@ async fn a_quiet_target_costs_one_read_per_poll() {
 async fn a_stop_the_target_does_not_show_is_seen_within_a_minute() {
     let stopped = Duration::from_secs(100);
     let s = scripted(
-        move |t| {
-            if t >= stopped {
-                DeploymentStatus::Stopped
-            } else {
-                DeploymentStatus::InProgress
-            }
-        },
+        switch(
+            stopped,
+            DeploymentStatus::InProgress,
+            DeploymentStatus::Stopped,
+        ),
         |_| (TargetStatus::InProgress, 10.0),
     );
-    let (end, took) = watch_scripted(&s).await;
+    let (end, took) = watch_scripted(&s, &[("wait-for-minutes", "30")]).await;
     assert_eq!(end.status, "Stopped");
     assert!(
         took <= stopped + Duration::from_secs(60 + 17),
@@ -475,39 +484,16 @@ async fn a_stop_the_target_does_not_show_is_seen_within_a_minute() {
 async fn a_target_that_moves_brings_the_deployment_read_at_once() {
     let ready = Duration::from_secs(40);
     let s = scripted(
-        move |t| {
-            if t >= ready {
-                DeploymentStatus::Ready
-            } else {
-                DeploymentStatus::InProgress
-            }
-        },
-        move |t| {
-            if t >= ready {
-                (TargetStatus::Ready, 0.0)
-            } else {
-                (TargetStatus::InProgress, 0.0)
-            }
-        },
+        switch(ready, DeploymentStatus::InProgress, DeploymentStatus::Ready),
+        switch(
+            ready,
+            (TargetStatus::InProgress, 0.0),
+            (TargetStatus::Ready, 0.0),
+        ),
     );
-    let start = tokio::time::Instant::now();
-    let (progress, _rx) = channel();
-    let end = watch(
-        &s.clients,
-        &cfg(&[("wait-until", "ready")]),
-        "d-TEST12345",
-        &progress,
-        Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
+    let (end, took) = watch_scripted(&s, &[("wait-until", "ready")]).await;
     assert_eq!(end.status, "Ready");
     // Seen on the first poll after the move: at most one backed-off interval late.
-    assert!(
-        start.elapsed() <= ready + Duration::from_secs(17),
-        "{:?}",
-        start.elapsed()
-    );
+    assert!(took <= ready + Duration::from_secs(17), "{took:?}");
     assert!(s.get.num_calls() < s.batch.num_calls());
 }

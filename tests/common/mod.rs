@@ -200,6 +200,11 @@ pub fn outputs(path: &Path) -> std::collections::BTreeMap<String, String> {
     greenlight::gha::parse_outputs(&std::fs::read_to_string(path).unwrap_or_default())
 }
 
+/// The `deployment-status` output a run wrote to the outputs file at `path`.
+pub fn deployment_status(path: &Path) -> Option<String> {
+    outputs(path).remove("deployment-status")
+}
+
 /// An emulator seeded with a CODE_DEPLOY service `demo/web`, its ECR image (scan as `extra`
 /// says, clean by default) and CodeDeploy application, with the call log cleared.
 pub struct Seeded {

@@ -362,6 +362,8 @@ async fn read_target(
     snap.target_updated = ecs.last_updated_at().copied();
     snap.events.clear();
     snap.hook_failures.clear();
+    snap.traffic = None;
+    snap.tasks = None;
     for ev in ecs.lifecycle_events() {
         let name = ev.lifecycle_event_name().unwrap_or("?").to_string();
         let status = ev
