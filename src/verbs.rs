@@ -33,9 +33,7 @@ pub async fn promote(
     let opts = WatchOptions::from(v);
     let end = match service.controller {
         Controller::CodeDeploy => {
-            let id = codedeploy::find_deployment(&clients, v).await?;
-            outputs.insert("codedeploy-deployment-id", id.clone());
-            outputs.insert("deployment-id", id.clone());
+            let id = codedeploy_deployment(&clients, v, outputs).await?;
             codedeploy::promote(&clients, &id, progress).await?;
             codedeploy::watch(&clients, &opts, &id, progress, Poller::from_env(), cancel).await?
         }
@@ -49,10 +47,7 @@ pub async fn promote(
             ));
         }
         Controller::Ecs => {
-            let arn =
-                ecs::find_in_flight(&clients, &v.cluster, &v.service, v.deployment_id.as_deref())
-                    .await?;
-            outputs.insert("deployment-id", arn.clone());
+            let arn = native_deployment(&clients, v, outputs).await?;
             let Some(hook) = ecs::paused_hook(&clients, &arn).await? else {
                 return Err(Error::state(
                     format!(
@@ -72,6 +67,31 @@ pub async fn promote(
     };
     outputs.insert("deployment-status", end.status);
     Ok(end.exit_code)
+}
+
+/// The CodeDeploy deployment a verb acts on (`deployment-id`, or the one in flight), named in
+/// the outputs.
+async fn codedeploy_deployment(
+    clients: &aws::Clients,
+    v: &VerbConfig,
+    outputs: &mut Outputs,
+) -> Result<String> {
+    let id = codedeploy::find_deployment(clients, v).await?;
+    outputs.insert("codedeploy-deployment-id", id.clone());
+    outputs.insert("deployment-id", id.clone());
+    Ok(id)
+}
+
+/// The ECS-native service deployment a verb acts on, named in the outputs.
+async fn native_deployment(
+    clients: &aws::Clients,
+    v: &VerbConfig,
+    outputs: &mut Outputs,
+) -> Result<String> {
+    let arn =
+        ecs::find_in_flight(clients, &v.cluster, &v.service, v.deployment_id.as_deref()).await?;
+    outputs.insert("deployment-id", arn.clone());
+    Ok(arn)
 }
 
 /// `abort`: stop the deployment in flight with rollback and follow it back.
@@ -98,9 +118,7 @@ async fn stop_in_flight(
     let reason = "aborted by the operator; rolling back".to_string();
     match service.controller {
         Controller::CodeDeploy => {
-            let id = codedeploy::find_deployment(clients, v).await?;
-            outputs.insert("codedeploy-deployment-id", id.clone());
-            outputs.insert("deployment-id", id.clone());
+            let id = codedeploy_deployment(clients, v, outputs).await?;
             codedeploy::abort(clients, &id, progress).await?;
             codedeploy::watch(clients, &opts, &id, progress, Poller::from_env(), never).await
         }
@@ -121,14 +139,7 @@ async fn stop_in_flight(
                 watch::watch(&mut t, &opts, progress, Poller::from_env(), never).await
             }
             ecs::Strategy::Native { .. } => {
-                let arn = ecs::find_in_flight(
-                    clients,
-                    &v.cluster,
-                    &v.service,
-                    v.deployment_id.as_deref(),
-                )
-                .await?;
-                outputs.insert("deployment-id", arn.clone());
+                let arn = native_deployment(clients, v, outputs).await?;
                 let mut t = ecs::NativeTracker::following(clients, &v.cluster, &v.service, &arn);
                 t.stop(true).await?;
                 watch::watch(&mut t, &opts, progress, Poller::from_env(), never).await
