@@ -258,7 +258,7 @@ pub async fn run(
     cfg: &Config,
     progress: &Progress,
     outputs: &mut Outputs,
-    cancel: impl Future<Output = ()>,
+    cancel: impl Future<Output = String>,
 ) -> Result<u8> {
     for w in &cfg.warnings {
         progress.emit(Event::Warning(w.clone()));
@@ -314,7 +314,7 @@ pub(crate) async fn deploy(
     plan: bool,
     progress: &Progress,
     outputs: &mut Outputs,
-    cancel: impl Future<Output = ()>,
+    cancel: impl Future<Output = String>,
 ) -> Result<u8> {
     let files = load_files(d)?;
     let clients = aws::Clients::from_env().await?;
@@ -473,7 +473,7 @@ async fn execute(
     p: &Prepared<'_>,
     progress: &Progress,
     outputs: &mut Outputs,
-    cancel: impl Future<Output = ()>,
+    cancel: impl Future<Output = String>,
 ) -> Result<deploy::watch::WatchEnd> {
     let d = p.d;
     if let Some(c) = &p.attach {
@@ -519,7 +519,7 @@ async fn fleet(
     f: &config::Fleet,
     progress: &Progress,
     outputs: &mut Outputs,
-    cancel: impl Future<Output = ()>,
+    cancel: impl Future<Output = String>,
 ) -> Result<u8> {
     let label = |d: &DeployConfig| format!("{}/{}", d.cluster, d.service);
     let mut files = Vec::new();
@@ -588,15 +588,30 @@ async fn fleet(
     }
 
     // A failure (with all-or-nothing) or a cancellation tells every deploy to stop.
-    let (stop_all, stopped) = tokio::sync::watch::channel(false);
-    let stop_all = &stop_all;
+    // The reason goes with it, so each stopped service says why.
+    let (stop_all, stopped) = tokio::sync::watch::channel(None::<String>);
+    // The first reason stands: a later one would re-word a stop already under way.
+    let stop_all = &move |reason: String| {
+        stop_all.send_if_modified(|r| {
+            let first = r.is_none();
+            if first {
+                *r = Some(reason);
+            }
+            first
+        });
+    };
     let runs = futures_util::future::join_all(prepared.iter().zip(&scopes).map(|(p, scope)| {
         let clients = &clients;
         let mut stopped = stopped.clone();
         async move {
             let mut outs = Outputs::new();
             let told_to_stop = async move {
-                let _ = stopped.wait_for(|s| *s).await;
+                match stopped.wait_for(Option::is_some).await {
+                    Ok(reason) => reason.clone().unwrap_or_default(),
+                    // The sender lives as long as the runs: not reached, and never a reason
+                    // to stop.
+                    Err(_) => std::future::pending().await,
+                }
             };
             let r = execute(clients, p, scope, &mut outs, told_to_stop).await;
             match &r {
@@ -610,7 +625,7 @@ async fn fleet(
             }
             let failed = !matches!(&r, Ok(end) if end.exit_code == 0);
             if failed && f.all_or_nothing {
-                let _ = stop_all.send(true);
+                stop_all(format!("{} failed (all-or-nothing)", label(p.d)));
             }
             r
         }
@@ -618,8 +633,8 @@ async fn fleet(
     tokio::pin!(runs);
     let results = tokio::select! {
         r = &mut runs => r,
-        () = cancel => {
-            let _ = stop_all.send(true);
+        reason = cancel => {
+            stop_all(reason);
             runs.await
         }
     };
@@ -628,9 +643,13 @@ async fn fleet(
         .iter()
         .any(|r| !matches!(r, Ok(end) if end.exit_code == 0));
     if any_failed && f.all_or_nothing {
+        let why = stopped
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| "another service failed (all-or-nothing)".into());
         for ((p, r), scope) in prepared.iter().zip(&results).zip(&scopes) {
             if matches!(r, Ok(end) if end.exit_code == 0) {
-                revert(&clients, p, scope).await;
+                revert(&clients, p, scope, &why).await;
             }
         }
     }
@@ -656,13 +675,13 @@ async fn fleet(
 
 /// All-or-nothing: a service that finished while another failed goes back to the revision it
 /// ran before, through its own controller.
-async fn revert(clients: &aws::Clients, p: &Prepared<'_>, progress: &Progress) {
+async fn revert(clients: &aws::Clients, p: &Prepared<'_>, progress: &Progress, why: &str) {
     let Some(previous) = &p.service.task_definition else {
         return;
     };
     progress.emit(Event::StopRequested {
         reason: format!(
-            "another service failed (all-or-nothing); deploying {} again",
+            "{why}; deploying {} again",
             previous.rsplit('/').next().unwrap_or(previous)
         ),
     });

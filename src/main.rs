@@ -114,7 +114,7 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
 /// The handlers are installed here, at start-up, not when the future is first polled: a signal
 /// that arrives while the deployment is being created must not kill the process outright.
 #[cfg(unix)]
-fn cancelled() -> std::io::Result<impl std::future::Future<Output = ()>> {
+fn cancelled() -> std::io::Result<impl std::future::Future<Output = String>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -123,15 +123,20 @@ fn cancelled() -> std::io::Result<impl std::future::Future<Output = ()>> {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
+        CANCELLED.to_string()
     })
 }
 
 #[cfg(not(unix))]
-fn cancelled() -> std::io::Result<impl std::future::Future<Output = ()>> {
+fn cancelled() -> std::io::Result<impl std::future::Future<Output = String>> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
+        CANCELLED.to_string()
     })
 }
+
+/// Why the deployment is stopped when the run is cancelled.
+const CANCELLED: &str = "the run was cancelled";
 
 /// Errors become annotations on the file and line when known, one per problem.
 fn report_error(runner: &Runner, e: &Error) {

@@ -26,7 +26,7 @@ pub async fn promote(
     v: &VerbConfig,
     progress: &Progress,
     outputs: &mut Outputs,
-    cancel: impl Future<Output = ()>,
+    cancel: impl Future<Output = String>,
 ) -> Result<u8> {
     let clients = aws::Clients::from_env().await?;
     let service = deploy::describe_service(&clients, &v.cluster, &v.service).await?;
@@ -156,7 +156,7 @@ pub async fn rollback(
     v: &VerbConfig,
     progress: &Progress,
     outputs: &mut Outputs,
-    cancel: impl Future<Output = ()>,
+    cancel: impl Future<Output = String>,
 ) -> Result<u8> {
     let clients = aws::Clients::from_env().await?;
     let service = deploy::describe_service(&clients, &v.cluster, &v.service).await?;

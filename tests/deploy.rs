@@ -3,7 +3,7 @@
 mod common;
 
 use assert_cmd::Command as AssertCommand;
-use common::{Seeded, Streaming, deployment_status, fixture, outputs, seeded};
+use common::{STEPS, Seeded, Streaming, deployment_status, fixture, outputs, seeded, seeded_at};
 use predicates::str::contains;
 use serde_json::json;
 
@@ -27,7 +27,7 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn canary_shifts_10_then_100_percent_and_the_service_runs_the_new_revision() {
-    let s = seeded(&[]);
+    let s = seeded_at(STEPS, &[]);
     let summary = s.dir.path().join("summary.md");
     let out = s
         .deploy(&[
@@ -445,7 +445,7 @@ fn a_termination_wait_is_awaited_only_when_asked() {
 
 #[test]
 fn linear_and_all_at_once_show_their_traffic_steps() {
-    let s = seeded(&[]);
+    let s = seeded_at(STEPS, &[]);
     let out = s
         .deploy(&[
             "--codedeploy-deployment-config",

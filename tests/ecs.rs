@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Seeded, Streaming, deployment_status, fixture, outputs, seeded};
+use common::{FAST, STEPS, Seeded, Streaming, deployment_status, fixture, outputs, seeded_at};
 use serde_json::json;
 
 fn text(b: &[u8]) -> String {
@@ -55,9 +55,13 @@ impl std::fmt::Display for Ran {
 }
 
 fn ecs(extra: &[&str]) -> Seeded {
+    ecs_at(FAST, extra)
+}
+
+fn ecs_at(time_scale: f64, extra: &[&str]) -> Seeded {
     let mut args = vec!["--controller", "ECS"];
     args.extend_from_slice(extra);
-    seeded(&args)
+    seeded_at(time_scale, &args)
 }
 
 #[test]
@@ -181,14 +185,17 @@ fn native_blue_green_walks_its_stages_to_success() {
 
 #[test]
 fn native_canary_and_linear_show_their_traffic_steps() {
-    let s = ecs(&[
-        "--strategy",
-        "CANARY",
-        "--canary-percent",
-        "10",
-        "--canary-bake-minutes",
-        "2",
-    ]);
+    let s = ecs_at(
+        STEPS,
+        &[
+            "--strategy",
+            "CANARY",
+            "--canary-percent",
+            "10",
+            "--canary-bake-minutes",
+            "2",
+        ],
+    );
     let r = s.ecs_deploy(&[]);
     assert_eq!(r.code, Some(0), "{r}");
     let ten = r
@@ -201,14 +208,17 @@ fn native_canary_and_linear_show_their_traffic_steps() {
         .expect("a 100% step");
     assert!(ten < all, "{r}");
 
-    let s = ecs(&[
-        "--strategy",
-        "LINEAR",
-        "--linear-step-percent",
-        "25",
-        "--linear-step-bake-minutes",
-        "1",
-    ]);
+    let s = ecs_at(
+        STEPS,
+        &[
+            "--strategy",
+            "LINEAR",
+            "--linear-step-percent",
+            "25",
+            "--linear-step-bake-minutes",
+            "1",
+        ],
+    );
     let r = s.ecs_deploy(&[]);
     assert_eq!(r.code, Some(0), "{r}");
     let steps: Vec<usize> = ["25%", "50%", "75%", "100%"]
@@ -471,8 +481,12 @@ fn three_services_deploy_concurrently_and_one_failure_fails_the_run() {
     let r = run(&["--all-or-nothing", "true", "--force-new-deployment", "true"]);
     assert_eq!(r.code, Some(1), "{r}");
     assert_eq!(s.emu.service_task_definition("demo", "web"), web_td);
+    // Stopped while in flight or put back after it finished: either way the log names the
+    // service that failed.
     assert!(
-        r.stdout.contains("another service failed (all-or-nothing)"),
+        r.stdout
+            .contains("[demo/web] stopping the deployment: demo/worker failed (all-or-nothing)"),
         "{r}"
     );
+    assert!(!r.stdout.contains("the run was cancelled"), "{r}");
 }

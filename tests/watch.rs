@@ -224,7 +224,10 @@ async fn cancellation_stops_at_once() {
         "d-TEST12345",
         &progress,
         Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
-        tokio::time::sleep(Duration::from_secs(10)),
+        async {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            "the run was cancelled".to_string()
+        },
     )
     .await
     .unwrap();
@@ -496,4 +499,74 @@ async fn a_target_that_moves_brings_the_deployment_read_at_once() {
     // Seen on the first poll after the move: at most one backed-off interval late.
     assert!(took <= ready + Duration::from_secs(17), "{took:?}");
     assert!(s.get.num_calls() < s.batch.num_calls());
+}
+
+/// A lifecycle event that began and ended between two reads still reports what it took, by
+/// AWS's own start and end times.
+#[tokio::test(start_paused = true)]
+async fn a_lifecycle_event_reports_its_own_duration() {
+    let at = |secs| aws_smithy_types::DateTime::from_secs(1_795_000_000 + secs);
+    let get =
+        mock!(Client::get_deployment).then_output(|| info(DeploymentStatus::Succeeded, false));
+    let list = mock!(Client::list_deployment_targets).then_output(|| {
+        ListDeploymentTargetsOutput::builder()
+            .target_ids("demo:web")
+            .build()
+    });
+    let batch = mock!(Client::batch_get_deployment_targets).then_output(move || {
+        let event = |name: &str, start: i64, end: i64| {
+            LifecycleEvent::builder()
+                .lifecycle_event_name(name)
+                .status(LifecycleEventStatus::Succeeded)
+                .start_time(at(start))
+                .end_time(at(end))
+                .build()
+        };
+        BatchGetDeploymentTargetsOutput::builder()
+            .deployment_targets(
+                DeploymentTarget::builder()
+                    .deployment_target_type(DeploymentTargetType::EcsTarget)
+                    .ecs_target(
+                        EcsTarget::builder()
+                            .target_id("demo:web")
+                            .status(TargetStatus::Succeeded)
+                            .lifecycle_events(event("Install", 0, 75))
+                            .lifecycle_events(event("AfterInstall", 75, 78))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let codedeploy = mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::MatchAny,
+        [&get, &list, &batch]
+    );
+    let (progress, mut rx) = channel();
+    let end = watch(
+        &clients_with(codedeploy),
+        &cfg(&[]),
+        "d-TEST12345",
+        &progress,
+        Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(end.status, "Succeeded");
+    let took: Vec<(String, Option<f64>)> = drain(&mut rx)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Lifecycle { name, took, .. } => Some((name, took)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        took,
+        vec![
+            ("Install".to_string(), Some(75.0)),
+            ("AfterInstall".to_string(), Some(3.0))
+        ]
+    );
 }

@@ -519,7 +519,7 @@ async fn a_native_canary_shows_its_stages_and_traffic_steps_to_success() {
     let stages: Vec<(String, String)> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Lifecycle { name, status } => Some((name.clone(), status.clone())),
+            Event::Lifecycle { name, status, .. } => Some((name.clone(), status.clone())),
             _ => None,
         })
         .collect();

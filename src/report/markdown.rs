@@ -2,7 +2,19 @@
 //! It is re-rendered from the accumulated state, never appended to, so it always reads as the
 //! current truth.
 
-use super::{Event, bar};
+use super::{Event, bar, duration};
+
+/// One lifecycle event as the report shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LifecycleRow {
+    pub name: String,
+    pub status: String,
+    /// When the run saw it start and end, in seconds into the run.
+    pub started: Option<f64>,
+    pub ended: Option<f64>,
+    /// What it took by AWS's own start and end times.
+    pub took: Option<f64>,
+}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunState {
@@ -16,8 +28,8 @@ pub struct RunState {
     pub diff: Option<String>,
     pub registered: Option<String>,
     pub deployment: Option<(String, String, String)>,
-    /// Lifecycle events in order: name, status, started at, ended at (seconds into the run).
-    pub lifecycle: Vec<(String, String, Option<f64>, Option<f64>)>,
+    /// Lifecycle events in order.
+    pub lifecycle: Vec<LifecycleRow>,
     pub traffic: Option<(f64, f64)>,
     /// Running and desired tasks of the new revision (ECS deployments).
     pub tasks: Option<(i32, i32)>,
@@ -98,24 +110,26 @@ impl RunState {
                 self.deployment = Some((id.clone(), config.clone(), console_url.clone()));
             }
             Event::Status { status } => self.status = Some(status.clone()),
-            Event::Lifecycle { name, status } => {
+            Event::Lifecycle { name, status, took } => {
                 let done = matches!(status.as_str(), "Succeeded" | "Failed" | "Skipped");
-                match self.lifecycle.iter_mut().find(|(n, ..)| n == name) {
-                    Some(entry) => {
-                        entry.1 = status.clone();
-                        if status == "InProgress" && entry.2.is_none() {
-                            entry.2 = Some(at);
+                match self.lifecycle.iter_mut().find(|r| &r.name == name) {
+                    Some(row) => {
+                        row.status = status.clone();
+                        if status == "InProgress" && row.started.is_none() {
+                            row.started = Some(at);
                         }
                         if done {
-                            entry.3 = Some(at);
+                            row.ended = Some(at);
                         }
+                        row.took = took.or(row.took);
                     }
-                    None => self.lifecycle.push((
-                        name.clone(),
-                        status.clone(),
-                        (status == "InProgress").then_some(at),
-                        done.then_some(at),
-                    )),
+                    None => self.lifecycle.push(LifecycleRow {
+                        name: name.clone(),
+                        status: status.clone(),
+                        started: (status == "InProgress").then_some(at),
+                        ended: done.then_some(at),
+                        took: *took,
+                    }),
                 }
             }
             Event::Traffic { green, blue } => self.traffic = Some((*green, *blue)),
@@ -240,15 +254,6 @@ fn short_digest(d: &str) -> String {
     }
 }
 
-fn duration(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    if s >= 60 {
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
 /// The document, starting with the hidden marker the sticky comment is found by.
 pub fn render(state: &RunState) -> String {
     let mut out = format!(
@@ -307,7 +312,14 @@ pub fn render(state: &RunState) -> String {
     }
     if !state.lifecycle.is_empty() {
         out.push_str("\n| lifecycle event | status | time |\n|---|---|---|\n");
-        for (name, status, start, end) in &state.lifecycle {
+        for LifecycleRow {
+            name,
+            status,
+            started,
+            ended,
+            took,
+        } in &state.lifecycle
+        {
             let icon = match status.as_str() {
                 "Succeeded" => "✅",
                 "Failed" => "❌",
@@ -315,9 +327,10 @@ pub fn render(state: &RunState) -> String {
                 "Skipped" => "⏭️",
                 _ => "·",
             };
-            let time = match (start, end) {
-                (Some(s), Some(e)) => duration(e - s),
-                (Some(s), None) => duration(state.elapsed - s),
+            let time = match (took, started, ended) {
+                (Some(t), ..) => duration(*t),
+                (None, Some(s), Some(e)) => duration(e - s),
+                (None, Some(s), None) => duration(state.elapsed - s),
                 _ => String::new(),
             };
             out.push_str(&format!("| {name} | {icon} | {time} |\n"));
@@ -356,6 +369,30 @@ pub fn render(state: &RunState) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_seen_only_at_its_end_shows_what_aws_says_it_took() {
+        let mut state = RunState::default();
+        state.apply(
+            &Event::Lifecycle {
+                name: "Install".into(),
+                status: "Succeeded".into(),
+                took: Some(75.0),
+            },
+            3.0,
+        );
+        state.apply(
+            &Event::Lifecycle {
+                name: "AfterInstall".into(),
+                status: "Succeeded".into(),
+                took: None,
+            },
+            3.0,
+        );
+        let doc = render(&state);
+        assert!(doc.contains("| Install | ✅ | 1m 15s |"), "{doc}");
+        assert!(doc.contains("| AfterInstall | ✅ |  |"), "{doc}");
+    }
 
     fn base() -> Vec<(f64, Event)> {
         vec![
@@ -429,6 +466,7 @@ mod tests {
                 Event::Lifecycle {
                     name: name.into(),
                     status: "InProgress".into(),
+                    took: None,
                 },
             ));
             v.push((
@@ -436,6 +474,7 @@ mod tests {
                 Event::Lifecycle {
                     name: name.into(),
                     status: "Succeeded".into(),
+                    took: None,
                 },
             ));
         }
@@ -449,6 +488,7 @@ mod tests {
             Event::Lifecycle {
                 name: "AllowTraffic".into(),
                 status: "InProgress".into(),
+                took: None,
             },
         ));
         v.push((
@@ -519,6 +559,7 @@ mod tests {
             Event::Lifecycle {
                 name: "AllowTraffic".into(),
                 status: "Succeeded".into(),
+                took: None,
             },
         ));
         v.push((
@@ -526,6 +567,7 @@ mod tests {
             Event::Lifecycle {
                 name: "AfterAllowTraffic".into(),
                 status: "InProgress".into(),
+                took: None,
             },
         ));
         v.push((
@@ -533,6 +575,7 @@ mod tests {
             Event::Lifecycle {
                 name: "AfterAllowTraffic".into(),
                 status: "Succeeded".into(),
+                took: None,
             },
         ));
         v.push((
@@ -560,6 +603,7 @@ mod tests {
             Event::Lifecycle {
                 name: "AfterAllowTestTraffic".into(),
                 status: "InProgress".into(),
+                took: None,
             },
         ));
         v.push((
@@ -567,6 +611,7 @@ mod tests {
             Event::Lifecycle {
                 name: "AfterAllowTestTraffic".into(),
                 status: "Failed".into(),
+                took: None,
             },
         ));
         v.push((
@@ -606,6 +651,7 @@ mod tests {
             Event::Lifecycle {
                 name: "Install".into(),
                 status: "InProgress".into(),
+                took: None,
             },
         ));
         v.push((
@@ -619,6 +665,7 @@ mod tests {
             Event::Lifecycle {
                 name: "Install".into(),
                 status: "Failed".into(),
+                took: None,
             },
         ));
         v.push((

@@ -65,6 +65,9 @@ pub enum Event {
     Lifecycle {
         name: String,
         status: String,
+        /// Seconds it took by AWS's own start and end times, once it has ended and AWS gives
+        /// both: right even when the whole event fell between two reads.
+        took: Option<f64>,
     },
     /// Percent of production traffic on the replacement (green) and original (blue) task sets.
     Traffic {
@@ -135,6 +138,16 @@ impl Progress {
     }
 }
 
+/// `42s` or `5m 03s`.
+pub(crate) fn duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// One log line per event, as the Actions log and the terminal show it.
 pub fn log_line(event: &Event) -> String {
     match event {
@@ -165,7 +178,16 @@ pub fn log_line(event: &Event) -> String {
             format!("created deployment {id} ({config}) {console_url}")
         }
         Event::Status { status } => format!("deployment status: {status}"),
-        Event::Lifecycle { name, status } => format!("  {name}: {status}"),
+        Event::Lifecycle {
+            name,
+            status,
+            took: None,
+        } => format!("  {name}: {status}"),
+        Event::Lifecycle {
+            name,
+            status,
+            took: Some(t),
+        } => format!("  {name}: {status} ({})", duration(*t)),
         Event::Traffic { green, blue } => format!(
             "  traffic: green {green:.0}% · blue {blue:.0}%  {}",
             bar(*green, 20)
@@ -361,9 +383,18 @@ mod tests {
         assert_eq!(
             log_line(&Event::Lifecycle {
                 name: "Install".into(),
-                status: "Succeeded".into()
+                status: "Succeeded".into(),
+                took: None,
             }),
             "  Install: Succeeded"
+        );
+        assert_eq!(
+            log_line(&Event::Lifecycle {
+                name: "AllowTraffic".into(),
+                status: "Succeeded".into(),
+                took: Some(305.0),
+            }),
+            "  AllowTraffic: Succeeded (5m 05s)"
         );
     }
 }

@@ -225,7 +225,16 @@ pub struct Seeded {
 pub const FAST: f64 = 600.0;
 
 pub fn seeded(extra: &[&str]) -> Seeded {
-    let emu = Emulator::start(FAST);
+    seeded_at(FAST, extra)
+}
+
+/// AWS time at a pace where every traffic step lasts several polls even on a loaded machine
+/// (a 1-minute linear step is half a second): for tests that must see each step.
+pub const STEPS: f64 = 120.0;
+
+/// `seeded`, with AWS time running `time_scale` times faster.
+pub fn seeded_at(time_scale: f64, extra: &[&str]) -> Seeded {
+    let emu = Emulator::start(time_scale);
     let mut args = vec![
         "--cluster",
         "demo",

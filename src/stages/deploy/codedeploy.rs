@@ -254,6 +254,8 @@ pub struct Snapshot {
     pub rollback: Option<String>,
     /// Lifecycle events in CodeDeploy's order.
     pub events: Vec<(String, String)>,
+    /// Seconds each ended lifecycle event took, by its own start and end times.
+    pub took: std::collections::BTreeMap<String, f64>,
     /// Messages of failed lifecycle hooks, verbatim.
     pub hook_failures: Vec<String>,
     /// Percent (green, blue).
@@ -361,6 +363,7 @@ async fn read_target(
     snap.target_status = ecs.status().map(|s| s.as_str().to_string());
     snap.target_updated = ecs.last_updated_at().copied();
     snap.events.clear();
+    snap.took.clear();
     snap.hook_failures.clear();
     snap.traffic = None;
     snap.tasks = None;
@@ -374,6 +377,10 @@ async fn read_target(
             && let Some(msg) = ev.diagnostics().and_then(|d| d.message())
         {
             snap.hook_failures.push(format!("{name}: {msg}"));
+        }
+        if let (Some(start), Some(end)) = (ev.start_time(), ev.end_time()) {
+            snap.took
+                .insert(name.clone(), end.as_secs_f64() - start.as_secs_f64());
         }
         snap.events.push((name, status));
     }
@@ -407,6 +414,7 @@ fn emit_changes(prev: &Snapshot, next: &Snapshot, progress: &Progress) -> bool {
             progress.emit(Event::Lifecycle {
                 name: name.clone(),
                 status: status.clone(),
+                took: next.took.get(name).copied(),
             });
             changed = true;
         }
@@ -578,7 +586,7 @@ pub async fn watch(
     id: &str,
     progress: &Progress,
     poller: Poller,
-    cancel: impl Future<Output = ()>,
+    cancel: impl Future<Output = String>,
 ) -> Result<WatchEnd> {
     let mut tracker = CodeDeployTracker {
         clients,
@@ -651,6 +659,11 @@ impl Tracker for CodeDeployTracker<'_> {
             read_deployment(self.clients, &self.id, &mut snap).await?;
             self.deployment_read = Some(tokio::time::Instant::now());
             self.refresh = false;
+            // The deployment moved after the target was read: read the target again, so that
+            // an end is reported with the lifecycle events and traffic it ended with.
+            if snap.status != self.last.status {
+                read_target(self.clients, &self.id, &mut self.target, &mut snap).await?;
+            }
         }
         let moved = |t: Option<(f64, f64)>| t.map(|(g, _)| g.round() as i64);
         if moved(snap.traffic) != moved(self.last.traffic) {
@@ -759,7 +772,8 @@ mod tests {
             vec![
                 Event::Lifecycle {
                     name: "BeforeInstall".into(),
-                    status: "Succeeded".into()
+                    status: "Succeeded".into(),
+                    took: None,
                 },
                 Event::Status {
                     status: "InProgress".into()

@@ -741,6 +741,7 @@ impl Tracker for NativeTracker<'_> {
                 progress.emit(Event::Lifecycle {
                     name: s.clone(),
                     status: "Succeeded".into(),
+                    took: None,
                 });
             }
             // Stages run in a fixed order: those passed between two reads were passed.
@@ -748,12 +749,14 @@ impl Tracker for NativeTracker<'_> {
                 progress.emit(Event::Lifecycle {
                     name: s.to_string(),
                     status: "Succeeded".into(),
+                    took: None,
                 });
             }
             if let Some(s) = &next.stage {
                 progress.emit(Event::Lifecycle {
                     name: s.clone(),
                     status: "InProgress".into(),
+                    took: None,
                 });
             }
             changed = true;

@@ -208,7 +208,7 @@ impl Route {
         arn: &str,
         progress: &Progress,
         outputs: &mut Outputs,
-        cancel: impl Future<Output = ()>,
+        cancel: impl Future<Output = String>,
     ) -> Result<WatchEnd> {
         let opts = WatchOptions::from(d);
         match self {
@@ -261,7 +261,7 @@ impl Route {
         c: &InFlight,
         service: &ServiceInfo,
         progress: &Progress,
-        cancel: impl Future<Output = ()>,
+        cancel: impl Future<Output = String>,
     ) -> Result<WatchEnd> {
         let opts = WatchOptions::from(d);
         match self {
@@ -283,7 +283,7 @@ async fn follow_ecs(
     started: ecs::Started,
     opts: &WatchOptions,
     progress: &Progress,
-    cancel: impl Future<Output = ()>,
+    cancel: impl Future<Output = String>,
 ) -> Result<WatchEnd> {
     match strategy {
         ecs::Strategy::Rolling => {

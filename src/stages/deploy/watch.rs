@@ -114,13 +114,14 @@ pub trait Tracker {
 }
 
 /// Follows the deployment until it ends (or is READY when that is what was asked). `cancel`
-/// resolves when the run is cancelled (SIGTERM/SIGINT); it is then stopped like on timeout.
+/// resolves, with the reason to report, when the run is cancelled (SIGTERM/SIGINT) or another
+/// service's failure ends an all-or-nothing run; the deployment is then stopped like on timeout.
 pub async fn watch<T: Tracker>(
     tracker: &mut T,
     opts: &WatchOptions,
     progress: &Progress,
     mut poller: Poller,
-    cancel: impl Future<Output = ()>,
+    cancel: impl Future<Output = String>,
 ) -> Result<WatchEnd> {
     let deadline = Instant::now() + Duration::from_secs(u64::from(opts.wait_minutes) * 60);
     let mut failures = 0;
@@ -184,8 +185,8 @@ pub async fn watch<T: Tracker>(
         let wait = poller.next_before(obs.changed, obs.due).min(deadline - now);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
-            () = &mut cancel => {
-                if let Some(end) = stop(tracker, opts, progress, "the run was cancelled".into()).await? {
+            reason = &mut cancel => {
+                if let Some(end) = stop(tracker, opts, progress, reason).await? {
                     return Ok(end);
                 }
                 stopped_at = Some(Instant::now());
