@@ -570,3 +570,57 @@ async fn a_lifecycle_event_reports_its_own_duration() {
         ]
     );
 }
+
+/// After greenlight's own stop the deployment is read on the very next poll, though the target
+/// (here) never shows the stop.
+#[tokio::test(start_paused = true)]
+async fn our_own_stop_is_read_back_at_once() {
+    let stopped_at = Arc::new(Mutex::new(None::<tokio::time::Instant>));
+    let seen = stopped_at.clone();
+    let get = mock!(Client::get_deployment).then_compute_output(move |_| {
+        if seen.lock().unwrap().is_some() {
+            info(DeploymentStatus::Stopped, true)
+        } else {
+            info(DeploymentStatus::InProgress, false)
+        }
+    });
+    let list = mock!(Client::list_deployment_targets).then_output(|| {
+        ListDeploymentTargetsOutput::builder()
+            .target_ids("demo:web")
+            .build()
+    });
+    let batch = mock!(Client::batch_get_deployment_targets)
+        .then_output(|| target_in(Some(TargetStatus::InProgress), 10.0));
+    let at = stopped_at.clone();
+    let stop = mock!(Client::stop_deployment).then_compute_output(move |_| {
+        *at.lock().unwrap() = Some(tokio::time::Instant::now());
+        StopDeploymentOutput::builder().build()
+    });
+    let codedeploy = mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::MatchAny,
+        [&get, &list, &batch, &stop]
+    );
+    let (progress, _rx) = channel();
+    let end = watch(
+        &clients_with(codedeploy),
+        &cfg(&[("wait-for-minutes", "2")]),
+        "d-TEST12345",
+        &progress,
+        Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
+        async {
+            tokio::time::sleep(Duration::from_secs(75)).await;
+            "the run was cancelled".to_string()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(end.status, "Stopped");
+    let stop_at = stopped_at.lock().unwrap().unwrap();
+    // The first poll after the stop, not the once-a-minute read.
+    assert!(
+        stop_at.elapsed() <= Duration::from_secs(3),
+        "seen {:?} after the stop",
+        stop_at.elapsed()
+    );
+}

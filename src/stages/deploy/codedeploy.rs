@@ -597,7 +597,6 @@ pub async fn watch(
         step_interval: opts.step_interval,
         step_seen: None,
         deployment_read: None,
-        refresh: false,
     };
     super::watch::watch(&mut tracker, opts, progress, poller, cancel).await
 }
@@ -612,10 +611,9 @@ pub struct CodeDeployTracker<'a> {
     step_interval: Option<std::time::Duration>,
     /// When the traffic last moved to a partial split: the next step is one interval later.
     step_seen: Option<tokio::time::Instant>,
-    /// When GetDeployment was last read.
+    /// When GetDeployment was last read; `None` reads it on the next poll whatever the target
+    /// says (at the start, and after our own stop).
     deployment_read: Option<tokio::time::Instant>,
-    /// Read GetDeployment on the next poll whatever the target says (after our own stop).
-    refresh: bool,
 }
 
 /// The longest the watch goes on the target alone before reading the deployment again: a stop
@@ -635,8 +633,7 @@ impl CodeDeployTracker<'_> {
     /// and task counts move, and those are the target's.
     fn deployment_due(&self, next: &Snapshot) -> bool {
         let prev = &self.last;
-        self.refresh
-            || self.target.is_none()
+        self.target.is_none()
             || next.target_status.is_none()
             || self
                 .deployment_read
@@ -658,7 +655,6 @@ impl Tracker for CodeDeployTracker<'_> {
         if self.deployment_due(&snap) {
             read_deployment(self.clients, &self.id, &mut snap).await?;
             self.deployment_read = Some(tokio::time::Instant::now());
-            self.refresh = false;
             // The deployment moved after the target was read: read the target again, so that
             // an end is reported with the lifecycle events and traffic it ended with.
             if snap.status != self.last.status {
@@ -693,7 +689,7 @@ impl Tracker for CodeDeployTracker<'_> {
     }
 
     async fn stop(&mut self, rollback: bool) -> Result<Stop> {
-        self.refresh = true;
+        self.deployment_read = None;
         stop_deployment(self.clients, &self.id, rollback).await
     }
 
