@@ -1,10 +1,55 @@
 //! AWS clients from the standard credential/region chain. `AWS_ENDPOINT_URL` (honoured by
 //! aws-config itself) points them at the emulator.
+//!
+//! Every request is bounded (promise 3, a known end state in bounded time): a connection
+//! attempt by `CONNECT_TIMEOUT`, one attempt by `ATTEMPT_TIMEOUT`, a whole operation with its
+//! retries by `OPERATION_TIMEOUT`. Retries are the SDK's standard ones with a short backoff cap:
+//! the adaptive mode's client-side rate limiter once stretched a throttled watch to minutes.
+
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::error::{Error, Result};
+
+/// Time to open a connection: a dead endpoint is noticed in seconds.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// One attempt, from sending the request to the end of the answer. ECS, CodeDeploy and ECR
+/// answer in well under a second; an attempt this long is a frozen endpoint.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One operation with all its retries: the most a single AWS call can add to a run.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts per operation (the first and two retries).
+pub const MAX_ATTEMPTS: u32 = 3;
+/// The longest backoff between two attempts: below the watch's 15 s poll cap, so a throttled
+/// read never waits longer than the next poll would.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
+
+/// The timeouts, with `GREENLIGHT_AWS_ATTEMPT_TIMEOUT_MS` and `GREENLIGHT_AWS_OPERATION_TIMEOUT_MS`
+/// to shorten them against the emulator (tests that freeze it).
+pub fn timeout_config() -> TimeoutConfig {
+    let ms = |name: &str, default: Duration| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(default, Duration::from_millis)
+    };
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(ms("GREENLIGHT_AWS_ATTEMPT_TIMEOUT_MS", ATTEMPT_TIMEOUT))
+        .operation_attempt_timeout(ms("GREENLIGHT_AWS_ATTEMPT_TIMEOUT_MS", ATTEMPT_TIMEOUT))
+        .operation_timeout(ms("GREENLIGHT_AWS_OPERATION_TIMEOUT_MS", OPERATION_TIMEOUT))
+        .build()
+}
+
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(500))
+        .with_max_backoff(MAX_BACKOFF)
+}
 
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -19,9 +64,13 @@ pub struct Clients {
 impl Clients {
     pub async fn from_env() -> Result<Clients> {
         let conf = aws_config::defaults(BehaviorVersion::latest())
-            // Throttling is routine while polling many services; adaptive retry backs off
-            // client-side instead of failing the run.
-            .retry_config(RetryConfig::adaptive().with_max_attempts(6))
+            .retry_config(retry_config())
+            .timeout_config(timeout_config())
+            .stalled_stream_protection(
+                aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+                    .grace_period(Duration::from_secs(5))
+                    .build(),
+            )
             .load()
             .await;
         if conf.region().is_none() {

@@ -97,6 +97,9 @@ pub struct ReportArgs {
     /// Set a commit status `greenlight/{cluster}/{service}` [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub commit_status: Option<String>,
+    /// Most seconds GitHub reporting may add once the end state is known [default: 15].
+    #[arg(long, value_name = "SECONDS")]
+    pub report_timeout_seconds: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -114,6 +114,7 @@ pub const INPUTS: &[InputSpec] = &[
     input_for("github-token", Some("${{ github.token }}"), STATUS),
     input_for("pr-comment", Some("true"), STATUS),
     input_for("commit-status", Some("true"), STATUS),
+    input_for("report-timeout-seconds", Some("15"), STATUS),
     input("environment", None),
     input("environment-url", None),
 ];
@@ -162,6 +163,8 @@ pub struct Config {
     pub command: Command,
     pub job: Job,
     pub report: ReportConfig,
+    /// The most GitHub reporting may add to the run once its end state is known.
+    pub report_timeout: std::time::Duration,
     /// Notes produced while reading inputs (e.g. a capped value) to print as warnings.
     pub warnings: Vec<String>,
 }
@@ -204,6 +207,24 @@ fn report_config(raw: &BTreeMap<String, String>) -> Result<ReportConfig> {
         environment: get("environment").map(str::to_string),
         environment_url: get("environment-url").map(str::to_string),
     })
+}
+
+/// The longest `report-timeout-seconds`: a report that needs more than ten minutes is better
+/// read from the step summary.
+pub const MAX_REPORT_TIMEOUT_SECONDS: u64 = 600;
+
+fn report_timeout(raw: &BTreeMap<String, String>) -> Result<std::time::Duration> {
+    let value = lookup(raw, "report-timeout-seconds").unwrap_or("15");
+    match value.parse::<u64>() {
+        Ok(secs) if secs <= MAX_REPORT_TIMEOUT_SECONDS => Ok(std::time::Duration::from_secs(secs)),
+        _ => Err(Error::input(
+            "report-timeout-seconds",
+            format!(
+                "`{value}` is not a whole number of seconds from 0 to {MAX_REPORT_TIMEOUT_SECONDS}"
+            ),
+            "give a number like `15` (0: do not wait for GitHub at all)",
+        )),
+    }
 }
 
 /// What the command needs, and nothing the other commands need.
@@ -418,6 +439,7 @@ impl Config {
             command,
             job,
             report: report_config(raw)?,
+            report_timeout: report_timeout(raw)?,
             warnings,
         })
     }
@@ -462,6 +484,7 @@ const RUN_ONLY: &[&str] = &[
     "github-token",
     "pr-comment",
     "commit-status",
+    "report-timeout-seconds",
     "environment",
     "environment-url",
 ];

@@ -48,6 +48,19 @@ pub enum Error {
         message: String,
     },
 
+    /// AWS did not answer in time, could not be reached, or kept asking to slow down (throttling,
+    /// 5xx) through every retry: worth trying again later, unlike `Aws`.
+    #[error("AWS {operation} failed: {message}")]
+    AwsUnavailable {
+        operation: &'static str,
+        message: String,
+    },
+
+    /// The run was cancelled (SIGTERM/SIGINT) before the deployment started; `problem` says
+    /// what had been written by then, if anything.
+    #[error("{problem}")]
+    Cancelled { problem: String },
+
     #[error(transparent)]
     Runner(#[from] crate::gha::GhaError),
 }
@@ -122,15 +135,23 @@ impl Error {
         }
     }
 
-    /// Maps any SDK error to `Error::Aws`, keeping AWS's own error code and message.
+    /// Maps any SDK error to `Error::Aws`, keeping AWS's own error code and message, or to
+    /// `Error::AwsUnavailable` when AWS did not answer, could not be reached or throttled.
     pub fn aws<E>(operation: &'static str, err: &aws_sdk_ecs::error::SdkError<E>) -> Self
     where
         E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
     {
-        Error::Aws {
-            operation,
-            message: describe_sdk_error(err),
+        let message = describe_sdk_error(err);
+        if is_transient(err) {
+            Error::AwsUnavailable { operation, message }
+        } else {
+            Error::Aws { operation, message }
         }
+    }
+
+    /// Whether trying the same read again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::AwsUnavailable { .. })
     }
 
     pub fn exit_code(&self) -> u8 {
@@ -140,8 +161,47 @@ impl Error {
             | Error::FileProblems { .. }
             | Error::State { .. } => 2,
             Error::Gate { .. } => 3,
-            Error::Aws { .. } | Error::Runner(_) => 4,
+            Error::Cancelled { .. } => 1,
+            Error::Aws { .. } | Error::AwsUnavailable { .. } | Error::Runner(_) => 4,
         }
+    }
+}
+
+/// AWS's throttling error codes across its protocols (the SDK's own list, plus ECR's).
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// Timeouts, connection failures, throttling and 5xx answers: the endpoint or AWS is having a
+/// bad moment, and the same request may well succeed on the next poll.
+fn is_transient<E>(err: &aws_sdk_ecs::error::SdkError<E>) -> bool
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata,
+{
+    use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(_) => {
+            err.code().is_some_and(|c| THROTTLING_CODES.contains(&c))
+                || err
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() >= 500 || r.status().as_u16() == 429)
+        }
+        _ => false,
     }
 }
 
@@ -150,7 +210,16 @@ pub fn describe_sdk_error<E>(err: &aws_sdk_ecs::error::SdkError<E>) -> String
 where
     E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
-    use aws_sdk_ecs::error::ProvideErrorMetadata;
+    use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+    if let SdkError::TimeoutError(_) = err {
+        return format!(
+            "no answer within {} s (a frozen endpoint or a network problem between here and AWS)",
+            crate::aws::timeout_config()
+                .operation_timeout()
+                .unwrap_or(crate::aws::OPERATION_TIMEOUT)
+                .as_secs_f64()
+        );
+    }
     match (err.code(), err.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_string(),

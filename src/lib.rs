@@ -15,6 +15,8 @@ mod verbs;
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use futures_util::FutureExt;
+
 use config::{Config, DeployConfig, Job, OnConflict};
 use error::{Error, Result};
 use report::{Event, Progress};
@@ -306,6 +308,8 @@ struct Prepared<'a> {
     attach: Option<deploy::route::InFlight>,
     td: task_def::TaskDef,
     reuse_arn: Option<String>,
+    /// Images with no scan yet, whose scan starts (a write) once every check has passed.
+    unscanned: Vec<stages::scan_gate::Resolution>,
 }
 
 /// `deploy`, or with `plan` every check and the diff and then a stop before the first write.
@@ -317,16 +321,51 @@ pub(crate) async fn deploy(
     cancel: impl Future<Output = String>,
 ) -> Result<u8> {
     let files = load_files(d)?;
-    let clients = aws::Clients::from_env().await?;
-    let p = prepare(&clients, d, files, progress, outputs).await?;
-    if plan {
-        report_plan(&p, progress);
-        outputs.insert("deployment-status", "Planned".into());
-        return Ok(0);
+    let cancel = cancel.shared();
+    let result = async {
+        let checked = async {
+            let clients = aws::Clients::from_env().await?;
+            let p = prepare(&clients, d, files, progress, outputs).await?;
+            Ok((clients, p))
+        };
+        let (clients, p) = before_any_change(checked, cancel.clone()).await?;
+        if plan {
+            report_plan(&p, progress);
+            outputs.insert("deployment-status", "Planned".into());
+            return Ok(0);
+        }
+        scan_while_not_cancelled(&p, progress, outputs, cancel.clone()).await?;
+        let end = execute(&clients, &p, progress, outputs, cancel).await?;
+        outputs.insert("deployment-status", end.status);
+        Ok(end.exit_code)
     }
-    let end = execute(&clients, &p, progress, outputs, cancel).await?;
-    outputs.insert("deployment-status", end.status);
-    Ok(end.exit_code)
+    .await;
+    if let Err(Error::Cancelled { .. }) = &result {
+        outputs.insert("deployment-status", "Cancelled".into());
+    }
+    result
+}
+
+/// The scans to start, raced against the cancel signal: a cancellation while ECR scans is the
+/// last moment nothing but the scan has been written.
+async fn scan_while_not_cancelled(
+    p: &Prepared<'_>,
+    progress: &Progress,
+    outputs: &mut Outputs,
+    cancel: impl Future<Output = String>,
+) -> Result<()> {
+    if p.unscanned.is_empty() {
+        return Ok(());
+    }
+    tokio::select! {
+        biased;
+        reason = cancel => Err(Error::Cancelled {
+            problem: format!(
+                "{reason}: cancelled while waiting for the image scan; only the scan was started, nothing else was written to AWS"
+            ),
+        }),
+        r = scan_unscanned(p, progress, outputs) => r,
+    }
 }
 
 /// Every check before the first write: the live service and its controller, the deployment
@@ -394,9 +433,11 @@ async fn prepare<'a>(
             c.id, c.url
         )));
     }
-    // The gate reads ECR only; the image that passed is pinned by digest into the container.
+    // Each image is resolved to its digest and pinned into its container (reads only); the
+    // digest that is judged below is the one pinned (promise 2).
+    let mut resolutions = Vec::new();
     for (container, image) in &images {
-        let gated = stages::scan_gate::gate_image(
+        let res = stages::scan_gate::resolve_image(
             clients,
             image,
             &d.gate,
@@ -405,8 +446,9 @@ async fn prepare<'a>(
             outputs,
         )
         .await?;
-        task_def::pin_image(&mut td, container, &gated.pinned, &image.to_string());
-        outputs.entry("image").or_insert(gated.pinned);
+        task_def::pin_image(&mut td, container, &res.pinned, &image.to_string());
+        outputs.entry("image").or_insert(res.pinned.clone());
+        resolutions.push(res);
     }
 
     if let (Some(live_arn), Some(live)) = (&service.task_definition, live) {
@@ -434,6 +476,17 @@ async fn prepare<'a>(
         }
         _ => None,
     };
+    // The gate last: images already scanned are judged now, so a blocked one fails before
+    // any write. Starting a missing scan is a write, left for after every check has passed.
+    let mut unscanned = Vec::new();
+    for res in resolutions {
+        if stages::scan_gate::judge(&res, &d.gate, false, progress, outputs)
+            .await?
+            .is_none()
+        {
+            unscanned.push(res);
+        }
+    }
     Ok(Prepared {
         d,
         service,
@@ -442,7 +495,46 @@ async fn prepare<'a>(
         attach,
         td,
         reuse_arn,
+        unscanned,
     })
+}
+
+/// Starts the scans no image had yet (the first write of a deploy) and judges them once they
+/// have finished.
+async fn scan_unscanned(
+    p: &Prepared<'_>,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<()> {
+    for res in &p.unscanned {
+        if stages::scan_gate::judge(res, &p.d.gate, true, progress, outputs)
+            .await?
+            .is_none()
+        {
+            return Err(Error::Gate {
+                message: format!("no scan verdict for {}; failing closed", res.pinned),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs `work`, the part of a deploy that writes nothing, unless the run is cancelled first.
+async fn before_any_change<T>(
+    work: impl Future<Output = Result<T>>,
+    cancel: impl Future<Output = String>,
+) -> Result<T> {
+    tokio::select! {
+        biased;
+        reason = cancel => Err(cancelled_before_any_change(&reason)),
+        r = work => r,
+    }
+}
+
+fn cancelled_before_any_change(reason: &str) -> Error {
+    Error::Cancelled {
+        problem: format!("{reason}: cancelled before any change; nothing was written to AWS"),
+    }
 }
 
 /// Plan mode's verdict: what merging would do.
@@ -476,6 +568,7 @@ async fn execute(
     cancel: impl Future<Output = String>,
 ) -> Result<deploy::watch::WatchEnd> {
     let d = p.d;
+    let cancel = cancel.shared();
     if let Some(c) = &p.attach {
         progress.emit(Event::Info(format!(
             "following deployment {}, which already deploys this image (on-conflict: attach)",
@@ -488,10 +581,17 @@ async fn execute(
             .await;
     }
     if let (Some(c), OnConflict::Wait) = (&p.conflict, d.on_conflict) {
-        wait_for_clear(clients, d, &p.route, c, progress).await?;
+        before_any_change(
+            wait_for_clear(clients, d, &p.route, c, progress),
+            cancel.clone(),
+        )
+        .await?;
     }
 
-    // Writes start here.
+    // Writes start here; a cancellation that came in meanwhile is honoured between them.
+    if let Some(reason) = cancel.clone().now_or_never() {
+        return Err(cancelled_before_any_change(&reason));
+    }
     let arn = match &p.reuse_arn {
         Some(arn) => {
             progress.emit(Event::Info(format!(
@@ -506,6 +606,19 @@ async fn execute(
         }
     };
     outputs.insert("task-definition-arn", arn.clone());
+    if let Some(reason) = cancel.clone().now_or_never() {
+        let live = p
+            .service
+            .task_definition
+            .as_deref()
+            .unwrap_or("its current revision");
+        return Err(Error::Cancelled {
+            problem: format!(
+                "{reason} after {arn} was registered: no deployment was started, so {}/{} still runs {live}",
+                d.cluster, d.service
+            ),
+        });
+    }
     p.route
         .start(clients, d, &p.service, &arn, progress, outputs, cancel)
         .await
@@ -526,7 +639,8 @@ async fn fleet(
     for d in &f.services {
         files.push(load_files(d)?);
     }
-    let clients = aws::Clients::from_env().await?;
+    let cancel = cancel.shared();
+    let clients = before_any_change(aws::Clients::from_env(), cancel.clone()).await?;
     let scopes: Vec<Progress> = f
         .services
         .iter()
@@ -554,8 +668,8 @@ async fn fleet(
                 r
             }
         },
-    ))
-    .await;
+    ));
+    let checks = before_any_change(checks.map(Ok), cancel.clone()).await?;
     let mut prepared = Vec::new();
     let mut first_error = None;
     for (r, d) in checks.into_iter().zip(&f.services) {
@@ -585,6 +699,33 @@ async fn fleet(
         }
         outputs.insert("deployment-status", "Planned".into());
         return Ok(0);
+    }
+    // Missing scans start only now that every service has passed its checks.
+    let scans =
+        futures_util::future::join_all(prepared.iter().zip(&scopes).map(|(p, scope)| async move {
+            let mut outs = Outputs::new();
+            let r = scan_unscanned(p, scope, &mut outs).await;
+            if let Err(e) = &r {
+                scope.emit(Event::RunFailed {
+                    message: e.to_string(),
+                });
+            }
+            r
+        }));
+    let scans = tokio::select! {
+        biased;
+        reason = cancel.clone() => return Err(Error::Cancelled {
+            problem: format!(
+                "{reason}: cancelled while waiting for image scans; only the scans were started, nothing else was written to AWS"
+            ),
+        }),
+        r = scans => r,
+    };
+    if let Some(e) = scans.into_iter().find_map(Result::err) {
+        progress.emit(Event::Info(
+            "an image scan did not pass; nothing was deployed".into(),
+        ));
+        return Err(e);
     }
 
     // A failure (with all-or-nothing) or a cancellation tells every deploy to stop.

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches};
+use futures_util::FutureExt;
 
 use greenlight::cli::{Cli, inputs_from_matches};
 use greenlight::config::{Command, Config};
@@ -70,44 +71,94 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async {
-        let cancel = cancelled()?;
+    let code = rt.block_on(async {
+        let cancel = cancelled()?.shared();
         let (progress, reporter) = report::start(runner.clone(), github_client(cfg, runner));
         let mut outputs = greenlight::Outputs::new();
-        let result = greenlight::run(cfg, &progress, &mut outputs, cancel).await;
-        if let Err(e) = &result {
-            progress.emit(report::Event::RunFailed {
+        let result = greenlight::run(cfg, &progress, &mut outputs, cancel.clone()).await;
+        match &result {
+            Err(e) => progress.emit(report::Event::RunFailed {
                 message: e.to_string(),
-            });
-        }
-        if let Ok(code) = &result {
-            progress.emit(report::Event::Ended {
+            }),
+            Ok(code) => progress.emit(report::Event::Ended {
                 status: outputs
                     .get("deployment-status")
                     .cloned()
                     .unwrap_or_default(),
                 exit_code: *code,
-            });
+            }),
         }
-        drop(progress);
-        if let Ok(published) = reporter.await
-            && let Some(url) = published.comment_url
-        {
-            outputs.insert("comment-url", url);
-        }
+        // The end state is known: the outputs go out now, before any report is flushed, so the
+        // next step has them even when GitHub is slow or the job is cancelled meanwhile.
         for (name, value) in &outputs {
             if let Err(e) = runner.set_output(name, value) {
                 runner.annotate(Level::Warning, &Location::default(), &e.to_string());
             }
         }
-        Ok(match result {
-            Ok(code) => code,
+        drop(progress);
+        // The log and the step summary are local and quick; GitHub gets a bounded time on top.
+        let publisher = reporter.await.ok().flatten();
+        let code = match &result {
+            Ok(code) => *code,
             Err(e) => {
-                report_error(runner, &e);
+                report_error(runner, e);
                 e.exit_code()
             }
-        })
-    })
+        };
+        if let Some(publisher) = publisher {
+            let budget = cfg.report_timeout;
+            let published = tokio::select! {
+                r = tokio::time::timeout(budget, publisher) => match r {
+                    Ok(p) => p.ok(),
+                    Err(_) => {
+                        runner.annotate(
+                            Level::Warning,
+                            &Location::default(),
+                            &format!(
+                                "GitHub reporting did not finish within {} s (report-timeout-seconds); the step summary has the report",
+                                budget.as_secs()
+                            ),
+                        );
+                        None
+                    }
+                },
+                // Cancelled after the end: the report is not worth holding the job for.
+                _ = signal_after(cancel) => {
+                    runner.annotate(
+                        Level::Warning,
+                        &Location::default(),
+                        "the run was cancelled while reporting to GitHub; the step summary has the report",
+                    );
+                    None
+                }
+            };
+            if let Some(url) = published.and_then(|p| p.comment_url)
+                && let Err(e) = runner.set_output("comment-url", &url)
+            {
+                runner.annotate(Level::Warning, &Location::default(), &e.to_string());
+            }
+        }
+        Ok::<u8, anyhow::Error>(code)
+    });
+    // Whatever is still in flight (a GitHub request, a DNS lookup on a blocking thread) is
+    // abandoned, not waited for: the exit must not depend on it.
+    rt.shutdown_background();
+    code
+}
+
+/// A signal that arrives from now on. A run that ended because it was cancelled has used up
+/// the first one: reporting it is the point, so only a further signal cuts the report short.
+async fn signal_after(first: impl std::future::Future<Output = String> + Clone) {
+    if first.clone().now_or_never().is_none() {
+        first.await;
+        return;
+    }
+    match cancelled() {
+        Ok(next) => {
+            next.await;
+        }
+        Err(_) => std::future::pending().await,
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM (a cancelled workflow run sends SIGTERM to the container).

@@ -43,7 +43,10 @@ ECS_LIFECYCLE_STAGES = (
 # Faults bound to an ECS deployment (of a service with the ECS deployment controller) when
 # UpdateService starts it.
 ECS_DEPLOYMENT_FAULT_KINDS = ("circuit_breaker", "placement_failure", "fail_lifecycle_stage")
-FAULT_KINDS = ("fail_lifecycle_event", "never_ready", "throttle", "http_error", *ECS_DEPLOYMENT_FAULT_KINDS)
+REQUEST_FAULT_KINDS = ("throttle", "http_error", "hang")
+FAULT_KINDS = ("fail_lifecycle_event", "never_ready", *REQUEST_FAULT_KINDS, *ECS_DEPLOYMENT_FAULT_KINDS)
+# The longest a `hang` fault holds a request when it does not say.
+DEFAULT_HANG_SECONDS = 3600.0
 
 
 class FaultError(ValueError):
@@ -100,6 +103,8 @@ class FaultStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Held (`hang`) requests wait on this until their fault is removed.
+        self._removed = threading.Condition(self._lock)
         self._faults: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
 
@@ -138,7 +143,14 @@ class FaultStore:
             if service is not None:
                 fault["service"] = service
             fault["count"] = 1 if body.get("count") is None else _positive_int(body["count"], "count")
-            if kind == "http_error":
+            if kind == "hang":
+                # A frozen endpoint: every matching request is held until the fault is removed.
+                fault["count"] = None
+                seconds = body.get("seconds", DEFAULT_HANG_SECONDS)
+                if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+                    raise FaultError("seconds must be a positive number")
+                fault["seconds"] = float(seconds)
+            elif kind == "http_error":
                 status = body.get("status")
                 if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
                     raise FaultError("status must be an HTTP error status (400-599)")
@@ -163,12 +175,23 @@ class FaultStore:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._removed.notify_all()
 
     def remove(self, fault_id: int) -> bool:
         with self._lock:
             before = len(self._faults)
             self._faults = [f for f in self._faults if f["id"] != fault_id]
+            self._removed.notify_all()
             return len(self._faults) != before
+
+    def hold(self, fault: dict[str, Any]) -> None:
+        """Blocks the calling request thread while the `hang` fault is in place (at most its
+        `seconds`)."""
+        with self._lock:
+            self._removed.wait_for(
+                lambda: all(f["id"] != fault["id"] for f in self._faults),
+                timeout=fault["seconds"],
+            )
 
     # -- consumption ------------------------------------------------------
     def _use(self, fault: dict[str, Any]) -> None:
@@ -178,14 +201,15 @@ class FaultStore:
                 self._faults.remove(fault)
 
     def take_request_fault(self, service: str | None, action: str | None) -> dict[str, Any] | None:
-        """The throttle/http_error fault that applies to this request, if any (one use is consumed)."""
+        """The throttle/http_error/hang fault that applies to this request, if any (one use is
+        consumed; a hang lasts until removed)."""
         if action is None:
             return None
         with self._lock:
             for fault in self._faults:
-                if fault["kind"] not in ("throttle", "http_error"):
+                if fault["kind"] not in REQUEST_FAULT_KINDS:
                     continue
-                if fault["action"] != action:
+                if fault["action"] not in (action, "*"):
                     continue
                 if "service" in fault and fault["service"] != service:
                     continue

@@ -96,6 +96,10 @@ class GreenlightMiddleware:
         entry = STATE.calls.start(info.service, info.action)
 
         fault = STATE.faults.take_request_fault(info.service, info.action)
+        if fault is not None and fault["kind"] == "hang":
+            # Accepted and then silent, like a frozen proxy; answered normally once released.
+            STATE.faults.hold(fault)
+            fault = None
         if fault is not None:
             if fault["kind"] == "throttle":
                 status_code, code = 400, "ThrottlingException"

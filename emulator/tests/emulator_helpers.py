@@ -76,8 +76,10 @@ def _json_codedeploy_data_path() -> Path:
     return _JSON_MODEL_DIR
 
 
-def codedeploy_client(url: str, protocol: str = "json", retries: int | None = None) -> Any:
-    config = Config(retries={"total_max_attempts": retries, "mode": "standard"}) if retries else None
+def codedeploy_client(url: str, protocol: str = "json", retries: int | None = None, config: Config | None = None) -> Any:
+    if retries:
+        retry = Config(retries={"total_max_attempts": retries, "mode": "standard"})
+        config = retry.merge(config) if config else retry
     if protocol == "cbor":
         return boto3.client("codedeploy", endpoint_url=url, region_name=REGION, config=config)
     session = botocore.session.get_session()

@@ -177,3 +177,40 @@ def test_reset_endpoint_clears_everything(aws, emulator):
         assert json.dumps(h.control(url, "GET", "deployments")[1]) == '{"deployments": []}'
     finally:
         assert stop_emulator(proc) == 0
+
+
+def test_hang_fault_holds_requests_until_removed(emulator):
+    import threading
+
+    from botocore.config import Config
+    from botocore.exceptions import ReadTimeoutError
+
+    status, body = h.control(emulator, "POST", "faults", {"kind": "hang", "action": "*", "service": "codedeploy"})
+    assert status == 200 and body["fault"]["count"] is None and body["fault"]["seconds"] == 3600.0
+    fault_id = body["fault"]["id"]
+
+    # A client with a short read timeout sees the accepted-then-silent endpoint.
+    impatient = h.codedeploy_client(emulator, "json", retries=1, config=Config(read_timeout=1, connect_timeout=1))
+    with pytest.raises(ReadTimeoutError):
+        impatient.list_applications()
+
+    # A request held now is answered normally once the fault is removed; other services and
+    # the control endpoint keep answering meanwhile.
+    answered: list[object] = []
+    patient = h.codedeploy_client(emulator, "json", retries=1)
+    held = threading.Thread(target=lambda: answered.append(patient.list_applications()))
+    held.start()
+    held.join(timeout=0.5)
+    assert held.is_alive() and answered == []
+    assert h.control(emulator, "GET", "health")[0] == 200
+    assert h.control(emulator, "DELETE", f"faults/{fault_id}")[0] == 200
+    held.join(timeout=10)
+    assert not held.is_alive()
+    assert isinstance(answered[0]["applications"], list)
+
+
+def test_hang_fault_ends_after_its_seconds(emulator, aws):
+    h.control(emulator, "POST", "faults", {"kind": "hang", "action": "ListApplications", "seconds": 0.3})
+    assert isinstance(aws.codedeploy.list_applications()["applications"], list)
+    status, body = h.control(emulator, "POST", "faults", {"kind": "hang", "action": "X", "seconds": 0})
+    assert status == 400

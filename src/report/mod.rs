@@ -254,13 +254,17 @@ fn github_docs(
         .collect()
 }
 
+/// The GitHub publisher still at work once the log and the step summary are complete.
+pub type Publisher = tokio::task::JoinHandle<github::Published>;
+
 /// Starts the reporter: one log line per event, the live report on GitHub when a client is
 /// given, and at the end the whole run as markdown in the step summary. Drop every `Progress`
-/// and await the handle to flush it; it answers what was published.
+/// and await the handle: it ends once the summary is written, and hands over the GitHub
+/// publisher (if any) to await within the run's reporting budget.
 pub fn start(
     runner: crate::gha::Runner,
     github: Option<github::Client>,
-) -> (Progress, tokio::task::JoinHandle<github::Published>) {
+) -> (Progress, tokio::task::JoinHandle<Option<Publisher>>) {
     let (progress, mut rx) = channel();
     let handle = tokio::spawn(async move {
         let run_url = github.as_ref().and_then(|c| c.run_url());
@@ -351,10 +355,7 @@ pub fn start(
                 );
             }
         }
-        match publisher {
-            Some(p) => p.await.unwrap_or_default(),
-            None => github::Published::default(),
-        }
+        publisher
     });
     (progress, handle)
 }

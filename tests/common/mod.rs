@@ -137,6 +137,11 @@ impl Emulator {
         self.control("POST", path, Some(body))
     }
 
+    /// Removes every fault (a held `hang` request is then answered).
+    pub fn clear_faults(&self) {
+        self.control("DELETE", "/_greenlight/faults", None);
+    }
+
     pub fn fault(&self, fault: Value) {
         self.control("POST", "/_greenlight/faults", Some(fault));
     }

@@ -116,6 +116,11 @@ pub trait Tracker {
 /// Follows the deployment until it ends (or is READY when that is what was asked). `cancel`
 /// resolves, with the reason to report, when the run is cancelled (SIGTERM/SIGINT) or another
 /// service's failure ends an all-or-nothing run; the deployment is then stopped like on timeout.
+///
+/// Every read is raced against the deadline (the grace period once stopping) and the cancel
+/// signal, so a request stuck inside a frozen endpoint delays neither. Reads that fail because
+/// AWS did not answer or throttled are retried on the poll schedule until the deadline; other
+/// failures end the watch after `MAX_READ_FAILURES` in a row.
 pub async fn watch<T: Tracker>(
     tracker: &mut T,
     opts: &WatchOptions,
@@ -125,24 +130,74 @@ pub async fn watch<T: Tracker>(
 ) -> Result<WatchEnd> {
     let deadline = Instant::now() + Duration::from_secs(u64::from(opts.wait_minutes) * 60);
     let mut failures = 0;
+    let mut last_warning: Option<Instant> = None;
     let mut stopped_at: Option<Instant> = None;
     tokio::pin!(cancel);
     loop {
-        let obs = match tracker.observe(progress).await {
-            Ok(o) => {
-                failures = 0;
-                o
-            }
-            Err(e) if failures < MAX_READ_FAILURES => {
-                failures += 1;
-                progress.emit(Event::Warning(format!(
-                    "reading deployment {} failed ({e}); trying again",
-                    tracker.name()
-                )));
-                tokio::time::sleep(poller.next(false)).await;
+        let limit = stopped_at.map_or(deadline, |at| at + STOP_GRACE);
+        // Once a stop is under way the cancel signal has nothing left to do (and a resolved
+        // future must not be polled again).
+        let read = tokio::select! {
+            biased;
+            reason = &mut cancel, if stopped_at.is_none() => Read::Cancelled(reason),
+            r = tracker.observe(progress) => Read::Done(r),
+            () = tokio::time::sleep_until(limit) => Read::OutOfTime,
+        };
+        let obs = match read {
+            Read::Cancelled(reason) => {
+                if let Some(end) = stop(tracker, opts, progress, reason).await? {
+                    return Ok(end);
+                }
+                stopped_at = Some(Instant::now());
                 continue;
             }
-            Err(e) => return Err(e),
+            Read::OutOfTime if stopped_at.is_some() => return Ok(no_end_after_stop(progress)),
+            Read::OutOfTime => {
+                progress.emit(Event::Warning(format!(
+                    "reading deployment {} got no answer before the deadline",
+                    tracker.name()
+                )));
+                let reason = format!("no end state after {} minutes", opts.wait_minutes);
+                if let Some(end) = stop(tracker, opts, progress, reason).await? {
+                    return Ok(end);
+                }
+                stopped_at = Some(Instant::now());
+                continue;
+            }
+            Read::Done(Ok(o)) => {
+                failures = 0;
+                last_warning = None;
+                o
+            }
+            Read::Done(Err(e)) => {
+                if !e.is_transient() {
+                    if failures >= MAX_READ_FAILURES {
+                        return Err(e);
+                    }
+                    failures += 1;
+                }
+                // A dead endpoint is said at once, then once a minute, not on every poll.
+                if last_warning.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+                    last_warning = Some(Instant::now());
+                    progress.emit(Event::Warning(format!(
+                        "reading deployment {} failed ({e}); trying again{}",
+                        tracker.name(),
+                        if e.is_transient() && stopped_at.is_none() {
+                            format!(
+                                " until it answers or {} minutes have passed",
+                                opts.wait_minutes
+                            )
+                        } else {
+                            String::new()
+                        }
+                    )));
+                }
+                Observation {
+                    changed: false,
+                    phase: Phase::Running,
+                    due: None,
+                }
+            }
         };
         match obs.phase {
             Phase::Ended(end) => return Ok(end),
@@ -165,13 +220,11 @@ pub async fn watch<T: Tracker>(
 
         let now = Instant::now();
         if let Some(at) = stopped_at {
-            if now.duration_since(at) > STOP_GRACE {
-                progress.emit(Event::Failed {
-                    reason: format!("no end state {} s after the stop", STOP_GRACE.as_secs()),
-                });
-                return Ok(WatchEnd::new("Stopping", 1));
+            let grace_end = at + STOP_GRACE;
+            if now >= grace_end {
+                return Ok(no_end_after_stop(progress));
             }
-            tokio::time::sleep(poller.next(obs.changed)).await;
+            tokio::time::sleep(poller.next(obs.changed).min(grace_end - now)).await;
             continue;
         }
         if now >= deadline {
@@ -195,6 +248,21 @@ pub async fn watch<T: Tracker>(
     }
 }
 
+/// One bounded read of the deployment.
+enum Read {
+    Done(Result<Observation>),
+    Cancelled(String),
+    /// The deadline (or the grace after a stop) passed while the read was in flight.
+    OutOfTime,
+}
+
+fn no_end_after_stop(progress: &Progress) -> WatchEnd {
+    progress.emit(Event::Failed {
+        reason: format!("no end state {} s after the stop", STOP_GRACE.as_secs()),
+    });
+    WatchEnd::new("Stopping", 1)
+}
+
 /// Reports and requests the stop; `Some` when there is nothing more to watch.
 async fn stop<T: Tracker>(
     tracker: &mut T,
@@ -213,7 +281,20 @@ async fn stop<T: Tracker>(
             }
         ),
     });
-    match tracker.stop(rollback).await? {
+    let stopped = match tracker.stop(rollback).await {
+        Ok(s) => s,
+        Err(e) => {
+            // Where the service stands is unknown: say so, and which call failed.
+            progress.emit(Event::Failed {
+                reason: format!(
+                    "{reason}, and stopping deployment {} failed ({e}): it may still be in progress; check it in the console",
+                    tracker.name()
+                ),
+            });
+            return Err(e);
+        }
+    };
+    match stopped {
         Stop::Requested | Stop::AlreadyEnded => Ok(None),
         Stop::Abandoned(end) => {
             progress.emit(Event::Failed { reason });

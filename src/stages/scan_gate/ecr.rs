@@ -263,9 +263,26 @@ pub async fn findings(
     gate: &GateConfig,
     progress: &Progress,
 ) -> Result<Vec<Finding>> {
+    findings_unless_starting(ecr, repo, registry_id, digest, gate, progress, true)
+        .await
+        .map(Option::unwrap_or_default)
+}
+
+/// Like `findings`, but when a scan would have to be started (a write) and `may_start` is
+/// false, answers `None` instead of starting it.
+pub async fn findings_unless_starting(
+    ecr: &Client,
+    repo: &str,
+    registry_id: &str,
+    digest: &str,
+    gate: &GateConfig,
+    progress: &Progress,
+    may_start: bool,
+) -> Result<Option<Vec<Finding>>> {
     let deadline = Instant::now() + Duration::from_secs(u64::from(gate.wait_minutes) * 60);
     let mut wait = Duration::from_secs(3);
     let mut started = false;
+    let mut said_waiting = false;
     let id = || ImageIdentifier::builder().image_digest(digest).build();
     loop {
         let first = ecr
@@ -292,6 +309,7 @@ pub async fn findings(
                             message: format!("{repo}@{digest} has no scan (scan-on-missing: fail)"),
                         });
                     }
+                    OnMissingScan::Start if !may_start => return Ok(None),
                     OnMissingScan::Start => {
                         progress.emit(Event::Info(format!(
                             "no scan for {repo}@{digest}; starting a basic scan"
@@ -325,9 +343,18 @@ pub async fn findings(
             .to_string();
         match (status, first) {
             (Some(ScanStatus::Complete | ScanStatus::Active), Some(first)) => {
-                return read_all(ecr, repo, registry_id, digest, first).await;
+                return read_all(ecr, repo, registry_id, digest, first)
+                    .await
+                    .map(Some);
             }
             (Some(ScanStatus::InProgress | ScanStatus::Pending) | None, _) => {
+                if !said_waiting {
+                    said_waiting = true;
+                    progress.emit(Event::Info(format!(
+                        "waiting for the scan of {repo}@{digest} to complete (up to {} minutes)",
+                        gate.wait_minutes
+                    )));
+                }
                 let now = Instant::now();
                 if now >= deadline {
                     return Err(Error::Gate {

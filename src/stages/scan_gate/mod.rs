@@ -541,16 +541,26 @@ pub struct Gated {
     pub verdict: Option<Verdict>,
 }
 
-/// Resolves `image` to its digest and, when the gate is on, judges its findings. A blocked
-/// image is `Error::Gate` (exit 3); the reports are emitted either way.
-pub async fn gate_image(
+/// An image resolved to its digest, before its findings are judged.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    /// `repo@sha256:…`, the reference to deploy.
+    pub pinned: String,
+    pub digest: String,
+    /// The ECR side, when the image is in ECR and the gate is on: what to judge.
+    scan: Option<(aws_sdk_ecr::Client, ecr::Resolved)>,
+}
+
+/// Resolves `image` to its digest: reads only. A gate that is off, or an image outside ECR with
+/// the gate off, needs nothing more (see `judge`).
+pub async fn resolve_image(
     clients: &crate::aws::Clients,
     image: &crate::stages::image::ImageRef,
     gate: &crate::config::GateConfig,
     arch: Option<&str>,
     progress: &crate::report::Progress,
     outputs: &mut crate::Outputs,
-) -> Result<Gated> {
+) -> Result<Resolution> {
     use crate::report::Event;
     let Some(registry) = image.ecr() else {
         if gate.enabled {
@@ -565,10 +575,10 @@ pub async fn gate_image(
         progress.emit(Event::Warning(format!(
             "scan gate is off and `{image}` is not in ECR: deploying it as given, not pinned to a digest"
         )));
-        return Ok(Gated {
+        return Ok(Resolution {
             pinned: image.to_string(),
             digest: String::new(),
-            verdict: None,
+            scan: None,
         });
     };
     let ecr = clients.ecr_in(&registry.region);
@@ -583,24 +593,54 @@ pub async fn gate_image(
         progress.emit(Event::Warning(format!(
             "SCAN GATE IS OFF (scan-gate: false): {image} is deployed without checking its vulnerabilities"
         )));
-        return Ok(Gated {
+        return Ok(Resolution {
             pinned,
             digest: resolved.digest,
-            verdict: None,
+            scan: None,
         });
     }
+    Ok(Resolution {
+        pinned,
+        digest: resolved.digest.clone(),
+        scan: Some((ecr, resolved)),
+    })
+}
 
+/// Judges the findings of a resolved image. A blocked image is `Error::Gate` (exit 3); the
+/// reports are emitted either way. Starting a missing scan is a write, so with `may_start`
+/// false a scan that would have to be started answers `None` (judge again once every other
+/// check has passed).
+pub async fn judge(
+    res: &Resolution,
+    gate: &crate::config::GateConfig,
+    may_start: bool,
+    progress: &crate::report::Progress,
+    outputs: &mut crate::Outputs,
+) -> Result<Option<Gated>> {
+    use crate::report::Event;
+    let Some((ecr, resolved)) = &res.scan else {
+        return Ok(Some(Gated {
+            pinned: res.pinned.clone(),
+            digest: res.digest.clone(),
+            verdict: None,
+        }));
+    };
+    let pinned = res.pinned.clone();
     let mut all: Vec<Finding> = Vec::new();
     for (platform, digest) in &resolved.gated {
-        let found = ecr::findings(
-            &ecr,
+        let Some(found) = ecr::findings_unless_starting(
+            ecr,
             &resolved.repository,
             &resolved.registry_id,
             digest,
             gate,
             progress,
+            may_start,
         )
-        .await?;
+        .await?
+        else {
+            return Ok(None);
+        };
         if !platform.is_empty() {
             progress.emit(Event::Info(format!(
                 "{platform} ({digest}): {} findings",
@@ -682,11 +722,11 @@ pub async fn gate_image(
             ),
         });
     }
-    Ok(Gated {
+    Ok(Some(Gated {
         pinned,
-        digest: resolved.digest,
+        digest: resolved.digest.clone(),
         verdict: Some(verdict),
-    })
+    }))
 }
 
 #[cfg(test)]
