@@ -21,6 +21,17 @@ canary), with greenlight's production poll intervals and the emulator's clock ru
   line (read from its stdout as it came, wall clock);
 * AWS calls per minute while waiting: every call the emulator received between the start of the
   deployment and its end, per minute of wall time.
+Adversity (`--suite adversity`; one run each, real time, with production poll intervals):
+
+* a frozen endpoint (every CodeDeploy request accepted and never answered) during the watch with
+  `wait-for-minutes: 1`: process start to exit, and the exit code; also with only the reads
+  frozen, so the stop is answered;
+* a dead endpoint (connection refused): start to exit;
+* SIGTERM in each phase (a hanging read before any write, the scan wait, after StartImageScan,
+  while registering, while traffic shifts): signal to exit;
+* a GitHub that hangs, rate-limits (429, `retry-after: 60`), fails (502) or resets connections:
+  the step's wall time minus that of a healthy GitHub, with the default reporting budget;
+* the secret corpus size (tests/fixtures/secrets.txt, not-secrets.txt).
 """
 
 from __future__ import annotations
@@ -321,6 +332,231 @@ def speed(runs: int) -> dict:
     return figures
 
 
+def fault(emu: Emulator, body: dict) -> None:
+    emu.post("/_greenlight/faults", body)
+
+
+def clear_faults(emu: Emulator) -> None:
+    urllib.request.urlopen(urllib.request.Request(emu.endpoint + "/_greenlight/faults", method="DELETE"))
+
+
+def calls_seen(emu: Emulator) -> list[str]:
+    return [f"{c.get('service')}:{c.get('action')}" for c in emu.get("/_greenlight/calls")["calls"]]
+
+
+class Background:
+    """greenlight running with its stdout read as it comes."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.started = time.time()
+        self.proc = subprocess.Popen(
+            [str(BINARY), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, pred, timeout: float = 120.0) -> None:
+        deadline = time.time() + timeout
+        while not pred():
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise SystemExit("bench: the awaited moment never came:\n" + "\n".join(self.lines[-20:]))
+            time.sleep(0.01)
+
+    def wait_for_line(self, text: str, timeout: float = 120.0) -> None:
+        self.wait_for(lambda: any(text in line for line in self.lines), timeout)
+
+    def finish(self, timeout: float = 600.0) -> tuple[int, float]:
+        code = self.proc.wait(timeout=timeout)
+        self.reader.join(timeout=5)
+        return code, time.time()
+
+
+def deploy_args(seed: dict, td: Path, *extra: str) -> list[str]:
+    return ["deploy", "--cluster", "bench", "--service", "web", "--task-definition", str(td),
+            "--container-name", "web", "--image", seed["image"], *extra]
+
+
+class FakeGitHub:
+    """A GitHub API that answers every request in one bad way (or well, for the baseline)."""
+
+    def __init__(self, mode: str) -> None:
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # noqa: ANN002
+                pass
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                if length:
+                    self.rfile.read(length)
+                if mode == "hang":
+                    time.sleep(600)
+                    return
+                if mode == "reset":
+                    self.connection.shutdown(2)
+                    self.close_connection = True
+                    return
+                status, headers, body = {
+                    "healthy": (200, {}, b'{"id": 1, "number": 5, "html_url": "https://github.test/c/1"}'),
+                    "rate-limited": (429, {"retry-after": "60"}, b'{"message": "slow down"}'),
+                    "failing": (502, {}, b"bad gateway"),
+                }[mode]
+                if mode == "healthy" and self.command == "GET":
+                    body = b"[]"
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def adversity() -> dict:
+    figures: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        td = Path(tmp) / "taskdef.json"
+        td.write_text((ROOT / "tests" / "fixtures" / "taskdef.json").read_text())
+
+        def fresh(scale: float = 60.0, *seed_args: str) -> tuple[Emulator, dict, dict[str, str]]:
+            emu = Emulator(scale)
+            seed = emu.seed("--cluster", "bench", "--service", "web", "--family", "web", "--repository", "web",
+                            *seed_args)
+            urllib.request.urlopen(urllib.request.Request(emu.endpoint + "/_greenlight/calls", method="DELETE"))
+            return emu, seed, aws_env(emu.endpoint)
+
+        # Frozen endpoint during the watch, wait-for-minutes 1: everything frozen, then reads only.
+        for name, actions in (("frozen_all", ["*"]),
+                              ("frozen_reads", ["GetDeployment", "BatchGetDeploymentTargets", "ListDeploymentTargets"])):
+            emu, seed, env = fresh(60.0)
+            try:
+                fault(emu, {"kind": "never_ready"})
+                run = Background(deploy_args(seed, td, "--scan-gate", "false", "--wait-for-minutes", "1"), env)
+                run.wait_for_line("created deployment")
+                for action in actions:
+                    fault(emu, {"kind": "hang", "action": action, "service": "codedeploy"})
+                if name == "frozen_reads":
+                    run.wait_for(lambda: "codedeploy:StopDeployment" in calls_seen(emu), 120)
+                    clear_faults(emu)
+                code, ended = run.finish()
+                figures[f"{name}_s"] = round(ended - run.started, 1)
+                figures[f"{name}_exit"] = code
+            finally:
+                emu.stop()
+
+        # A dead endpoint: nothing listens.
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = aws_env(f"http://127.0.0.1:{port}")
+        start = time.time()
+        code = subprocess.run([str(BINARY), *deploy_args({"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1"}, td)],
+                              env=env, capture_output=True).returncode
+        figures["dead_endpoint_s"] = round(time.time() - start, 1)
+        figures["dead_endpoint_exit"] = code
+
+        # SIGTERM in each phase: the moment is a call reaching the emulator or a log line.
+        phases = [
+            ("a read hangs", [], {"kind": "hang", "action": "DescribeServices", "service": "ecs"}, None, "ecs:DescribeServices", []),
+            ("scan wait", ["--scan", "in-progress"], None, None, "ecr:DescribeImageScanFindings", []),
+            ("scan started", ["--scan", "none"], None, {"scan_seconds": 100000}, "ecr:StartImageScan", []),
+            ("registering", [], {"kind": "hang", "action": "RegisterTaskDefinition", "seconds": 1.0}, None,
+             "ecs:RegisterTaskDefinition", []),
+            ("traffic shifting", [], None, None, "line:traffic: green 10%",
+             ["--codedeploy-deployment-config", "CodeDeployDefault.ECSCanary10Percent5Minutes"]),
+        ]
+        sigterm: dict[str, dict] = {}
+        for label, seed_args, flt, ecr_config, moment, extra in phases:
+            emu, seed, env = fresh(10.0, *seed_args)
+            try:
+                if flt:
+                    fault(emu, flt)
+                if ecr_config:
+                    emu.post("/_greenlight/ecr/config", ecr_config)
+                run = Background(deploy_args(seed, td, *extra), env)
+                if moment.startswith("line:"):
+                    run.wait_for_line(moment[5:])
+                else:
+                    run.wait_for(lambda: moment in calls_seen(emu), 60)
+                at = time.time()
+                run.proc.terminate()
+                code, ended = run.finish(timeout=300)
+                sigterm[label] = {"exit": code, "s": round(ended - at, 2)}
+            finally:
+                emu.stop()
+        figures["sigterm"] = sigterm
+
+        # GitHub failure modes, as a workflow on a pull request with the default budget.
+        event = Path(tmp) / "event.json"
+        event.write_text(json.dumps({"pull_request": {"number": 5, "head": {"sha": "abc", "repo": {
+            "full_name": "acme/shop", "fork": False}}}}))
+        github: dict[str, float] = {}
+        for mode in ("healthy", "hang", "rate-limited", "failing", "reset"):
+            emu, seed, env = fresh(60.0)
+            gh = FakeGitHub(mode)
+            try:
+                env = dict(env, GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(Path(tmp) / "summary.md"),
+                           GITHUB_OUTPUT=str(Path(tmp) / "out"), GITHUB_EVENT_PATH=str(event),
+                           GITHUB_REPOSITORY="acme/shop", GITHUB_SHA="abc", GITHUB_API_URL=gh.url,
+                           **{"INPUT_CLUSTER": "bench", "INPUT_SERVICE": "web", "INPUT_TASK-DEFINITION": str(td),
+                              "INPUT_CONTAINER-NAME": "web", "INPUT_IMAGE": seed["image"],
+                              "INPUT_GITHUB-TOKEN": "ghs_bench", "INPUT_SCAN-GATE": "false"},
+                           **DEMO_POLL)
+                start = time.time()
+                proc = subprocess.run([str(BINARY)], env=env, capture_output=True, text=True)
+                if proc.returncode != 0:
+                    raise SystemExit(f"github {mode}: exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
+                github[mode] = time.time() - start
+            finally:
+                gh.stop()
+                emu.stop()
+        figures["github_extra_s"] = {m: round(t - github["healthy"], 1) for m, t in github.items() if m != "healthy"}
+        figures["github_healthy_s"] = round(github["healthy"], 1)
+
+    fixtures = ROOT / "tests" / "fixtures"
+    for name in ("secrets", "not-secrets"):
+        path = fixtures / f"{name}.txt"
+        if path.exists():
+            figures[f"corpus_{name}"] = sum(1 for line in path.read_text().splitlines() if line.strip() and not line.startswith("#"))
+    return figures
+
+
+def print_adversity(a: dict) -> None:
+    print("adversity (real time, production poll intervals)")
+    print(f"  frozen endpoint, wait-for-minutes 1   {a['frozen_all_s']} s to exit {a['frozen_all_exit']}")
+    print(f"  frozen reads, stop answered           {a['frozen_reads_s']} s to exit {a['frozen_reads_exit']}")
+    print(f"  dead endpoint                         {a['dead_endpoint_s']} s to exit {a['dead_endpoint_exit']}")
+    for label, r in a["sigterm"].items():
+        print(f"  SIGTERM, {label:28} {r['s']} s to exit {r['exit']}")
+    print(f"  GitHub healthy: step took {a['github_healthy_s']} s; extra for")
+    for mode, extra in a["github_extra_s"].items():
+        print(f"    {mode:34} {extra:+} s")
+    for key in ("corpus_secrets", "corpus_not-secrets"):
+        if key in a:
+            print(f"  {key.replace('corpus_', 'corpus, '):37} {a[key]} lines")
+
+
 def main() -> int:
     global BINARY
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -330,8 +566,16 @@ def main() -> int:
     parser.add_argument(
         "--binary", type=Path, default=BINARY, help="the greenlight binary to measure (default: the release build)"
     )
+    parser.add_argument(
+        "--suite", choices=("all", "speed", "adversity"), default="all",
+        help="speed: start-up, canaries and watching; adversity: bad days (about 4 minutes); default all",
+    )
     args = parser.parse_args()
     BINARY = args.binary.resolve()
+    if args.suite == "adversity":
+        figures = adversity()
+        print(json.dumps(figures, indent=2)) if args.json else print_adversity(figures)
+        return 0
     fast = speed(args.runs)
     # Production poll intervals unless overridden: the figures describe what users get.
     env_extra = {k: v for k, v in os.environ.items() if k.startswith("GREENLIGHT_POLL_")}
@@ -352,8 +596,9 @@ def main() -> int:
             env_extra,
         ),
     ]
+    hard = adversity() if args.suite == "all" else None
     if args.json:
-        print(json.dumps({"speed": fast, "watching": results}, indent=2))
+        print(json.dumps({"speed": fast, "watching": results, "adversity": hard}, indent=2))
         return 0
     print(f"{BINARY}: median of {args.runs} runs; {os.cpu_count()} CPUs")
     print(f"  binary size                          {fast['binary_bytes'] / 1e6:.1f} MB")
@@ -371,6 +616,9 @@ def main() -> int:
             f"{r['scenario']:34} {r['wall_s']:>6}s {r['changes_matched']:>8} "
             f"{str(r['latency_median_s']) + ' s':>12} {str(r['latency_max_s']) + ' s':>12} {r['calls_per_min_waiting']:>10}"
         )
+    if hard is not None:
+        print()
+        print_adversity(hard)
     return 0
 
 

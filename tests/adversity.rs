@@ -4,75 +4,16 @@
 
 mod common;
 
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{STEPS, Seeded, Streaming, deployment_status, fixture, outputs, seeded, seeded_at};
+use common::{STEPS, Seeded, Streaming, deployment_status, outputs, seeded, seeded_at};
 use serde_json::json;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn deploy(s: &Seeded, extra: &[&str]) -> Command {
-    let mut cmd = s.emu.greenlight(&s.out_file());
-    cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
-        .arg("--task-definition")
-        .arg(fixture("taskdef.json"))
-        .arg("--codedeploy-appspec")
-        .arg(fixture("appspec.yml"))
-        .args(["--container-name", "web", "--image", &s.image])
-        .args(extra);
-    cmd
-}
-
-/// A run in the background, its output collected as it comes.
-struct Running {
-    child: Child,
-    readers: Vec<std::thread::JoinHandle<String>>,
-}
-
-impl Running {
-    fn start(cmd: &mut Command) -> Running {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start greenlight");
-        let mut out = child.stdout.take().expect("stdout");
-        let mut err = child.stderr.take().expect("stderr");
-        let readers = vec![
-            std::thread::spawn(move || {
-                let mut s = String::new();
-                let _ = out.read_to_string(&mut s);
-                s
-            }),
-            std::thread::spawn(move || {
-                let mut s = String::new();
-                let _ = err.read_to_string(&mut s);
-                s
-            }),
-        ];
-        Running { child, readers }
-    }
-
-    fn terminate(&self) {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(sent.success());
-    }
-
-    /// The exit code and everything printed (stdout then stderr).
-    fn finish(mut self) -> (Option<i32>, String) {
-        let code = self.child.wait().expect("wait").code();
-        let text: Vec<String> = self
-            .readers
-            .drain(..)
-            .map(|r| r.join().unwrap_or_default())
-            .collect();
-        (code, text.join("\n"))
-    }
+    s.deploy_command(extra)
 }
 
 /// Waits (polling the call log, at most `within`) until the emulator has received `call`.
@@ -90,7 +31,7 @@ fn wait_for_call(s: &Seeded, call: &str, within: Duration) {
 
 /// SIGTERM once `call` reached the emulator; the exit code, the log and how long the exit took.
 fn cancel_at(s: &Seeded, cmd: &mut Command, call: &str) -> (Option<i32>, String, Duration) {
-    let run = Running::start(cmd);
+    let run = Streaming::start(cmd);
     wait_for_call(s, call, Duration::from_secs(60));
     let at = Instant::now();
     run.terminate();
@@ -285,29 +226,10 @@ fn frozen_reads_still_end_with_the_deployment_stopped_when_the_stop_is_answered(
     assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
 }
 
-/// The action in a workflow reporting to `github`, on a pull request.
+/// The action in a workflow reporting to `github` within `budget` seconds.
 fn action(s: &Seeded, github: &str, budget: &str) -> Command {
-    let event = s.dir.path().join("event.json");
-    std::fs::write(
-        &event,
-        json!({"pull_request": {"number": 5, "head": {"sha": "abc", "repo": {"full_name": "acme/shop", "fork": false}}}})
-            .to_string(),
-    )
-    .unwrap();
-    let mut cmd = s.emu.greenlight(&s.out_file());
-    cmd.env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", s.dir.path().join("summary.md"))
-        .env("GITHUB_EVENT_PATH", &event)
-        .env("GITHUB_REPOSITORY", "acme/shop")
-        .env("GITHUB_SHA", "abc")
-        .env("GITHUB_API_URL", github)
-        .env("INPUT_CLUSTER", "demo")
-        .env("INPUT_SERVICE", "web")
-        .env("INPUT_TASK-DEFINITION", fixture("taskdef.json"))
-        .env("INPUT_CODEDEPLOY-APPSPEC", fixture("appspec.yml"))
-        .env("INPUT_CONTAINER-NAME", "web")
-        .env("INPUT_IMAGE", &s.image)
-        .env("INPUT_GITHUB-TOKEN", "ghs_adversity_token")
+    let mut cmd = s.action_command(github);
+    cmd.env("INPUT_GITHUB-TOKEN", "ghs_adversity_token")
         .env("INPUT_REPORT-TIMEOUT-SECONDS", budget);
     cmd
 }
@@ -379,7 +301,7 @@ async fn sigterm_after_the_end_cuts_a_hanging_report_and_the_outputs_are_written
     let uri = server.uri();
     tokio::task::spawn_blocking(move || {
         let s = seeded(&[]);
-        let run = Running::start(&mut action(&s, &uri, "600"));
+        let run = Streaming::start(&mut action(&s, &uri, "600"));
         // The outputs are written as soon as the end state is known, before any report.
         let start = Instant::now();
         while deployment_status(&s.out_file()).is_none() {

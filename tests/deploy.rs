@@ -9,15 +9,7 @@ use serde_json::json;
 
 impl Seeded {
     fn deploy(&self, extra: &[&str]) -> std::process::Command {
-        let mut cmd = self.emu.greenlight(&self.out_file());
-        cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
-            .arg("--task-definition")
-            .arg(fixture("taskdef.json"))
-            .arg("--codedeploy-appspec")
-            .arg(fixture("appspec.yml"))
-            .args(["--container-name", "web", "--image", &self.image])
-            .args(extra);
-        cmd
+        self.deploy_command(extra)
     }
 }
 

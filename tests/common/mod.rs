@@ -294,27 +294,41 @@ pub fn deploy_config(pairs: &[(&str, &str)]) -> greenlight::config::DeployConfig
 }
 
 /// A greenlight run followed line by line, for tests that act while it runs (cancel it, promote
-/// the deployment it waits for …).
+/// the deployment it waits for …). Its stderr is collected apart and joins the log at the end.
 pub struct Streaming {
     child: std::process::Child,
     lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
-    /// Everything printed so far.
+    stderr: Option<std::thread::JoinHandle<String>>,
+    /// Everything printed on stdout so far.
     pub log: String,
 }
 
 impl Streaming {
-    /// Starts `cmd` and reads its output up to the first line containing `marker`.
-    pub fn until(cmd: &mut Command, marker: &str) -> Streaming {
+    /// Starts `cmd` without reading anything yet.
+    pub fn start(cmd: &mut Command) -> Streaming {
         let mut child = cmd
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start greenlight");
         let stdout = child.stdout.take().expect("piped stdout");
-        let mut s = Streaming {
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+            text
+        });
+        Streaming {
             child,
             lines: BufReader::new(stdout).lines(),
+            stderr: Some(stderr),
             log: String::new(),
-        };
+        }
+    }
+
+    /// Starts `cmd` and reads its output up to the first line containing `marker`.
+    pub fn until(cmd: &mut Command, marker: &str) -> Streaming {
+        let mut s = Streaming::start(cmd);
         for line in s.lines.by_ref() {
             let line = line.expect("a line of output");
             s.log.push_str(&line);
@@ -335,13 +349,57 @@ impl Streaming {
         assert!(killed.success());
     }
 
-    /// Reads the rest and waits: the exit code and the whole log.
+    /// Reads the rest and waits: the exit code and the whole log (stdout, then stderr).
     pub fn finish(mut self) -> (Option<i32>, String) {
         for line in self.lines.by_ref() {
             self.log.push_str(&line.expect("a line of output"));
             self.log.push('\n');
         }
         let code = self.child.wait().expect("wait for greenlight").code();
+        if let Some(stderr) = self.stderr.take() {
+            self.log.push_str(&stderr.join().unwrap_or_default());
+        }
         (code, self.log)
+    }
+}
+
+impl Seeded {
+    /// `greenlight deploy` of the seeded image to demo/web with the CodeDeploy fixtures.
+    pub fn deploy_command(&self, extra: &[&str]) -> Command {
+        let mut cmd = self.emu.greenlight(&self.out_file());
+        cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
+            .arg("--task-definition")
+            .arg(fixture("taskdef.json"))
+            .arg("--codedeploy-appspec")
+            .arg(fixture("appspec.yml"))
+            .args(["--container-name", "web", "--image", &self.image])
+            .args(extra);
+        cmd
+    }
+
+    /// The same deploy as the action in a workflow on pull request 5 of acme/shop, reporting to
+    /// the GitHub API at `github`.
+    pub fn action_command(&self, github: &str) -> Command {
+        let event = self.dir.path().join("event.json");
+        std::fs::write(
+            &event,
+            json!({"pull_request": {"number": 5, "head": {"sha": "abc", "repo": {"full_name": "acme/shop", "fork": false}}}})
+                .to_string(),
+        )
+        .expect("write the event");
+        let mut cmd = self.emu.greenlight(&self.out_file());
+        cmd.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", self.dir.path().join("summary.md"))
+            .env("GITHUB_EVENT_PATH", &event)
+            .env("GITHUB_REPOSITORY", "acme/shop")
+            .env("GITHUB_SHA", "abc")
+            .env("GITHUB_API_URL", github)
+            .env("INPUT_CLUSTER", "demo")
+            .env("INPUT_SERVICE", "web")
+            .env("INPUT_TASK-DEFINITION", fixture("taskdef.json"))
+            .env("INPUT_CODEDEPLOY-APPSPEC", fixture("appspec.yml"))
+            .env("INPUT_CONTAINER-NAME", "web")
+            .env("INPUT_IMAGE", &self.image);
+        cmd
     }
 }

@@ -302,3 +302,227 @@ async fn stop<T: Tracker>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The watch's bounds in paused time: a read that never answers, one that keeps failing,
+    //! a stop that never answers. Every wait here is virtual, so a minute costs nothing.
+
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::error::Error;
+    use crate::report;
+
+    /// What one call does: answer, fail as unreachable, or never return.
+    enum Step<T> {
+        Answer(T),
+        Unavailable,
+        Hang,
+    }
+
+    struct Scripted {
+        reads: VecDeque<Step<Phase>>,
+        /// Once the script runs out, every further read does this, before and after a stop.
+        then: fn() -> Step<Phase>,
+        after_stop: fn() -> Step<Phase>,
+        stop: Step<Stop>,
+        stops: Vec<(bool, Duration)>,
+        reads_made: usize,
+        started: Instant,
+    }
+
+    impl Scripted {
+        fn new(
+            reads: Vec<Step<Phase>>,
+            then: fn() -> Step<Phase>,
+            after_stop: fn() -> Step<Phase>,
+            stop: Step<Stop>,
+        ) -> Self {
+            Scripted {
+                reads: reads.into(),
+                then,
+                after_stop,
+                stop,
+                stops: Vec::new(),
+                reads_made: 0,
+                started: Instant::now(),
+            }
+        }
+    }
+
+    fn unavailable() -> Error {
+        Error::AwsUnavailable {
+            operation: "GetDeployment",
+            message: "no answer within 10 s".into(),
+        }
+    }
+
+    impl Tracker for Scripted {
+        async fn observe(&mut self, _progress: &Progress) -> Result<Observation> {
+            self.reads_made += 1;
+            let step = match self.reads.pop_front() {
+                Some(step) => step,
+                None if self.stops.is_empty() => (self.then)(),
+                None => (self.after_stop)(),
+            };
+            match step {
+                Step::Answer(phase) => Ok(Observation {
+                    changed: false,
+                    phase,
+                    due: None,
+                }),
+                Step::Unavailable => Err(unavailable()),
+                Step::Hang => std::future::pending().await,
+            }
+        }
+
+        async fn stop(&mut self, rollback: bool) -> Result<Stop> {
+            self.stops.push((rollback, self.started.elapsed()));
+            match &self.stop {
+                Step::Answer(s) => Ok(s.clone()),
+                Step::Unavailable => Err(unavailable()),
+                Step::Hang => std::future::pending().await,
+            }
+        }
+
+        fn name(&self) -> String {
+            "d-TEST".into()
+        }
+    }
+
+    fn stopped() -> Step<Phase> {
+        Step::Answer(Phase::Ended(WatchEnd::new("Stopped", 1)))
+    }
+
+    fn running() -> Step<Phase> {
+        Step::Answer(Phase::Running)
+    }
+
+    fn hang() -> Step<Phase> {
+        Step::Hang
+    }
+
+    fn fail() -> Step<Phase> {
+        Step::Unavailable
+    }
+
+    /// Watches with a one-minute deadline: how it ended, how long it took, what it said.
+    async fn run(
+        tracker: &mut Scripted,
+        cancel: impl Future<Output = String>,
+    ) -> (Result<WatchEnd>, Duration, Vec<String>) {
+        let opts = WatchOptions {
+            wait_minutes: 1,
+            rollback_on_timeout: true,
+            wait_until: WaitUntil::Complete,
+            wait_for_stability: false,
+            step_interval: None,
+        };
+        let (progress, mut rx) = report::channel();
+        let start = Instant::now();
+        let poller = Poller::new(Duration::from_secs(2), Duration::from_secs(15));
+        // A watch that never ends fails here at once: paused time jumps to this bound.
+        let end = tokio::time::timeout(
+            Duration::from_secs(3600),
+            watch(tracker, &opts, &progress, poller, cancel),
+        )
+        .await
+        .expect("the watch ends within the hour");
+        let took = start.elapsed();
+        drop(progress);
+        let mut lines = Vec::new();
+        while let Some(e) = rx.recv().await {
+            lines.push(report::log_line(&e));
+        }
+        (end, took, lines)
+    }
+
+    fn never() -> impl Future<Output = String> {
+        std::future::pending()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_that_never_answers_is_cut_at_the_deadline_and_the_deployment_stopped() {
+        let mut t = Scripted::new(
+            vec![running()],
+            hang,
+            stopped,
+            Step::Answer(Stop::Requested),
+        );
+        let (end, took, lines) = run(&mut t, never()).await;
+        assert_eq!(end.unwrap(), WatchEnd::new("Stopped", 1));
+        assert_eq!(t.stops, vec![(true, Duration::from_secs(60))]);
+        assert!(took < Duration::from_secs(61), "{took:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("got no answer before the deadline")),
+            "{lines:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancel_interrupts_a_read_that_never_answers() {
+        let mut t = Scripted::new(vec![], hang, stopped, Step::Answer(Stop::Requested));
+        let cancel = async {
+            tokio::time::sleep(Duration::from_secs(7)).await;
+            "the run was cancelled".to_string()
+        };
+        let (end, _, lines) = run(&mut t, cancel).await;
+        assert_eq!(end.unwrap(), WatchEnd::new("Stopped", 1));
+        assert_eq!(t.stops, vec![(true, Duration::from_secs(7))]);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("the run was cancelled; rolling back")),
+            "{lines:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unreachable_reads_are_retried_until_the_deadline_and_warned_about_once_a_minute() {
+        let mut t = Scripted::new(vec![], fail, stopped, Step::Answer(Stop::Requested));
+        let (end, took, lines) = run(&mut t, never()).await;
+        assert_eq!(end.unwrap(), WatchEnd::new("Stopped", 1));
+        assert_eq!(t.stops.len(), 1, "stopped once, at the deadline");
+        assert_eq!(t.stops[0].1, Duration::from_secs(60));
+        // Retried on the poll schedule (2 s backing off to 15 s), never longer than the cap.
+        assert!(t.reads_made >= 7, "{} reads", t.reads_made);
+        assert!(took <= Duration::from_secs(60 + 15), "{took:?}");
+        let warnings = lines
+            .iter()
+            .filter(|l| l.contains("reading deployment d-TEST failed"))
+            .count();
+        assert!(warnings <= 2, "{warnings} warnings in {lines:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_never_followed_by_an_end_gives_up_after_the_grace() {
+        let mut t = Scripted::new(vec![running()], hang, hang, Step::Answer(Stop::Requested));
+        let (end, took, lines) = run(&mut t, never()).await;
+        assert_eq!(end.unwrap(), WatchEnd::new("Stopping", 1));
+        assert_eq!(took, Duration::from_secs(60) + STOP_GRACE);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("no end state 300 s after the stop")),
+            "{lines:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_that_fails_says_the_deployment_may_still_be_in_progress() {
+        let mut t = Scripted::new(vec![], hang, hang, Step::Unavailable);
+        let (end, took, lines) = run(&mut t, never()).await;
+        assert!(matches!(end, Err(Error::AwsUnavailable { .. })), "{end:?}");
+        assert_eq!(took, Duration::from_secs(60));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("stopping deployment d-TEST failed")
+                    && l.contains("may still be in progress")),
+            "{lines:?}"
+        );
+    }
+}
