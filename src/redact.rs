@@ -106,7 +106,7 @@ fn collect_json(v: &Value, key: Option<&str>, out: &mut Vec<String>) {
                 out.extend(secrets_in(s).into_iter().map(str::to_string));
             }
         }
-        Value::Number(n) if key.is_some_and(|k| is_secret_name(k)) => out.push(n.to_string()),
+        Value::Number(n) if key.is_some_and(is_secret_name) => out.push(n.to_string()),
         _ => {}
     }
 }
