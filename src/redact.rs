@@ -749,6 +749,12 @@ mod tests {
     }
 
     #[test]
+    fn each_line_of_a_multi_line_secret_is_registered() {
+        assert!(register("first-line-of-key\nsecond-line-of-key\nab"));
+        assert_eq!(redact("got second-line-of-key and ab"), "got *** and ab");
+    }
+
+    #[test]
     fn json_values_under_secret_names_are_masked() {
         let v = serde_json::json!({"environment": [{"name": "MYSQL_PWD", "value": "pw"}, {"name": "A", "value": "b"}],
             "options": {"splunk-token": "tok", "awslogs-group": "/ecs/web"}, "n": {"API_KEY": 12345}});

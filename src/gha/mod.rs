@@ -242,6 +242,24 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_is_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = Runner {
+            in_actions: true,
+            summary_file: Some(dir.path().join("sum")),
+            ..Default::default()
+        };
+        crate::redact::register("summary-registered-secret");
+        runner
+            .append_summary("token summary-registered-secret\nDB_PASSWORD=hunter22")
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("sum")).unwrap(),
+            "token ***\nDB_PASSWORD=***\n"
+        );
+    }
+
+    #[test]
     fn outputs_and_summary_append_to_files() {
         let dir = tempfile::tempdir().unwrap();
         let runner = Runner {
