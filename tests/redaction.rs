@@ -353,3 +353,13 @@ fn a_number_for_a_secret_variable_exits_2_without_the_number() {
     );
     assert_clean("the output", &all, &["918273645"]);
 }
+
+proptest::proptest! {
+    /// Any text, however its separators, quotes, URLs and multi-byte characters fall, is
+    /// redacted without a panic, and whatever is left is never longer than mask-per-byte.
+    #[test]
+    fn any_text_redacts_without_panicking(text in "[a-zA-Z0-9_=:;&@/?\"'{}$() \n\t\\\\.éß«»-]{0,120}") {
+        let out = redact(&text);
+        proptest::prop_assert!(out.len() <= text.len() * MASK.len() + MASK.len());
+    }
+}
