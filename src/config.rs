@@ -1015,9 +1015,10 @@ fn key_values(input_name: &str, value: Option<&str>) -> Result<Vec<(String, Stri
                 out.push((k.trim().to_string(), v.trim().to_string()))
             }
             _ => {
+                // The line itself is not echoed: it may well be `DB_PASSWORD: hunter2`.
                 return Err(Error::input(
                     input_name,
-                    format!("line {} `{line}` is not KEY=value", i + 1),
+                    format!("line {} is not KEY=value", i + 1),
                     "write one KEY=value per line",
                 ));
             }

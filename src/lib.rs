@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod gha;
+pub mod redact;
 pub mod report;
 pub mod stages;
 mod verbs;
@@ -83,6 +84,8 @@ fn report_diff(
             return false;
         }
     };
+    // The live revision's values show up as the diff's removed lines.
+    redact::register_from_task_definition(&live);
     let lines = stages::diff::diff(&live, &td.doc);
     let name = live_arn.rsplit('/').next().unwrap_or(live_arn);
     if lines.is_empty() {
@@ -400,6 +403,8 @@ async fn prepare<'a>(
             (td, untouched.then_some(arn))
         }
     };
+    // Before anything can print them: a secret in the task definition is hidden everywhere.
+    redact::register_from_task_definition(&td.doc);
     let images = images_to_deploy(d, &td)?;
     for note in &td.notes {
         progress.emit(Event::Info(format!("task definition: {note}")));

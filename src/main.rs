@@ -12,6 +12,7 @@ use greenlight::report;
 
 fn main() -> ExitCode {
     let runner = Runner::from_env();
+    runner.mask_registered_secrets();
     let matches = Cli::command().get_matches();
     let inputs = match matches.subcommand() {
         Some((name, sub)) => inputs_from_matches(name, sub),

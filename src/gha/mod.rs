@@ -62,11 +62,11 @@ impl Runner {
         }
     }
 
-    /// Appends markdown to the step summary; a no-op outside the runner.
+    /// Appends markdown to the step summary, secrets redacted; a no-op outside the runner.
     pub fn append_summary(&self, markdown: &str) -> Result<(), GhaError> {
         match &self.summary_file {
             Some(path) => {
-                let mut text = markdown.to_string();
+                let mut text = crate::redact::redact(markdown);
                 if !text.ends_with('\n') {
                     text.push('\n');
                 }
@@ -76,8 +76,10 @@ impl Runner {
         }
     }
 
-    /// Prints an annotation: the runner's syntax in Actions, a plain line elsewhere.
+    /// Prints an annotation, secrets redacted: the runner's syntax in Actions, a plain line
+    /// elsewhere.
     pub fn annotate(&self, level: Level, loc: &Location, message: &str) {
+        let message = &crate::redact::redact(message);
         if self.in_actions {
             println!("{}", commands::annotation(level, loc, message));
         } else {
@@ -95,8 +97,21 @@ impl Runner {
         }
     }
 
-    /// Asks the runner to mask a secret in all later log lines.
+    /// Makes every secret registered with `redact` from now on (this one included) a mask in
+    /// the runner too, so that even output greenlight does not write itself (a shell step
+    /// after this one, the runner's own log of our outputs) hides it. Called once, first.
+    pub fn mask_registered_secrets(&self) {
+        let runner = self.clone();
+        crate::redact::on_register(move |secret| runner.add_mask(secret));
+    }
+
+    /// Registers a secret: redacted from greenlight's output and, once
+    /// `mask_registered_secrets` was called, masked by the runner.
     pub fn mask(&self, secret: &str) {
+        crate::redact::register(secret);
+    }
+
+    fn add_mask(&self, secret: &str) {
         if self.in_actions {
             for line in commands::add_mask(secret) {
                 println!("{line}");
@@ -224,6 +239,24 @@ mod tests {
             let delim = delim.unwrap_or_default().to_string();
             assert_eq!(text.matches(&delim).count(), 2);
         }
+    }
+
+    #[test]
+    fn the_summary_is_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = Runner {
+            in_actions: true,
+            summary_file: Some(dir.path().join("sum")),
+            ..Default::default()
+        };
+        crate::redact::register("summary-registered-secret");
+        runner
+            .append_summary("token summary-registered-secret\nDB_PASSWORD=hunter22")
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("sum")).unwrap(),
+            "token ***\nDB_PASSWORD=***\n"
+        );
     }
 
     #[test]

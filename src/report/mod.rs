@@ -246,9 +246,9 @@ fn github_docs(
     documents(scoped, state)
         .map(|s| github::Doc {
             key: s.key(),
-            markdown: markdown::render(s),
+            markdown: crate::redact::redact(&markdown::render(s)),
             outcome: s.outcome(),
-            description: s.description(),
+            description: crate::redact::redact(&s.description()),
             deploying: s.deployment.is_some(),
         })
         .collect()
@@ -327,7 +327,7 @@ pub fn start(
                     );
                 }
                 _ => {
-                    let line = log_line(&event);
+                    let line = crate::redact::redact(&log_line(&event));
                     if !line.is_empty() {
                         println!("[{secs:6.1}s] {line}");
                     }

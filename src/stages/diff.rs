@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::redact;
+
 /// One line of the diff: ' ' context, '-' removed, '+' added.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
@@ -84,38 +86,11 @@ pub fn same(live: &Map<String, Value>, new: &Map<String, Value>) -> bool {
     top_level(live) == top_level(new) && containers(live) == containers(new)
 }
 
-/// Environment values that are better not shown: by a secret-sounding name, or by a value
-/// that carries credentials (a URL with a password in it).
-fn looks_secret(name: &str, values: &[&String]) -> bool {
-    let n = name.to_ascii_uppercase();
-    let by_name = [
-        "PASS",
-        "SECRET",
-        "TOKEN",
-        "KEY",
-        "PRIVATE",
-        "CREDENTIAL",
-        "AUTH",
-        "DSN",
-        "SALT",
-        "SIGNATURE",
-    ]
-    .iter()
-    .any(|w| n.contains(w));
-    let by_value = values.iter().any(|v| {
-        v.split_once("://")
-            .and_then(|(_, rest)| rest.split(['/', '?']).next())
-            .is_some_and(|authority| {
-                authority.contains('@')
-                    && authority.split('@').next().is_some_and(|u| u.contains(':'))
-            })
-    });
-    by_name || by_value
-}
-
+/// A field's value as the diff shows it: secrets under secret-sounding keys (log driver
+/// options such as `splunk-token`) and inside strings (a URL's password) redacted.
 fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
+    match redact::redact_json(v) {
+        Value::String(s) => s,
         other => other.to_string(),
     }
 }
@@ -148,20 +123,31 @@ fn diff_pairs(
     for name in names {
         let a = old.iter().find(|(n, _)| n == name).map(|(_, v)| v);
         let b = new.iter().find(|(n, _)| n == name).map(|(_, v)| v);
-        let values: Vec<&String> = a.into_iter().chain(b).collect();
-        let hide = !secret && looks_secret(name, &values);
+        // A secret-named value is hidden whole; any other shows with the secrets in it (a
+        // URL's password) redacted, so a change that only touches those reads as hidden.
+        let hide = !secret
+            && a.into_iter()
+                .chain(b)
+                .any(|v| redact::is_secret_pair(name, v));
+        let shown = |v: &String| {
+            if hide {
+                redact::MASK.to_string()
+            } else if secret {
+                v.clone()
+            } else {
+                redact::redact(v)
+            }
+        };
         let fmt = |v: &String| {
             if secret {
-                format!("  {label} {name} = (from {v})")
-            } else if hide {
-                format!("  {label} {name} = (hidden)")
+                format!("  {label} {name} = (from {})", shown(v))
             } else {
-                format!("  {label} {name} = {v}")
+                format!("  {label} {name} = {}", shown(v))
             }
         };
         match (a, b) {
             (Some(x), Some(y)) if x == y => {}
-            (Some(_), Some(_)) if hide => {
+            (Some(x), Some(y)) if shown(x) == shown(y) => {
                 out.push(Line {
                     sign: '~',
                     text: format!("  {label} {name} changed (value hidden)"),
@@ -207,6 +193,10 @@ fn diff_fields(
     for k in keys {
         match (old.get(k), new.get(k)) {
             (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) if show(a) == show(b) => out.push(Line {
+                sign: '~',
+                text: format!("{indent}{k} changed (value hidden)"),
+            }),
             (a, b) => {
                 if let Some(a) = a {
                     out.push(Line {
@@ -358,19 +348,19 @@ mod tests {
 
     #[test]
     fn credentials_are_hidden_by_name_or_by_value() {
-        let pw = String::from("postgres://app:s3cret@db.internal:5432/shop");
-        let plain = String::from("https://api.example.com/v1");
-        assert!(looks_secret("DATABASE_URL", &[&pw]));
-        assert!(!looks_secret("API_URL", &[&plain]));
-        for name in [
-            "DB_PASS",
-            "JWT_KEY",
-            "SENTRY_DSN",
-            "AUTH_HEADER",
-            "STRIPE_SECRET",
-        ] {
-            assert!(looks_secret(name, &[&plain]), "{name}");
-        }
-        assert!(!looks_secret("APP_VERSION", &[&plain]));
+        let mut old = live();
+        old["containerDefinitions"][0]["logConfiguration"] = json!({"logDriver": "splunk", "options": {"splunk-token": "tok-1", "splunk-url": "https://splunk"}});
+        let mut new = old.clone();
+        let c = &mut new["containerDefinitions"][0];
+        c["environment"] = json!([{"name": "APP_VERSION", "value": "1.41.0"}, {"name": "DB_PASSWORD", "value": "hunter2"},
+            {"name": "DATABASE_URL", "value": "postgres://app:s3cret@db.internal:5432/shop"}, {"name": "STRIPE_SECRET", "value": "sk"}]);
+        c["logConfiguration"]["options"]["splunk-token"] = json!("tok-2");
+        let text = render(&diff(&old, &new));
+        assert_eq!(
+            text,
+            " container web\n   logConfiguration changed (value hidden)\n\
+             +  env DATABASE_URL = postgres://app:***@db.internal:5432/shop\n\
+             +  env STRIPE_SECRET = ***\n"
+        );
     }
 }

@@ -54,7 +54,7 @@ pub fn register_members() -> Vec<&'static str> {
 pub fn validate_register(doc: &Value, src: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Some(shapes) = register_shapes() {
-        walk(shapes, &shapes.root, doc, "", src, &mut problems);
+        walk(shapes, &shapes.root, doc, "", false, src, &mut problems);
     }
     problems
 }
@@ -64,6 +64,7 @@ fn walk(
     shape_name: &str,
     value: &Value,
     path: &str,
+    secret: bool,
     src: &str,
     out: &mut Vec<Problem>,
 ) {
@@ -97,9 +98,14 @@ fn walk(
         // JSON null reads as "not given" for optional members, as the AWS SDKs treat it.
         (_, Value::Null) => {}
         ("structure", Value::Object(obj)) => {
+            // A value under a secret-sounding name (`{"name": "MYSQL_PWD", "value": 1234}`,
+            // an option `splunk-token`) is described by its type only, never echoed.
+            let name = obj.get("name").and_then(Value::as_str);
             for (key, v) in obj {
+                let secret = crate::redact::is_secret_name(key)
+                    || (key == "value" && name.is_some_and(crate::redact::is_secret_name));
                 match shape.members.get(key) {
-                    Some(member_shape) => walk(doc, member_shape, v, &join(key), src, out),
+                    Some(member_shape) => walk(doc, member_shape, v, &join(key), secret, src, out),
                     None => {
                         let hint = did_you_mean(key, shape.members.keys().map(String::as_str))
                             .map(|s| format!("; did you mean `{s}`?"))
@@ -131,14 +137,15 @@ fn walk(
         ("list", Value::Array(items)) => {
             if let Some(member) = &shape.member {
                 for (i, item) in items.iter().enumerate() {
-                    walk(doc, member, item, &format!("{path}[{i}]"), src, out);
+                    walk(doc, member, item, &format!("{path}[{i}]"), secret, src, out);
                 }
             }
         }
         ("map", Value::Object(obj)) => {
             if let Some(vs) = &shape.value {
                 for (k, v) in obj {
-                    walk(doc, vs, v, &format!("{path}.{k}"), src, out);
+                    let secret = secret || crate::redact::is_secret_name(k);
+                    walk(doc, vs, v, &format!("{path}.{k}"), secret, src, out);
                 }
             }
         }
@@ -181,7 +188,7 @@ fn walk(
         (ty, v) => out.push(here(format!(
             "must be {}, not {}",
             expected(ty),
-            describe(v)
+            if secret { kind(v) } else { describe(v) }
         ))),
     }
 }
@@ -195,6 +202,16 @@ fn expected(ty: &str) -> &'static str {
         "boolean" => "true or false (without quotes)",
         "double" | "float" => "a number",
         _ => "another type",
+    }
+}
+
+/// What a value is, without the value.
+fn kind(v: &Value) -> String {
+    match v {
+        Value::String(_) => "a string".into(),
+        Value::Number(_) => "a number".into(),
+        Value::Bool(_) => "a boolean".into(),
+        other => describe(other),
     }
 }
 
@@ -239,6 +256,24 @@ mod tests {
                 "environment": [{"name": "A", "value": ""}], "dockerLabels": {"a": "b"},
                 "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web"}}}]});
         assert_eq!(problems(doc), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_secret_of_the_wrong_type_is_not_echoed() {
+        let doc = json!({"family": "web",
+            "containerDefinitions": [{"name": "web", "image": "x",
+                "environment": [{"name": "MYSQL_PWD", "value": 918273}, {"name": "WORKERS", "value": 4}],
+                "logConfiguration": {"logDriver": "splunk", "options": {"splunk-token": 5551234}}}]});
+        let mut got = problems(doc);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                "containerDefinitions[0].environment[0].value: must be a string, not a number",
+                "containerDefinitions[0].environment[1].value: must be a string, not the number 4",
+                "containerDefinitions[0].logConfiguration.options.splunk-token: must be a string, not a number",
+            ]
+        );
     }
 
     #[test]
