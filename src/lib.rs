@@ -7,6 +7,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod gha;
 pub mod report;
 pub mod stages;
@@ -450,6 +451,8 @@ async fn prepare<'a>(
         outputs.entry("image").or_insert(res.pinned.clone());
         resolutions.push(res);
     }
+    // Pinning adds a digest and a label per image: the limit is on what will be sent.
+    task_def::check_size(&td)?;
 
     if let (Some(live_arn), Some(live)) = (&service.task_definition, live) {
         let unchanged = report_diff(live_arn, live, &td, progress);
