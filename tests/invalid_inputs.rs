@@ -352,6 +352,23 @@ fn cpu_and_memory_outside_what_any_instance_has_are_refused() {
             "1024 MiB is above the container's hard limit `memory` 512 MiB",
         ],
     );
+    let td = write(
+        &s,
+        "overbooked.json",
+        taskdef_with(|d| {
+            d["containerDefinitions"][0]["cpu"] = 512.into();
+            d["containerDefinitions"][0]["memoryReservation"] = 1024.into();
+        }),
+    );
+    refused(
+        &s,
+        &mut deploy(&s, &td, &appspec, &[WEB, "web", "--image", &s.image]),
+        &[
+            "overbooked.json has 2 problems",
+            "the containers reserve 512 CPU units together, more than the task's 256",
+            "the containers reserve 1024 MiB together",
+        ],
+    );
 }
 
 #[test]

@@ -675,6 +675,42 @@ fn check_containers(
             ),
         }
     }
+    // What the containers reserve together must fit in the task: ECS refuses the registration
+    // otherwise.
+    let sum = |key: &str, fallback: Option<&str>| -> i64 {
+        defs.iter()
+            .filter_map(|d| {
+                d.get(key)
+                    .or_else(|| fallback.and_then(|f| d.get(f)))
+                    .and_then(Value::as_i64)
+            })
+            .filter(|v| *v > 0)
+            .sum()
+    };
+    if let Some(task) = task_cpu.and_then(cpu_units) {
+        let reserved = sum("cpu", None);
+        if reserved > task as i64 {
+            push(
+                "cpu".into(),
+                "cpu",
+                format!(
+                    "the containers reserve {reserved} CPU units together, more than the task's {task}; lower the containers' `cpu` or raise the task's"
+                ),
+            );
+        }
+    }
+    if let Some(task) = task_memory.and_then(memory_mib) {
+        let reserved = sum("memoryReservation", Some("memory"));
+        if reserved > task as i64 {
+            push(
+                "memory".into(),
+                "memory",
+                format!(
+                    "the containers reserve {reserved} MiB together (memoryReservation, else memory), more than the task's {task} MiB; lower theirs or raise the task's"
+                ),
+            );
+        }
+    }
     if fargate {
         if !awsvpc {
             push(
@@ -1223,6 +1259,30 @@ mod tests {
                 "networkMode: must be `awsvpc` for FARGATE (requiresCompatibilities includes FARGATE)",
             ]
         );
+    }
+
+    #[test]
+    fn containers_must_fit_in_the_task() {
+        let src = r#"{"family": "web", "cpu": "1024", "memory": "2048",
+            "containerDefinitions": [
+              {"name": "a", "image": "x", "cpu": 768, "memory": 1024},
+              {"name": "b", "image": "x", "cpu": 512, "memory": 4096, "memoryReservation": 1536}]}"#;
+        let Err(Error::FileProblems { problems, .. }) = parse(src) else {
+            panic!()
+        };
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("reserve 1280 CPU units together, more than the task's 1024")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("reserve 2560 MiB together")),
+            "{text:#?}"
+        );
+        let fits = r#"{"family": "web", "cpu": "1 vCPU", "memory": "2 GB",
+            "containerDefinitions": [{"name": "a", "image": "x", "cpu": 1024, "memoryReservation": 2048, "memory": 4096}]}"#;
+        parse(fits).unwrap();
     }
 
     #[test]
