@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Seeded, fixture, seeded};
+use common::{Seeded, Streaming, fixture, seeded};
 
 fn text(out: &std::process::Output) -> String {
     format!(
@@ -759,6 +759,57 @@ fn attach_to_a_deployment_of_other_images_is_refused_before_a_scan_starts() {
         &mut cmd,
         &["with other images than this one", "Fix: wait for it to end"],
     );
+}
+
+#[test]
+fn on_conflict_wait_starts_no_scan_before_the_deployment_in_flight_has_ended() {
+    let s = seeded(&[
+        "--scan",
+        "none",
+        "--deployment-ready-option",
+        "STOP_DEPLOYMENT",
+    ]);
+    let out = standard(&s, &["--wait-until", "ready"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    s.emu.clear_calls();
+    // The deployment in flight waits at READY for good; this run is cancelled while it waits.
+    let older = s.seed["olderImageTags"][0].as_str().unwrap();
+    let (repo, _) = s.image.rsplit_once(':').unwrap();
+    let other = format!("{repo}:{older}");
+    let mut cmd = deploy(
+        &s,
+        &fixture("taskdef.json"),
+        &fixture("appspec.yml"),
+        &[WEB, "web", "--image", &other, "--on-conflict", "wait"],
+    );
+    let run = Streaming::until(&mut cmd, "waiting for deployment");
+    run.terminate();
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(1), "{log}");
+    assert_eq!(
+        common::deployment_status(&s.out_file()).as_deref(),
+        Some("Cancelled")
+    );
+    assert_eq!(s.emu.write_calls(), Vec::<String>::new(), "{log}");
+
+    // The same in a `config` run: its waits come before any of its scans.
+    let config = write(
+        &s,
+        "services.yml",
+        format!(
+            "services:\n  - service: web\n    task-definition: {}\n    codedeploy-appspec: {}\n    container-name: web\n    image: {other}\n    on-conflict: wait\n",
+            fixture("taskdef.json").display(),
+            fixture("appspec.yml").display()
+        ),
+    );
+    let mut cmd = s.emu.greenlight(&s.dir.path().join("fleet-outputs"));
+    cmd.args(["deploy", "--cluster", "demo", "--config"])
+        .arg(&config);
+    let run = Streaming::until(&mut cmd, "waiting for deployment");
+    run.terminate();
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(1), "{log}");
+    assert_eq!(s.emu.write_calls(), Vec::<String>::new(), "{log}");
 }
 
 #[test]
