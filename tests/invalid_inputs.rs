@@ -846,6 +846,24 @@ fn a_bad_image_input_names_the_input_and_the_reason() {
             "the digest has 63 characters after `sha256:`",
         ],
     );
+    let defs = write(
+        &s,
+        "imagedefinitions.json",
+        format!(r#"[{{"name": "web", "imageUri": "{upper}"}}]"#),
+    );
+    refused(
+        &s,
+        &mut deploy(
+            &s,
+            &fixture("taskdef.json"),
+            &fixture("appspec.yml"),
+            &["--image-definitions", defs.to_str().unwrap()],
+        ),
+        &[
+            "imagedefinitions.json: `[0].imageUri`",
+            "the repository `Web` has upper-case letters",
+        ],
+    );
     let elsewhere = s.image.replace(".us-east-1.", ".eu-west-1.");
     refused(
         &s,
