@@ -397,10 +397,22 @@ pub enum OnConflict {
 impl Config {
     /// Builds the config from kebab-case inputs (already stripped of empty values).
     pub fn from_inputs(raw: &BTreeMap<String, String>) -> Result<Config> {
+        Config::from_inputs_in(raw, None)
+    }
+
+    /// `from_inputs`, with every file input confined to `workspace` when there is one (on a
+    /// runner: GITHUB_WORKSPACE), so a workflow cannot be made to read or write elsewhere.
+    pub fn from_inputs_in(
+        raw: &BTreeMap<String, String>,
+        workspace: Option<&std::path::Path>,
+    ) -> Result<Config> {
         for name in raw.keys() {
             if !INPUTS.iter().any(|i| i.name == name) {
                 return Err(unknown_input(name));
             }
+        }
+        if let Some(ws) = workspace {
+            check_paths_in(raw, ws)?;
         }
         let mut warnings = Vec::new();
         let command = match lookup(raw, "command").unwrap_or("deploy") {
@@ -420,9 +432,12 @@ impl Config {
             }
         };
         let job = match command {
-            Command::Deploy | Command::Plan if raw.contains_key("config") => {
-                Job::Fleet(fleet(raw, command == Command::Plan, &mut warnings)?)
-            }
+            Command::Deploy | Command::Plan if raw.contains_key("config") => Job::Fleet(fleet(
+                raw,
+                command == Command::Plan,
+                &mut warnings,
+                workspace,
+            )?),
             Command::Deploy => Job::Deploy(deploy_config(raw, &mut warnings)?),
             Command::Plan => {
                 let mut d = deploy_config(raw, &mut warnings)?;
@@ -492,7 +507,12 @@ const RUN_ONLY: &[&str] = &[
 /// Reads the `config` file: a `services` list whose entries take the same names as the action
 /// inputs (`cluster`, `service`, `task-definition`, `container-name`, `image` …) and override
 /// the step's own inputs for that service.
-fn fleet(raw: &BTreeMap<String, String>, plan: bool, warnings: &mut Vec<String>) -> Result<Fleet> {
+fn fleet(
+    raw: &BTreeMap<String, String>,
+    plan: bool,
+    warnings: &mut Vec<String>,
+    workspace: Option<&std::path::Path>,
+) -> Result<Fleet> {
     let path = PathBuf::from(lookup(raw, "config").unwrap_or_default());
     let (_, doc) = crate::stages::read_document(&path, "services config")?;
     let file_error = |field: String, problem: String, fix: &str| Error::File {
@@ -518,7 +538,7 @@ fn fleet(raw: &BTreeMap<String, String>, plan: bool, warnings: &mut Vec<String>)
         base.remove(*name);
     }
     let mut services = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeMap::new();
     for (i, entry) in entries.iter().enumerate() {
         let at = format!("services[{i}]");
         let map = entry.as_object().ok_or_else(|| {
@@ -565,22 +585,32 @@ fn fleet(raw: &BTreeMap<String, String>, plan: bool, warnings: &mut Vec<String>)
             };
             inputs.insert(key.clone(), text);
         }
-        let mut d = deploy_config(&inputs, warnings).map_err(|e| match e {
-            Error::Input {
-                input,
-                problem,
-                fix,
-            } => file_error(format!("{at}.{input}"), problem, &fix),
-            other => other,
-        })?;
+        let checked = match workspace {
+            Some(ws) => check_paths_in(&inputs, ws),
+            None => Ok(()),
+        };
+        let mut d = checked
+            .and_then(|()| deploy_config(&inputs, warnings))
+            .map_err(|e| match e {
+                Error::Input {
+                    input,
+                    problem,
+                    fix,
+                } => file_error(format!("{at}.{input}"), problem, &fix),
+                other => other,
+            })?;
         d.gate.read_only = plan;
-        if !seen.insert((d.cluster.clone(), d.service.clone())) {
+        let (cluster, service) = service_identity(&d.cluster, &d.service);
+        if let Some(first) = seen.get(&(cluster.clone(), service.clone())) {
             return Err(file_error(
                 at,
-                format!("lists {}/{} a second time", d.cluster, d.service),
+                format!(
+                    "lists {cluster}/{service} a second time (services[{first}] is the same service, however its cluster is written)"
+                ),
                 "deploy each service once per run",
             ));
         }
+        seen.insert((cluster, service), i);
         services.push(d);
     }
     Ok(Fleet {
@@ -776,6 +806,15 @@ fn deploy_config(
     let (cluster, service, application, deployment_group) = target(raw, "deploy")?;
 
     let containers = split_list(get("container-name"));
+    for (i, c) in containers.iter().enumerate() {
+        if containers[..i].contains(c) {
+            return Err(Error::input(
+                "container-name",
+                format!("names container `{c}` twice"),
+                "name each container once (with its image in the same position in `image`)",
+            ));
+        }
+    }
     let containers_named = containers.clone();
     let image_list = split_list(get("image"));
     let (images, sole_image) = match (containers.len(), image_list.len()) {
@@ -820,6 +859,15 @@ fn deploy_config(
             return Err(Error::input(
                 "image",
                 format!("`{image}` contains whitespace"),
+                "give a reference like `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:20261123120000-abc1234`",
+            ));
+        }
+        // Checked here, so the message names this input rather than the task definition file
+        // the image would otherwise be rendered into first.
+        if let Err(e) = crate::stages::image::ImageRef::parse(image) {
+            return Err(Error::input(
+                "image",
+                e.to_string(),
                 "give a reference like `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:20261123120000-abc1234`",
             ));
         }
@@ -876,6 +924,15 @@ fn deploy_config(
         )?,
         docker_labels: key_values("docker-labels", get("docker-labels"))?,
     };
+    for (name, from) in &render.secrets {
+        if let Some(problem) = crate::stages::task_def::secret_reference_problem(from) {
+            return Err(Error::input(
+                "secrets",
+                format!("the `valueFrom` of `{name}` {problem}"),
+                "write one NAME=valueFrom per line; the secret's value itself never goes here",
+            ));
+        }
+    }
     if !render.log_options.is_empty() && render.log_driver.is_none() {
         return Err(Error::input(
             "log-configuration-options",
@@ -967,6 +1024,87 @@ fn deploy_config(
             .map(|v| parse_bool("enable-ecs-managed-tags", v))
             .transpose()?,
     })
+}
+
+/// The inputs that name a file greenlight reads or writes.
+const PATH_INPUTS: &[&str] = &[
+    "task-definition",
+    "codedeploy-appspec",
+    "config",
+    "scan-ignore-file",
+    "image-definitions",
+    "sarif-file",
+];
+
+/// On a runner, every file input must stay inside the workspace: not absolute elsewhere, not
+/// escaping with `..`, not through a symlink pointing out.
+fn check_paths_in(raw: &BTreeMap<String, String>, workspace: &std::path::Path) -> Result<()> {
+    let root = normalize(&std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.into()));
+    let cwd = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .unwrap_or_else(|_| root.clone());
+    for name in PATH_INPUTS {
+        let Some(value) = raw.get(*name) else {
+            continue;
+        };
+        // A registered task definition (ARN or family:revision) is not a file.
+        if *name == "task-definition"
+            && crate::stages::task_def::registered_reference(std::path::Path::new(value)).is_some()
+        {
+            continue;
+        }
+        let joined = normalize(&cwd.join(value));
+        let real = std::fs::canonicalize(&joined).map_or(joined, |p| normalize(&p));
+        if !real.starts_with(&root) {
+            return Err(Error::input(
+                name,
+                format!(
+                    "`{value}` is outside the workspace {}; in a workflow greenlight reads and writes only files of the checked-out repository",
+                    root.display()
+                ),
+                "give a path inside the workspace, relative to it (e.g. `deploy/taskdef.json`)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `a/./b/../c` as `a/c`, without touching the file system.
+fn normalize(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The (cluster name, service name) a service entry means, whether cluster and service are
+/// written as names or ARNs (`arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`,
+/// `…:service/CLUSTER/NAME`).
+fn service_identity(cluster: &str, service: &str) -> (String, String) {
+    let after = |arn: &str, kind: &str| {
+        arn.starts_with("arn:")
+            .then(|| {
+                arn.split_once(&format!(":{kind}/"))
+                    .map(|(_, rest)| rest.to_string())
+            })
+            .flatten()
+    };
+    let cluster_name = after(cluster, "cluster").unwrap_or_else(|| cluster.to_string());
+    match after(service, "service") {
+        Some(rest) => match rest.split_once('/') {
+            Some((c, s)) => (c.to_string(), s.to_string()),
+            None => (cluster_name, rest),
+        },
+        None => (cluster_name, service.to_string()),
+    }
 }
 
 fn required(

@@ -7,6 +7,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod gha;
 pub mod redact;
 pub mod report;
@@ -331,11 +332,21 @@ pub(crate) async fn deploy(
             let p = prepare(&clients, d, files, progress, outputs).await?;
             Ok((clients, p))
         };
-        let (clients, p) = before_any_change(checked, cancel.clone()).await?;
+        let (clients, mut p) = before_any_change(checked, cancel.clone()).await?;
         if plan {
             report_plan(&p, progress);
             outputs.insert("deployment-status", "Planned".into());
             return Ok(0);
+        }
+        // `on-conflict: wait` waits before the scan starts: a wait that times out or is
+        // cancelled must leave nothing written, not even a scan.
+        if let (Some(c), OnConflict::Wait) = (&p.conflict, d.on_conflict) {
+            before_any_change(
+                wait_for_clear(&clients, d, &p.route, c, progress),
+                cancel.clone(),
+            )
+            .await?;
+            p.conflict = None;
         }
         scan_while_not_cancelled(&p, progress, outputs, cancel.clone()).await?;
         let end = execute(&clients, &p, progress, outputs, cancel).await?;
@@ -455,6 +466,8 @@ async fn prepare<'a>(
         outputs.entry("image").or_insert(res.pinned.clone());
         resolutions.push(res);
     }
+    // Pinning adds a digest and a label per image: the limit is on what will be sent.
+    task_def::check_size(&td)?;
 
     if let (Some(live_arn), Some(live)) = (&service.task_definition, live) {
         let unchanged = report_diff(live_arn, live, &td, progress);
@@ -704,6 +717,31 @@ async fn fleet(
         }
         outputs.insert("deployment-status", "Planned".into());
         return Ok(0);
+    }
+    // `on-conflict: wait` is the last check: each deployment in flight ends first, so a wait
+    // that times out or is cancelled leaves nothing written, not even a scan.
+    let waits = futures_util::future::join_all(prepared.iter().zip(&scopes).map(|(p, scope)| {
+        let clients = &clients;
+        async move {
+            match (&p.conflict, p.d.on_conflict) {
+                (Some(c), OnConflict::Wait) => {
+                    wait_for_clear(clients, p.d, &p.route, c, scope).await
+                }
+                _ => Ok(()),
+            }
+        }
+    }));
+    let waits = before_any_change(waits.map(Ok), cancel.clone()).await?;
+    if let Some(e) = waits.into_iter().find_map(Result::err) {
+        progress.emit(Event::Info(
+            "a deployment in flight did not end in time; nothing was deployed".into(),
+        ));
+        return Err(e);
+    }
+    for p in &mut prepared {
+        if p.d.on_conflict == OnConflict::Wait {
+            p.conflict = None;
+        }
     }
     // Missing scans start only now that every service has passed its checks.
     let scans =

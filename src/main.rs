@@ -23,7 +23,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let code = match Config::from_inputs(&inputs) {
+    // On a runner, files come from the checked-out repository only; the CLI reads any path.
+    let workspace = runner.in_actions.then(|| {
+        std::env::var_os("GITHUB_WORKSPACE")
+            .filter(|w| !w.is_empty())
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default()
+    });
+    let code = match Config::from_inputs_in(&inputs, workspace.as_deref()) {
         Ok(cfg) => match execute(&cfg, &runner) {
             Ok(code) => code,
             Err(e) => {

@@ -121,6 +121,52 @@ pub fn task_definition_in(content: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The lifecycle events CodeDeploy runs hooks for in an ECS deployment.
+const ECS_HOOKS: &[&str] = &[
+    "BeforeInstall",
+    "AfterInstall",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AfterAllowTraffic",
+];
+
+/// `Hooks`: a list of `- Event: function` entries naming ECS lifecycle events only.
+fn check_hooks(doc: &Value, push: &mut impl FnMut(&str, &str)) {
+    let Some(hooks) = doc.get("Hooks") else {
+        return;
+    };
+    let Some(list) = hooks.as_array() else {
+        push(
+            "Hooks",
+            "must be a list of `- EventName: LambdaFunctionArn` entries",
+        );
+        return;
+    };
+    for (i, hook) in list.iter().enumerate() {
+        let Some(obj) = hook.as_object() else {
+            push(
+                &format!("Hooks[{i}]"),
+                "must be `EventName: LambdaFunctionArn`",
+            );
+            continue;
+        };
+        for event in obj.keys() {
+            if !ECS_HOOKS.contains(&event.as_str()) {
+                let hint = crate::stages::did_you_mean(event, ECS_HOOKS.iter().copied())
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                push(
+                    &format!("Hooks[{i}].{event}"),
+                    &format!(
+                        "is not a lifecycle event of an ECS deployment; {hint}the events are {}",
+                        ECS_HOOKS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
 fn from_value(path: &Path, doc: Value) -> Result<AppSpec> {
     let mut problems = Vec::new();
     let mut push = |field: &str, message: &str| {
@@ -131,6 +177,35 @@ fn from_value(path: &Path, doc: Value) -> Result<AppSpec> {
         });
     };
     let resources = doc.get("Resources").and_then(Value::as_array);
+    // CodeDeploy's ECS AppSpec deploys exactly one service; a second resource would be
+    // ignored or refused at CreateDeployment, after the task definition was registered.
+    if let Some(list) = resources.filter(|r| r.len() > 1) {
+        push(
+            "Resources",
+            &format!(
+                "lists {} resources; an ECS AppSpec has exactly one (the `TargetService`)",
+                list.len()
+            ),
+        );
+    }
+    if let Some(obj) = resources
+        .and_then(|r| r.first())
+        .and_then(Value::as_object)
+        .filter(|o| o.len() > 1)
+    {
+        push(
+            "Resources[0]",
+            &format!(
+                "has {} entries ({}); it holds exactly one, the `TargetService`",
+                obj.len(),
+                obj.keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    check_hooks(&doc, &mut push);
     let target = resources
         .and_then(|r| r.first())
         .and_then(|res| res.as_object()?.values().next().cloned());

@@ -56,6 +56,13 @@ impl ImageRef {
         let (rest, digest) = match s.split_once('@') {
             Some((r, d)) => {
                 if !is_digest(d) {
+                    let hex = d.strip_prefix("sha256:").unwrap_or(d);
+                    if d.starts_with("sha256:") && hex.len() != 64 {
+                        return Err(err(&format!(
+                            "the digest has {} characters after `sha256:`; a sha256 digest has exactly 64 lowercase hex digits",
+                            hex.len()
+                        )));
+                    }
                     return Err(err(
                         "the digest must be `sha256:` followed by 64 lowercase hex digits",
                     ));
@@ -84,6 +91,11 @@ impl ImageRef {
             }
             _ => (None, name),
         };
+        if repository.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(err(&format!(
+                "the repository `{repository}` has upper-case letters; Docker and ECR repository names are lower-case"
+            )));
+        }
         if repository.is_empty() || !repository.split('/').all(is_path_component) {
             return Err(err(
                 "repository path components are lowercase letters and digits separated by . _ __ or -",

@@ -10,49 +10,11 @@ pub mod task_def;
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-/// Reads a JSON or YAML file into a JSON value. YAML is chosen by extension; JSON errors keep
-/// their line and column so the annotation lands on the right spot.
+/// Reads a JSON or YAML file into a JSON value, bounded and checked (see `crate::files`).
 pub(crate) fn read_document(path: &Path, what: &str) -> Result<(String, serde_json::Value)> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::file(
-            path,
-            format!("cannot read the {what}: {e}"),
-            format!(
-                "check the path (relative to the working directory {})",
-                cwd()
-            ),
-        )
-    })?;
-    let is_yaml = matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yml" | "yaml")
-    );
-    let value = if is_yaml {
-        serde_norway::from_str::<serde_json::Value>(&text).map_err(|e| Error::File {
-            path: path.to_path_buf(),
-            line: e.location().map(|l| l.line()),
-            field: None,
-            problem: format!("is not valid YAML: {e}"),
-            fix: "fix the syntax at that position".into(),
-        })?
-    } else {
-        serde_json::from_str::<serde_json::Value>(&text).map_err(|e| Error::File {
-            path: path.to_path_buf(),
-            line: Some(e.line()),
-            field: None,
-            problem: format!("is not valid JSON: {e}"),
-            fix: "fix the syntax at that position (name the file .yaml to write YAML)".into(),
-        })?
-    };
-    Ok((text, value))
-}
-
-fn cwd() -> String {
-    std::env::current_dir()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| ".".into())
+    crate::files::read_document(path, what)
 }
 
 /// The 1-based line where `key` first appears as a key in JSON or YAML source, for annotations.

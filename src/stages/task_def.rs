@@ -150,7 +150,8 @@ pub fn render(td: &mut TaskDef, src: &str, cfg: &DeployConfig) -> Result<()> {
     render_images(td, src, &images)?;
     apply_overrides(td, cfg)?;
     apply_tags(td, &cfg.tags);
-    check_images(td, src, cfg)
+    check_images(td, src, cfg)?;
+    check_size(td)
 }
 
 /// Every container image, after rendering, must be a real, immutable reference: a leftover
@@ -249,13 +250,33 @@ pub fn load_image_definitions(path: &Path) -> Result<Vec<(String, String)>> {
         )
     };
     let list = value.as_array().ok_or_else(bad)?;
-    list.iter()
-        .map(|e| {
-            let name = e.get("name").and_then(Value::as_str).ok_or_else(bad)?;
-            let uri = e.get("imageUri").and_then(Value::as_str).ok_or_else(bad)?;
-            Ok((name.to_string(), uri.to_string()))
-        })
-        .collect()
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (i, e) in list.iter().enumerate() {
+        let name = e.get("name").and_then(Value::as_str).ok_or_else(bad)?;
+        let uri = e.get("imageUri").and_then(Value::as_str).ok_or_else(bad)?;
+        if let Some(first) = out.iter().position(|(n, _)| n == name) {
+            return Err(Error::File {
+                path: path.to_path_buf(),
+                line: None,
+                field: Some(format!("[{i}].name")),
+                problem: format!(
+                    "container `{name}` appears twice (entries {first} and {i}); only one image can run in it"
+                ),
+                fix: "keep one entry per container".into(),
+            });
+        }
+        if let Err(e) = crate::stages::image::ImageRef::parse(uri) {
+            return Err(Error::File {
+                path: path.to_path_buf(),
+                line: None,
+                field: Some(format!("[{i}].imageUri")),
+                problem: e.to_string(),
+                fix: "write the image reference CodePipeline pushed, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:tag`".into(),
+            });
+        }
+        out.push((name.to_string(), uri.to_string()));
+    }
+    Ok(out)
 }
 
 /// Environment, secrets, log configuration and docker labels into the named containers (or
@@ -284,15 +305,6 @@ fn apply_overrides(td: &mut TaskDef, cfg: &DeployConfig) -> Result<()> {
         }
         (named, _) => named.to_vec(),
     };
-    for (name, from) in &r.secrets {
-        if from.starts_with("arn:") && !is_secret_arn(from) {
-            return Err(Error::input(
-                "secrets",
-                format!("`{name}`: `{from}` is not an SSM parameter or Secrets Manager secret ARN"),
-                "use arn:aws:ssm:REGION:ACCOUNT:parameter/NAME or arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
-            ));
-        }
-    }
     for target in targets {
         let Some(def) = container_mut(td, &target) else {
             return Err(Error::input(
@@ -593,16 +605,16 @@ fn check_containers(
             .enumerate()
         {
             if let Some(from) = secret.get("valueFrom").and_then(Value::as_str)
-                && from.starts_with("arn:")
-                && !is_secret_arn(from)
+                && let Some(problem) = secret_reference_problem(from)
             {
                 push(
                     format!("containerDefinitions[{i}].secrets[{j}].valueFrom"),
                     "valueFrom",
-                    format!("`{from}` is not an SSM parameter or Secrets Manager secret ARN"),
+                    problem,
                 );
             }
         }
+        check_container_size(obj, i, &mut push);
     }
     let all_names: Vec<&str> = defs
         .iter()
@@ -637,6 +649,68 @@ fn check_containers(
             "has no essential container; mark at least one `\"essential\": true`".into(),
         );
     }
+    let task_cpu = top.get("cpu").and_then(Value::as_str);
+    let task_memory = top.get("memory").and_then(Value::as_str);
+    if let Some(c) = task_cpu {
+        match cpu_units(c) {
+            Some(u) if (MIN_TASK_CPU..=MAX_CPU).contains(&u) => {}
+            _ => push(
+                "cpu".into(),
+                "cpu",
+                format!(
+                    "`{c}` is not a task size ECS accepts: use CPU units from {MIN_TASK_CPU} to {MAX_CPU} (192 vCPUs), e.g. \"1024\" or \"1 vCPU\""
+                ),
+            ),
+        }
+    }
+    if let Some(m) = task_memory {
+        match memory_mib(m) {
+            Some(v) if (MIN_CONTAINER_MEMORY..=MAX_MEMORY).contains(&v) => {}
+            _ => push(
+                "memory".into(),
+                "memory",
+                format!(
+                    "`{m}` is not a task memory ECS accepts: use MiB from {MIN_CONTAINER_MEMORY} to {MAX_MEMORY} (32 TiB, the largest EC2 instance), e.g. \"2048\" or \"2 GB\""
+                ),
+            ),
+        }
+    }
+    // What the containers reserve together must fit in the task: ECS refuses the registration
+    // otherwise.
+    let sum = |key: &str, fallback: Option<&str>| -> i64 {
+        defs.iter()
+            .filter_map(|d| {
+                d.get(key)
+                    .or_else(|| fallback.and_then(|f| d.get(f)))
+                    .and_then(Value::as_i64)
+            })
+            .filter(|v| *v > 0)
+            .sum()
+    };
+    if let Some(task) = task_cpu.and_then(cpu_units) {
+        let reserved = sum("cpu", None);
+        if reserved > task as i64 {
+            push(
+                "cpu".into(),
+                "cpu",
+                format!(
+                    "the containers reserve {reserved} CPU units together, more than the task's {task}; lower the containers' `cpu` or raise the task's"
+                ),
+            );
+        }
+    }
+    if let Some(task) = task_memory.and_then(memory_mib) {
+        let reserved = sum("memoryReservation", Some("memory"));
+        if reserved > task as i64 {
+            push(
+                "memory".into(),
+                "memory",
+                format!(
+                    "the containers reserve {reserved} MiB together (memoryReservation, else memory), more than the task's {task} MiB; lower theirs or raise the task's"
+                ),
+            );
+        }
+    }
     if fargate {
         if !awsvpc {
             push(
@@ -645,9 +719,7 @@ fn check_containers(
                 "must be `awsvpc` for FARGATE (requiresCompatibilities includes FARGATE)".into(),
             );
         }
-        let cpu = top.get("cpu").and_then(Value::as_str);
-        let memory = top.get("memory").and_then(Value::as_str);
-        match (cpu, memory) {
+        match (task_cpu, task_memory) {
             (Some(c), Some(m)) => {
                 if let Some(msg) = fargate_size_problem(c, m) {
                     push("cpu".into(), "cpu", msg);
@@ -662,6 +734,153 @@ fn check_containers(
     }
 }
 
+/// The fewest CPU units a task may have on EC2 or external instances (RegisterTaskDefinition's
+/// `cpu`: 128 to 196608 units).
+const MIN_TASK_CPU: u64 = 128;
+/// 192 vCPUs: the most a task (and so any of its containers) may reserve.
+const MAX_CPU: u64 = 196_608;
+/// Docker 20.10 and later reserve 6 MiB per container; ECS refuses a container below it.
+const MIN_CONTAINER_MEMORY: u64 = 6;
+/// 32 TiB in MiB, the memory of the largest EC2 instances (u7in-32tb): more is a unit mistake
+/// (bytes or KiB written as MiB), and no instance could ever place the task.
+const MAX_MEMORY: u64 = 32 * 1024 * 1024;
+/// RegisterTaskDefinition refuses a request larger than this.
+pub const MAX_TASK_DEFINITION_BYTES: usize = 64 * 1024;
+
+/// CPU units from `1024`, `1 vCPU` or `0.5 vcpu`; `None` for anything else (negative too).
+fn cpu_units(s: &str) -> Option<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let units = match t.strip_suffix("vcpu") {
+        Some(v) => v.trim().parse::<f64>().ok().map(|x| x * 1024.0)?,
+        None => t.parse::<u64>().ok()? as f64,
+    };
+    (units.is_finite() && units >= 0.0).then_some(units as u64)
+}
+
+/// MiB from `2048` or `2 GB`; `None` for anything else (negative too).
+fn memory_mib(s: &str) -> Option<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let mib = match t.strip_suffix("gb") {
+        Some(v) => v.trim().parse::<f64>().ok().map(|x| x * 1024.0)?,
+        None => t.parse::<u64>().ok()? as f64,
+    };
+    (mib.is_finite() && mib >= 0.0).then_some(mib as u64)
+}
+
+/// A container's `cpu`, `memory` and `memoryReservation` within what any instance can give.
+fn check_container_size(
+    obj: &Map<String, Value>,
+    i: usize,
+    push: &mut impl FnMut(String, &str, String),
+) {
+    let number = |key: &str| obj.get(key).and_then(Value::as_i64);
+    if let Some(c) = number("cpu")
+        && !(0..=MAX_CPU as i64).contains(&c)
+    {
+        push(
+            format!("containerDefinitions[{i}].cpu"),
+            "cpu",
+            format!(
+                "{c} is not a number of CPU units a container can reserve: use 0 to {MAX_CPU} (192 vCPUs; 1024 is one vCPU)"
+            ),
+        );
+    }
+    for key in ["memory", "memoryReservation"] {
+        if let Some(m) = number(key)
+            && !(MIN_CONTAINER_MEMORY as i64..=MAX_MEMORY as i64).contains(&m)
+        {
+            push(
+                format!("containerDefinitions[{i}].{key}"),
+                key,
+                format!(
+                    "{m} MiB is not a container memory ECS accepts: use {MIN_CONTAINER_MEMORY} MiB (Docker's minimum) to {MAX_MEMORY} MiB (32 TiB, the largest EC2 instance)"
+                ),
+            );
+        }
+    }
+    if let (Some(hard), Some(soft)) = (number("memory"), number("memoryReservation"))
+        && soft > hard
+        && hard >= MIN_CONTAINER_MEMORY as i64
+    {
+        push(
+            format!("containerDefinitions[{i}].memoryReservation"),
+            "memoryReservation",
+            format!(
+                "{soft} MiB is above the container's hard limit `memory` {hard} MiB; the reservation must not exceed the limit"
+            ),
+        );
+    }
+}
+
+/// Why a secret's `valueFrom` cannot name a secret, if it cannot: it is an SSM parameter or
+/// Secrets Manager ARN, or an SSM parameter name in the same region. The value is never
+/// repeated: a mistyped entry may be the secret itself.
+pub fn secret_reference_problem(from: &str) -> Option<String> {
+    if from.starts_with("arn:") {
+        return (!is_secret_arn(from)).then(|| {
+            "is an ARN but not of an SSM parameter or Secrets Manager secret; use arn:aws:ssm:REGION:ACCOUNT:parameter/NAME or arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME".to_string()
+        });
+    }
+    let fix = "give the parameter's name (letters, digits and _ . - /, e.g. `/web/db-password`) or the full ARN";
+    if from.is_empty() {
+        return Some(format!("is empty; {fix}"));
+    }
+    if from.len() > 2048 {
+        return Some(format!(
+            "is {} characters long; a parameter name has at most 2048. {fix}",
+            from.len()
+        ));
+    }
+    if let Some(bad) = from
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')))
+    {
+        let what = if bad.is_whitespace() {
+            "whitespace".to_string()
+        } else {
+            format!("the character `{}`", bad.escape_default())
+        };
+        return Some(format!(
+            "is neither an ARN nor an SSM parameter name: it contains {what}. {fix}"
+        ));
+    }
+    if from.contains('/') {
+        if !from.starts_with('/') {
+            return Some(format!(
+                "is a parameter path without its leading `/`; hierarchical names start with `/`. {fix}"
+            ));
+        }
+        if from.ends_with('/') || from.contains("//") {
+            return Some(format!(
+                "has an empty level (`//` or a trailing `/`); every level of a parameter path needs a name. {fix}"
+            ));
+        }
+        if from.matches('/').count() > 15 {
+            return Some(format!(
+                "is nested more than 15 levels; SSM allows at most 15. {fix}"
+            ));
+        }
+    }
+    None
+}
+
+/// RegisterTaskDefinition's size limit, on the request exactly as it will be sent.
+pub fn check_size(td: &TaskDef) -> Result<()> {
+    let size = td.to_json().len();
+    if size > MAX_TASK_DEFINITION_BYTES {
+        return Err(Error::File {
+            path: td.path.clone(),
+            line: None,
+            field: None,
+            problem: format!(
+                "renders to {size} bytes; ECS refuses a task definition larger than 64 KiB ({MAX_TASK_DEFINITION_BYTES} bytes)"
+            ),
+            fix: "move large values out of it (environment into an env file in S3 or SSM parameters, long commands into the image)".into(),
+        });
+    }
+    Ok(())
+}
+
 fn is_secret_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     parts.len() == 6
@@ -674,26 +893,12 @@ fn is_secret_arn(arn: &str) -> bool {
 /// Fargate's supported CPU/memory pairs (ECS developer guide, task size table); values in
 /// CPU units and MiB, also accepting "1 vCPU" / "2 GB" spellings the API allows.
 pub fn fargate_size_problem(cpu: &str, memory: &str) -> Option<String> {
-    let units = |s: &str| -> Option<u32> {
-        let t = s.trim().to_ascii_lowercase();
-        if let Some(v) = t.strip_suffix("vcpu") {
-            return v.trim().parse::<f64>().ok().map(|x| (x * 1024.0) as u32);
-        }
-        t.parse().ok()
-    };
-    let mib = |s: &str| -> Option<u32> {
-        let t = s.trim().to_ascii_lowercase();
-        if let Some(v) = t.strip_suffix("gb") {
-            return v.trim().parse::<f64>().ok().map(|x| (x * 1024.0) as u32);
-        }
-        t.parse().ok()
-    };
-    let (Some(c), Some(m)) = (units(cpu), mib(memory)) else {
+    let (Some(c), Some(m)) = (cpu_units(cpu), memory_mib(memory)) else {
         return Some(format!(
             "cpu `{cpu}` / memory `{memory}` are not numbers FARGATE understands"
         ));
     };
-    let gb = |g: u32| g * 1024;
+    let gb = |g: u64| g * 1024;
     let ok = match c {
         256 => [512, 1024, 2048].contains(&m),
         512 => (1..=4).any(|g| m == gb(g)),
@@ -1049,11 +1254,35 @@ mod tests {
             vec![
                 "containerDefinitions: has no essential container; mark at least one `\"essential\": true`",
                 "containerDefinitions[0].portMappings[0].containerPort: 70000 is not a port (1-65535)",
-                "containerDefinitions[0].secrets[0].valueFrom: `arn:aws:s3:::bucket/key` is not an SSM parameter or Secrets Manager secret ARN",
+                "containerDefinitions[0].secrets[0].valueFrom: is an ARN but not of an SSM parameter or Secrets Manager secret; use arn:aws:ssm:REGION:ACCOUNT:parameter/NAME or arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
                 "cpu: FARGATE does not offer cpu 256 with memory 4096 MiB; see the task size table in the ECS developer guide",
                 "networkMode: must be `awsvpc` for FARGATE (requiresCompatibilities includes FARGATE)",
             ]
         );
+    }
+
+    #[test]
+    fn containers_must_fit_in_the_task() {
+        let src = r#"{"family": "web", "cpu": "1024", "memory": "2048",
+            "containerDefinitions": [
+              {"name": "a", "image": "x", "cpu": 768, "memory": 1024},
+              {"name": "b", "image": "x", "cpu": 512, "memory": 4096, "memoryReservation": 1536}]}"#;
+        let Err(Error::FileProblems { problems, .. }) = parse(src) else {
+            panic!()
+        };
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("reserve 1280 CPU units together, more than the task's 1024")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("reserve 2560 MiB together")),
+            "{text:#?}"
+        );
+        let fits = r#"{"family": "web", "cpu": "1 vCPU", "memory": "2 GB",
+            "containerDefinitions": [{"name": "a", "image": "x", "cpu": 1024, "memoryReservation": 2048, "memory": 4096}]}"#;
+        parse(fits).unwrap();
     }
 
     #[test]
@@ -1115,17 +1344,27 @@ mod tests {
             "/ecs/web"
         );
         assert_eq!(web["dockerLabels"]["team"], "shop");
-        let bad = cfg(&[
-            ("image", "repo/web:7"),
-            ("secrets", "X=arn:aws:s3:::bucket"),
-        ]);
-        let mut td = parse(SEED_LIKE).unwrap();
-        assert!(
-            render(&mut td, SEED_LIKE, &bad)
-                .unwrap_err()
-                .to_string()
-                .contains("not an SSM parameter")
-        );
+        for (secret, needle) in [
+            ("X=arn:aws:s3:::bucket", "not of an SSM parameter"),
+            ("X=hunter2 is my password", "contains whitespace"),
+            ("X=web/db", "without its leading `/`"),
+        ] {
+            let m: BTreeMap<String, String> = [
+                ("task-definition", "taskdef.json"),
+                ("service", "web"),
+                ("image", "repo/web:7"),
+                ("secrets", secret),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            let e = Config::from_inputs(&m).unwrap_err().to_string();
+            assert!(
+                e.starts_with("input `secrets`") && e.contains(needle),
+                "{e}"
+            );
+            assert!(!e.contains("hunter2") && !e.contains("bucket"), "{e}");
+        }
     }
 
     #[test]

@@ -198,13 +198,13 @@ struct RawEntry {
 
 /// Reads the ignore file: a YAML list (or `ignore:` list) of `id`, `until` (YYYY-MM-DD), `reason`.
 pub fn load_ignore_file(path: &Path) -> Result<Vec<IgnoreEntry>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::file(
-            path,
-            format!("cannot read the scan ignore file: {e}"),
-            "check `scan-ignore-file`",
-        )
-    })?;
+    use crate::files::Format;
+    let text = crate::files::read_text(path, "scan ignore file", Format::Yaml)?;
+    // The typed parse below would report a doubled key only as "did not match any variant";
+    // the checking parse names it.
+    if !text.trim().is_empty() {
+        crate::files::parse(path, &text, Format::Yaml)?;
+    }
     parse_ignore(path, &text)
 }
 
@@ -582,7 +582,26 @@ pub async fn resolve_image(
         });
     };
     let ecr = clients.ecr_in(&registry.region);
-    let resolved = ecr::resolve(&ecr, image, &registry.account, &gate.mutable_tags, arch).await?;
+    let resolved =
+        match ecr::resolve(&ecr, image, &registry.account, &gate.mutable_tags, arch).await {
+            // Not found in another region than the run's is most often the wrong region.
+            Err(Error::Input {
+                input,
+                problem,
+                fix,
+            }) if registry.region != clients.region => Err(Error::Input {
+                input,
+                problem: format!(
+                    "{problem} (the image's registry is in {}, this run deploys in {})",
+                    registry.region, clients.region
+                ),
+                fix: format!(
+                    "{fix}; push the image to {} or correct the region in the reference",
+                    clients.region
+                ),
+            }),
+            r => r,
+        }?;
     let pinned = image.pinned(&resolved.digest).to_string();
     progress.emit(Event::ImageResolved {
         image: image.to_string(),
