@@ -130,8 +130,12 @@ fn action(s: &Seeded, github: &str, inputs: &[(&str, &str)]) -> Output {
         .to_string(),
     )
     .unwrap();
+    // In a workflow every file must be in the workspace: the test's own folder here.
+    let appspec = s.dir.path().join("appspec.yml");
+    std::fs::copy(fixture("appspec.yml"), &appspec).unwrap();
     let mut cmd = s.emu.greenlight(&s.out_file());
     cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", s.dir.path())
         .env("GITHUB_STEP_SUMMARY", s.dir.path().join("summary.md"))
         .env("GITHUB_EVENT_PATH", &event)
         .env("GITHUB_REPOSITORY", "acme/shop")
@@ -141,7 +145,7 @@ fn action(s: &Seeded, github: &str, inputs: &[(&str, &str)]) -> Output {
         .env("GITHUB_RUN_ID", "42")
         .env("INPUT_CLUSTER", "demo")
         .env("INPUT_SERVICE", "web")
-        .env("INPUT_CODEDEPLOY-APPSPEC", fixture("appspec.yml"))
+        .env("INPUT_CODEDEPLOY-APPSPEC", &appspec)
         .env("INPUT_CONTAINER-NAME", "web")
         .env("INPUT_IMAGE", &s.image)
         .env(
@@ -275,6 +279,7 @@ fn bare_action(dir: &Path, inputs: &[(&str, &str)]) -> Output {
         }
     }
     cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", dir)
         .env("GITHUB_OUTPUT", dir.join("outputs"))
         .env("GITHUB_STEP_SUMMARY", dir.join("summary.md"))
         .env("AWS_REGION", "us-east-1")
@@ -302,13 +307,12 @@ fn all_output(dir: &Path, out: &Output) -> String {
 #[test]
 fn a_malformed_environment_variables_line_exits_2_without_its_value() {
     let dir = tempfile::tempdir().unwrap();
+    let td = dir.path().join("taskdef.json");
+    std::fs::copy(fixture("taskdef.json"), &td).unwrap();
     let out = bare_action(
         dir.path(),
         &[
-            (
-                "INPUT_TASK-DEFINITION",
-                fixture("taskdef.json").to_str().unwrap(),
-            ),
+            ("INPUT_TASK-DEFINITION", td.to_str().unwrap()),
             ("INPUT_CONTAINER-NAME", "web"),
             (
                 "INPUT_IMAGE",
