@@ -859,6 +859,14 @@ impl Tracker for NativeTracker<'_> {
             .clone()
             .unwrap_or_else(|| self.started.deployment_id.clone())
     }
+
+    fn promotion(&self) -> Option<super::watch::Promotion> {
+        Some(super::watch::Promotion {
+            cluster: self.cluster.clone(),
+            service: self.service.clone(),
+            deployment_id: self.name(),
+        })
+    }
 }
 
 impl<'a> NativeTracker<'a> {
