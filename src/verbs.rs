@@ -399,34 +399,57 @@ async fn nothing_to_go_back_to(
     live: &str,
 ) -> Result<Option<String>> {
     let (c, s) = (&v.cluster, &v.service);
-    let last = match service.controller {
+    // (the deployment that did not go through, what it deployed, how it ended, what undid it)
+    let undone = match service.controller {
         Controller::CodeDeploy => {
-            codedeploy::last_deployment(clients, &v.application, &v.deployment_group).await?
+            codedeploy::last_deployment(clients, &v.application, &v.deployment_group)
+                .await?
+                .filter(|last| matches!(last.status.as_str(), "Stopped" | "Failed"))
+                .and_then(|last| {
+                    let td = last.task_definition?;
+                    let by = last.rollback_id.map(|rb| format!("rolled back by {rb}"));
+                    Some((last.id, td, last.status, by))
+                })
         }
-        _ => None,
+        Controller::Ecs => {
+            let recent = ecs::last_deployments(clients, &v.cluster, &v.service).await?;
+            match recent.as_slice() {
+                // A native stop with rollback: the deployment itself ended ROLLBACK_*.
+                [last, ..] if last.status != "SUCCESSFUL" => last
+                    .target
+                    .clone()
+                    .map(|td| (last.arn.clone(), td, last.status.clone(), None)),
+                // A rolling abort: a deployment back to the revision a stopped one replaced.
+                [undo, last, ..]
+                    if last.status != "SUCCESSFUL"
+                        && undo
+                            .target
+                            .as_deref()
+                            .is_some_and(|t| same_revision(live, t))
+                        && undo.source.is_some()
+                        && undo.source == last.target =>
+                {
+                    last.target.clone().map(|td| {
+                        let by = Some(format!("undone by {}", undo.arn));
+                        (last.arn.clone(), td, last.status.clone(), by)
+                    })
+                }
+                _ => None,
+            }
+        }
+        Controller::External => None,
     };
-    let Some(last) = last else {
+    let Some((id, td, status, by)) = undone else {
         return Ok(None);
     };
-    if !matches!(last.status.as_str(), "Stopped" | "Failed") {
+    if same_revision(live, &td) {
         return Ok(None);
     }
-    let Some(td) = last.task_definition.as_deref() else {
-        return Ok(None);
-    };
-    if same_revision(live, td) {
-        return Ok(None);
-    }
-    let how = match &last.rollback_id {
-        Some(rb) => format!(" and was rolled back by {rb}"),
-        None => String::new(),
-    };
+    let how = by.map(|b| format!(" and was {b}")).unwrap_or_default();
     Ok(Some(format!(
-        "{c}/{s} runs {}: its last deployment {} (of {}) ended {}{how}, so the service already runs the revision it ran before that deployment; there is nothing to go back to, and nothing was changed (name an older revision with `to` to go further back)",
+        "{c}/{s} runs {}: its last deployment {id} (of {}) ended {status}{how}, so the service already runs the revision it ran before that deployment; there is nothing to go back to, and nothing was changed (name an older revision with `to` to go further back)",
         short(live),
-        last.id,
-        short(td),
-        last.status
+        short(&td),
     )))
 }
 

@@ -431,11 +431,12 @@ fn printed_promote(log: &str) -> Vec<String> {
 #[test]
 fn a_deploy_waiting_to_complete_says_at_once_it_waits_for_promotion_and_how() {
     for seed in [
+        // A minute of wall time at READY before CodeDeploy gives up on the promotion.
         &[
             "--deployment-ready-option",
             "STOP_DEPLOYMENT",
             "--ready-wait-minutes",
-            "6000",
+            "600",
         ][..],
         &[
             "--controller",
@@ -469,4 +470,33 @@ fn a_deploy_waiting_to_complete_says_at_once_it_waits_for_promotion_and_how() {
         assert_eq!(code, Some(0), "{log}");
         assert_ne!(s.emu.service_task_definition("demo", "web"), s.initial_td);
     }
+}
+
+#[test]
+fn ecs_native_rollback_right_after_an_abort_has_nothing_to_do() {
+    let s = seeded(&[
+        "--controller",
+        "ECS",
+        "--strategy",
+        "BLUE_GREEN",
+        "--pause-hook",
+        "POST_TEST_TRAFFIC_SHIFT",
+    ]);
+    s.start("ready");
+    s.verb("abort", &[])
+        .assert()
+        .code(0)
+        .stdout(contains("deployment status: ROLLBACK_SUCCESSFUL"));
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    s.emu.clear_calls();
+    s.verb("rollback", &[])
+        .assert()
+        .code(0)
+        .stdout(contains(
+            "demo/web runs web:1: its last deployment arn:aws:ecs:",
+        ))
+        .stdout(contains("(of web:2) ended ROLLBACK_SUCCESSFUL"))
+        .stdout(contains("there is nothing to go back to"));
+    assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
 }
