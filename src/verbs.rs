@@ -141,21 +141,36 @@ async fn stop_in_flight(
                 outputs.insert("deployment-id", primary.id.clone());
                 progress.emit(Event::StopRequested { reason });
                 let started = ecs::Started::attach(service, &primary.id);
+                let expected = started.previous_task_definition().map(str::to_string);
                 let mut t = ecs::RollingTracker::new(clients, &v.cluster, &v.service, started);
                 t.observe(progress).await?;
                 t.stop(true).await?;
-                watch::watch(&mut t, &opts, progress, Poller::from_env(), never).await?
+                let end = watch::watch(&mut t, &opts, progress, Poller::from_env(), never).await?;
+                (end, expected)
             }
             ecs::Strategy::Native { .. } => {
                 let arn = native_deployment(clients, v, outputs).await?;
+                // The revision the deployment replaces is where its rollback takes traffic.
+                let expected = ecs::describe_past(clients, vec![arn.clone()])
+                    .await?
+                    .into_iter()
+                    .next()
+                    .and_then(|p| p.source);
                 let mut t = ecs::NativeTracker::following(clients, &v.cluster, &v.service, &arn);
                 t.stop(true).await?;
-                watch::watch(&mut t, &opts, progress, Poller::from_env(), never).await?
+                let end = watch::watch(&mut t, &opts, progress, Poller::from_env(), never).await?;
+                (end, expected)
             }
         },
         Controller::External => return Err(external(v)),
     };
-    let code = if end.status == "Stopped" { 0 } else { 1 };
+    let (end, expected) = end;
+    let there = stands(clients, v, expected.as_deref(), progress).await?;
+    let code = if end.status == "Stopped" && there {
+        0
+    } else {
+        1
+    };
     Ok(WatchEnd::new(end.status, code))
 }
 

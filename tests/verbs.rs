@@ -225,7 +225,10 @@ fn ecs_verbs_promote_abort_and_roll_back() {
     s.verb("abort", &[])
         .assert()
         .code(0)
-        .stdout(contains("deployment status: ROLLBACK_SUCCESSFUL"));
+        .stdout(contains("deployment status: ROLLBACK_SUCCESSFUL"))
+        .stdout(contains(
+            "demo/web runs web:2, the revision it ran before the deployment",
+        ));
     assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Stopped"));
     assert_eq!(s.emu.service_task_definition("demo", "web"), deployed);
 
@@ -486,7 +489,10 @@ fn ecs_native_rollback_right_after_an_abort_has_nothing_to_do() {
     s.verb("abort", &[])
         .assert()
         .code(0)
-        .stdout(contains("deployment status: ROLLBACK_SUCCESSFUL"));
+        .stdout(contains("deployment status: ROLLBACK_SUCCESSFUL"))
+        .stdout(contains(
+            "demo/web runs web:1, the revision it ran before the deployment",
+        ));
     assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
     s.emu.clear_calls();
     s.verb("rollback", &[])

@@ -138,6 +138,11 @@ pub struct Started {
 }
 
 impl Started {
+    /// What a rolling stop goes back to: the revision the deployment replaces.
+    pub fn previous_task_definition(&self) -> Option<&str> {
+        self.previous_task_definition.as_deref()
+    }
+
     /// A deployment in flight that greenlight did not start (`on-conflict: attach`).
     pub fn attach(service: &super::ServiceInfo, id: &str) -> Started {
         Started {
@@ -1017,6 +1022,12 @@ pub async fn last_deployments(
     let mut listed = list_service_deployments(clients, cluster, service).await?;
     listed.sort_by_key(|(_, at)| std::cmp::Reverse(at.map(|t| (t.secs(), t.subsec_nanos()))));
     let arns: Vec<String> = listed.into_iter().take(2).map(|(arn, _)| arn).collect();
+    describe_past(clients, arns).await
+}
+
+/// The given service deployments with the task definitions they deploy and replace, in the
+/// order given.
+pub async fn describe_past(clients: &Clients, arns: Vec<String>) -> Result<Vec<Past>> {
     if arns.is_empty() {
         return Ok(Vec::new());
     }

@@ -388,3 +388,68 @@ async fn stop<T: Tracker>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CodeDeploy's rollback, still rerouting: it never ends and must never be stopped.
+    struct Rollback {
+        stops: u32,
+    }
+
+    impl Tracker for Rollback {
+        async fn observe(&mut self, _: &Progress) -> Result<Observation> {
+            Ok(Observation {
+                changed: false,
+                phase: Phase::Running,
+                due: None,
+            })
+        }
+        async fn stop(&mut self, _: bool) -> Result<Stop> {
+            self.stops += 1;
+            Ok(Stop::Requested)
+        }
+        fn name(&self) -> String {
+            "d-ROLLBACK1".into()
+        }
+        fn may_stop(&self) -> bool {
+            false
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rollback_that_times_out_is_left_running_and_said_so() {
+        let (progress, mut rx) = crate::report::channel();
+        let mut t = Rollback { stops: 0 };
+        let opts = WatchOptions {
+            wait_minutes: 1,
+            rollback_on_timeout: true,
+            wait_until: WaitUntil::Complete,
+            wait_for_stability: false,
+            step_interval: None,
+        };
+        let poller = Poller::new(Duration::from_secs(2), Duration::from_secs(15));
+        let end = watch(&mut t, &opts, &progress, poller, std::future::pending())
+            .await
+            .unwrap();
+        assert_eq!(end, WatchEnd::new("RollbackInProgress", 1));
+        assert_eq!(t.stops, 0, "a rollback deployment is never stopped");
+        drop(progress);
+        let mut said = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            said.push(e);
+        }
+        assert!(
+            said.iter()
+                .all(|e| !matches!(e, Event::StopRequested { .. })),
+            "{said:?}"
+        );
+        assert!(
+            said.contains(&Event::Failed {
+                reason: "rollback deployment d-ROLLBACK1: no end state after 1 minutes; it was left running, not stopped, since stopping it would leave production traffic wherever it is now: follow it in the console, or run abort again to wait for it".into()
+            }),
+            "{said:?}"
+        );
+    }
+}
