@@ -851,7 +851,10 @@ fn finish(snap: &Snapshot, progress: &Progress) -> WatchEnd {
             reason: reasons.join("; "),
         });
     }
-    if let Some(msg) = &snap.rollback {
+    // A rollback deployment's own rollback message only names the deployment it rolls back.
+    if let Some(msg) = &snap.rollback
+        && !snap.is_rollback()
+    {
         progress.emit(Event::RolledBack {
             message: msg.clone(),
         });
