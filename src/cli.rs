@@ -29,7 +29,7 @@ pub enum CliCommand {
     /// Continue a blue/green deployment waiting at READY, then watch it to the end.
     Promote(VerbArgs),
     /// Stop the in-flight deployment with rollback.
-    Abort(VerbArgs),
+    Abort(AbortArgs),
     /// Stop the in-flight deployment with rollback; or, when none is in flight, deploy the
     /// revision the service ran before (or --to).
     Rollback(RollbackArgs),
@@ -77,9 +77,23 @@ pub struct VerbArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AbortArgs {
+    #[command(flatten)]
+    pub verb: VerbArgs,
+    /// Stop CodeDeploy's own rollback deployment named by --deployment-id instead of waiting
+    /// for it; traffic stays where it is then [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub force_stop_rollback: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RollbackArgs {
     #[command(flatten)]
     pub verb: VerbArgs,
+    /// Stop CodeDeploy's own rollback deployment named by --deployment-id instead of waiting
+    /// for it; traffic stays where it is then [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub force_stop_rollback: Option<String>,
     /// The revision to go back to (family:revision or ARN) [default: the one that ran before].
     #[arg(long, value_name = "REVISION")]
     pub to: Option<String>,

@@ -108,6 +108,11 @@ pub const INPUTS: &[InputSpec] = &[
     input("wait-until", Some("complete")),
     input_for("deployment-id", None, VERBS),
     input_for("to", None, &[Command::Rollback]),
+    input_for(
+        "force-stop-rollback",
+        Some("false"),
+        &[Command::Abort, Command::Rollback],
+    ),
     input("wait-for-service-stability", Some("false")),
     input_for("wait-for-minutes", Some("30"), SERVICE),
     input_for("rollback-on-timeout", Some("true"), SERVICE),
@@ -272,6 +277,9 @@ pub struct VerbConfig {
     pub to: Option<String>,
     pub wait_minutes: u32,
     pub rollback_on_timeout: bool,
+    /// `abort`/`rollback`: stop CodeDeploy's own rollback deployment named by `deployment-id`
+    /// instead of waiting for it.
+    pub force_stop_rollback: bool,
 }
 
 impl Job {
@@ -777,7 +785,19 @@ fn verb_config(
             "give an id like `d-7XK2M1QZB`, `ecs-svc/1234567890123456789` or a service-deployment ARN, or leave it out to act on the deployment in flight",
         ));
     }
+    let force_stop_rollback = parse_bool(
+        "force-stop-rollback",
+        lookup(raw, "force-stop-rollback").unwrap_or("false"),
+    )?;
+    if force_stop_rollback && deployment_id.is_none() {
+        return Err(Error::input(
+            "force-stop-rollback",
+            "`force-stop-rollback: true` needs the rollback deployment named with `deployment-id`",
+            "set `deployment-id` to the id of CodeDeploy's rollback deployment to stop it, or leave `force-stop-rollback` out to wait for it",
+        ));
+    }
     Ok(VerbConfig {
+        force_stop_rollback,
         cluster,
         service,
         application,

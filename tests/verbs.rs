@@ -225,7 +225,10 @@ fn ecs_verbs_promote_abort_and_roll_back() {
     s.verb("abort", &[])
         .assert()
         .code(0)
-        .stdout(contains("deployment status: ROLLBACK_SUCCESSFUL"));
+        .stdout(contains("deployment status: ROLLBACK_SUCCESSFUL"))
+        .stdout(contains(
+            "demo/web runs web:2, the revision it ran before the deployment",
+        ));
     assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Stopped"));
     assert_eq!(s.emu.service_task_definition("demo", "web"), deployed);
 
@@ -252,4 +255,254 @@ fn status_of_an_ecs_service_names_its_strategy_and_what_is_in_flight() {
             "In flight: no deployment is in flight for demo/web",
         ));
     assert!(s.emu.write_calls().is_empty(), "status only reads");
+}
+
+/// GetDeployment through the emulator, as the AWS console would read it.
+fn get_deployment(s: &Seeded, id: &str) -> serde_json::Value {
+    s.emu.aws(
+        "CodeDeploy_20141006.GetDeployment",
+        json!({ "deploymentId": id }),
+    )["deploymentInfo"]
+        .clone()
+}
+
+/// Reads the deployment until `until` holds for it (the emulator moves AWS time on with each
+/// request), failing after a few seconds.
+fn read_until(
+    s: &Seeded,
+    id: &str,
+    until: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let info = get_deployment(s, id);
+        if until(&info) {
+            return info;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deployment {id} never got there: {info}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A group that waits at READY, and a rollback that takes 3 s of wall time (1800 AWS seconds).
+fn ready_group_with_a_slow_rollback() -> Seeded {
+    let s = seeded(&[
+        "--deployment-ready-option",
+        "STOP_DEPLOYMENT",
+        "--ready-wait-minutes",
+        "6000",
+    ]);
+    s.emu
+        .fault(json!({"kind": "slow_rollback", "seconds": 1800, "count": 1}));
+    s
+}
+
+#[test]
+fn abort_at_ready_follows_codedeploys_rollback_deployment_to_its_end() {
+    let s = ready_group_with_a_slow_rollback();
+    let id = s.start("ready");
+    s.emu.clear_calls();
+    s.verb("abort", &[])
+        .assert()
+        .code(0)
+        .stdout(contains(format!(
+            "CodeDeploy rolls {id} back with deployment d-"
+        )))
+        .stdout(contains(
+            "demo/web runs web:1, the revision it ran before the deployment",
+        ));
+    // Read the moment abort returned: the rollback has ended, not merely begun.
+    let rollback_id = get_deployment(&s, &id)["rollbackInfo"]["rollbackDeploymentId"]
+        .as_str()
+        .expect("CodeDeploy rolled back with a deployment")
+        .to_string();
+    let rollback = get_deployment(&s, &rollback_id);
+    assert_eq!(rollback["creator"], "codeDeployRollback");
+    assert_eq!(rollback["status"], "Succeeded", "{rollback}");
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Stopped"));
+    assert_eq!(s.emu.write_calls(), vec!["codedeploy:StopDeployment"]);
+}
+
+/// Stops `id` as the console does and returns the rollback deployment CodeDeploy creates.
+fn stopped_elsewhere(s: &Seeded, id: &str) -> String {
+    s.emu.aws(
+        "CodeDeploy_20141006.StopDeployment",
+        json!({ "deploymentId": id, "autoRollbackEnabled": true }),
+    );
+    let info = read_until(s, id, |d| d["status"] == "Stopped");
+    let rollback_id = info["rollbackInfo"]["rollbackDeploymentId"]
+        .as_str()
+        .expect("a rollback deployment")
+        .to_string();
+    assert_eq!(get_deployment(s, &rollback_id)["status"], "InProgress");
+    rollback_id
+}
+
+#[test]
+fn abort_never_stops_codedeploys_own_rollback_but_waits_for_it() {
+    let s = ready_group_with_a_slow_rollback();
+    let id = s.start("ready");
+    let rollback_id = stopped_elsewhere(&s, &id);
+    s.emu.clear_calls();
+    s.verb("abort", &[])
+        .assert()
+        .code(0)
+        .stdout(contains(format!(
+            "{rollback_id} is CodeDeploy's own rollback of {id}: it is not stopped"
+        )))
+        .stdout(contains("deployment status: Succeeded"))
+        .stdout(contains("demo/web runs web:1"));
+    assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
+    assert_eq!(get_deployment(&s, &rollback_id)["status"], "Succeeded");
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    assert_eq!(
+        deployment_status(&s.out_file()).as_deref(),
+        Some("Succeeded")
+    );
+}
+
+#[test]
+fn a_rollback_deployment_is_stopped_only_when_named_with_force_stop_rollback() {
+    let s = ready_group_with_a_slow_rollback();
+    let id = s.start("ready");
+    let rollback_id = stopped_elsewhere(&s, &id);
+    s.emu.clear_calls();
+    s.verb("abort", &["--force-stop-rollback"])
+        .assert()
+        .code(2)
+        .stderr(contains("force-stop-rollback"))
+        .stderr(contains("deployment-id"));
+    assert!(s.emu.write_calls().is_empty());
+
+    s.verb(
+        "rollback",
+        &[
+            "--deployment-id",
+            &rollback_id,
+            "--force-stop-rollback",
+            "true",
+        ],
+    )
+    .assert()
+    .code(0)
+    .stdout(contains(format!(
+        "stopping CodeDeploy's rollback deployment {rollback_id} (force-stop-rollback: true)"
+    )))
+    .stdout(contains("demo/web runs "));
+    assert_eq!(s.emu.write_calls(), vec!["codedeploy:StopDeployment"]);
+    assert_eq!(get_deployment(&s, &rollback_id)["status"], "Stopped");
+}
+
+#[test]
+fn rollback_right_after_an_abort_has_nothing_to_do_and_writes_nothing() {
+    let s = seeded(&[]);
+    s.emu.fault(json!({"kind": "never_ready"}));
+    let id = s.start("none");
+    s.verb("abort", &[]).assert().code(0);
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    s.emu.clear_calls();
+    s.verb("rollback", &[])
+        .assert()
+        .code(0)
+        .stdout(contains(format!(
+            "demo/web runs web:1: its last deployment {id} (of web:2) ended Stopped and was rolled back by d-"
+        )))
+        .stdout(contains("there is nothing to go back to"));
+    assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
+    assert_eq!(
+        deployment_status(&s.out_file()).as_deref(),
+        Some("Unchanged")
+    );
+}
+
+/// The promote command a waiting deploy printed, as arguments.
+fn printed_promote(log: &str) -> Vec<String> {
+    let line = log
+        .lines()
+        .find_map(|l| l.split_once("greenlight promote ").map(|(_, args)| args))
+        .unwrap_or_else(|| panic!("no promote command in:\n{log}"));
+    std::iter::once("promote")
+        .chain(line.split_whitespace())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_deploy_waiting_to_complete_says_at_once_it_waits_for_promotion_and_how() {
+    for seed in [
+        // A minute of wall time at READY before CodeDeploy gives up on the promotion.
+        &[
+            "--deployment-ready-option",
+            "STOP_DEPLOYMENT",
+            "--ready-wait-minutes",
+            "600",
+        ][..],
+        &[
+            "--controller",
+            "ECS",
+            "--strategy",
+            "BLUE_GREEN",
+            "--pause-hook",
+            "POST_TEST_TRAFFIC_SHIFT",
+        ][..],
+    ] {
+        let s = seeded(seed);
+        let mut cmd = s.emu.greenlight(&s.dir.path().join("deploy-outputs"));
+        cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
+            .args(["--image", &s.image, "--wait-until", "complete"])
+            .arg("--task-definition")
+            .arg(fixture("taskdef.json"));
+        // The workflow form ends with the deployment id: everything is said by then.
+        let run = common::Streaming::until(&mut cmd, "        deployment-id: ");
+        assert!(run.log.contains("waits for promotion"), "{}", run.log);
+        assert!(run.log.contains("command: promote"), "{}", run.log);
+        assert!(
+            run.log.contains("- uses: your-org/greenlight@v1"),
+            "{}",
+            run.log
+        );
+        let args = printed_promote(&run.log);
+        let mut promote = s.emu.greenlight(&s.out_file());
+        promote.args(&args);
+        AssertCommand::from_std(promote).assert().code(0);
+        let (code, log) = run.finish();
+        assert_eq!(code, Some(0), "{log}");
+        assert_ne!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    }
+}
+
+#[test]
+fn ecs_native_rollback_right_after_an_abort_has_nothing_to_do() {
+    let s = seeded(&[
+        "--controller",
+        "ECS",
+        "--strategy",
+        "BLUE_GREEN",
+        "--pause-hook",
+        "POST_TEST_TRAFFIC_SHIFT",
+    ]);
+    s.start("ready");
+    s.verb("abort", &[])
+        .assert()
+        .code(0)
+        .stdout(contains("deployment status: ROLLBACK_SUCCESSFUL"))
+        .stdout(contains(
+            "demo/web runs web:1, the revision it ran before the deployment",
+        ));
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    s.emu.clear_calls();
+    s.verb("rollback", &[])
+        .assert()
+        .code(0)
+        .stdout(contains(
+            "demo/web runs web:1: its last deployment arn:aws:ecs:",
+        ))
+        .stdout(contains("(of web:2) ended ROLLBACK_SUCCESSFUL"))
+        .stdout(contains("there is nothing to go back to"));
+    assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
 }

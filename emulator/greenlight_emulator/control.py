@@ -44,7 +44,7 @@ ECS_LIFECYCLE_STAGES = (
 # UpdateService starts it.
 ECS_DEPLOYMENT_FAULT_KINDS = ("circuit_breaker", "placement_failure", "fail_lifecycle_stage")
 REQUEST_FAULT_KINDS = ("throttle", "http_error", "hang")
-FAULT_KINDS = ("fail_lifecycle_event", "never_ready", *REQUEST_FAULT_KINDS, *ECS_DEPLOYMENT_FAULT_KINDS)
+FAULT_KINDS = ("fail_lifecycle_event", "never_ready", "slow_rollback", *REQUEST_FAULT_KINDS, *ECS_DEPLOYMENT_FAULT_KINDS)
 # The longest a `hang` fault holds a request when it does not say.
 DEFAULT_HANG_SECONDS = 3600.0
 
@@ -127,6 +127,16 @@ class FaultStore:
                     fault[field] = value
             fault["count"] = None if body.get("count") is None else _positive_int(body["count"], "count")
         elif kind == "never_ready":
+            for field in ("applicationName", "deploymentGroupName"):
+                value = _optional_str(body, field)
+                if value is not None:
+                    fault[field] = value
+            fault["count"] = None if body.get("count") is None else _positive_int(body["count"], "count")
+        elif kind == "slow_rollback":
+            seconds = body.get("seconds")
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+                raise FaultError("seconds must be a positive number (AWS seconds the rollback takes)")
+            fault["seconds"] = float(seconds)
             for field in ("applicationName", "deploymentGroupName"):
                 value = _optional_str(body, field)
                 if value is not None:
@@ -235,10 +245,10 @@ class FaultStore:
 
     def take_deployment_faults(self, application: str, deployment_group: str) -> dict[str, Any]:
         """The deployment faults bound to a deployment created now (uses are consumed)."""
-        result: dict[str, Any] = {"fail_event": None, "never_ready": False}
+        result: dict[str, Any] = {"fail_event": None, "never_ready": False, "rollback_seconds": None}
         with self._lock:
             for fault in list(self._faults):
-                if fault["kind"] not in ("fail_lifecycle_event", "never_ready"):
+                if fault["kind"] not in ("fail_lifecycle_event", "never_ready", "slow_rollback"):
                     continue
                 if fault.get("applicationName") not in (None, application):
                     continue
@@ -248,6 +258,10 @@ class FaultStore:
                     if result["fail_event"] is not None:
                         continue
                     result["fail_event"] = dict(fault)
+                elif fault["kind"] == "slow_rollback":
+                    if result["rollback_seconds"] is not None:
+                        continue
+                    result["rollback_seconds"] = fault["seconds"]
                 else:
                     if result["never_ready"]:
                         continue

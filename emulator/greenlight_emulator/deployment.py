@@ -277,9 +277,12 @@ class EcsDeployment(DeploymentInfo):
         if rollback_of is None:
             faults = STATE.faults.take_deployment_faults(self.application_name, self.deployment_group_name)
         else:
-            faults = {"fail_event": None, "never_ready": False}
+            faults = {"fail_event": None, "never_ready": False, "rollback_seconds": None}
         self.fail_event: dict[str, Any] | None = faults["fail_event"]
         self.never_ready: bool = faults["never_ready"]
+        # AWS seconds this deployment's rollback takes to reroute traffic (a `slow_rollback`
+        # fault); for a rollback deployment, copied from the deployment it rolls back.
+        self.rollback_seconds: float | None = faults.get("rollback_seconds")
 
         self._transitions = TransitionTracker()
         self._traffic_logged_until = now
@@ -358,7 +361,7 @@ class EcsDeployment(DeploymentInfo):
             return TEST_TRAFFIC_DURATION
         if name == "AllowTraffic":
             if self.is_rollback:
-                return ROLLBACK_DURATION
+                return self.rollback_seconds or ROLLBACK_DURATION
             return self.traffic_schedule[-1][0] + TRAFFIC_SETTLE
         return 1.0
 
@@ -705,6 +708,7 @@ class EcsDeployment(DeploymentInfo):
         rollback.green_target_group = self.green_target_group
         rollback.green_weight_fixed = None
         rollback.desired_count = self.desired_count
+        rollback.rollback_seconds = self.rollback_seconds
         rollback.original_task_definition = self.new_task_definition
         rollback.new_task_definition = self.original_task_definition
         self.rollback_deployment = rollback

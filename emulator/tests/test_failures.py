@@ -41,6 +41,29 @@ def test_stop_deployment_with_rollback_keeps_the_original_task_definition(aws, s
         aws.codedeploy.stop_deployment(deploymentId=deployment_id)
 
 
+def test_slow_rollback_keeps_the_rollback_deployment_in_progress(emulator, aws, seeded):
+    env = seeded(deployment_ready_option="STOP_DEPLOYMENT", ready_wait_minutes=600)
+    h.control(emulator, "POST", "faults", {"kind": "slow_rollback", "seconds": 36000, "count": 1})
+    deployment_id = h.create_deployment(aws, env)
+    h.wait_status(aws, deployment_id, "Ready")
+    aws.codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
+    info = h.wait_status(aws, deployment_id, *h.TERMINAL)
+    assert info["status"] == "Stopped"
+    rollback_id = info["rollbackInfo"]["rollbackDeploymentId"]
+    assert "is in progress" in info["rollbackInfo"]["rollbackMessage"]
+    # 36000 AWS seconds are a minute of wall time at this scale: still rerouting.
+    rollback = h.wait_status(aws, rollback_id, "InProgress")
+    assert rollback["creator"] == "codeDeployRollback"
+    # A rollback deployment can be stopped like any other; it then leaves traffic where it is.
+    aws.codedeploy.stop_deployment(deploymentId=rollback_id, autoRollbackEnabled=False)
+    assert h.wait_status(aws, rollback_id, *h.TERMINAL)["status"] == "Stopped"
+
+
+def test_slow_rollback_needs_positive_seconds(emulator):
+    status, _ = h.control(emulator, "POST", "faults", {"kind": "slow_rollback"})
+    assert status == 400
+
+
 def test_stop_during_termination_wait_rolls_traffic_back(aws, seeded):
     env = seeded(termination_wait_minutes=600)
     new_td = h.register_revision(aws.ecs, env)

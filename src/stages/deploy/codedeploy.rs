@@ -13,7 +13,7 @@ use crate::config::{DeployConfig, VerbConfig};
 use crate::error::{Error, Result, sdk_error_code};
 use crate::report::{Event, Progress};
 use crate::stages::deploy::poll::Poller;
-use crate::stages::deploy::watch::{Observation, Phase, Stop, Tracker};
+use crate::stages::deploy::watch::{Observation, Phase, Promotion, Stop, Tracker};
 pub use crate::stages::deploy::watch::{WatchEnd, WatchOptions};
 use crate::stages::did_you_mean;
 
@@ -252,6 +252,13 @@ pub struct Snapshot {
     pub status: String,
     pub error: Option<String>,
     pub rollback: Option<String>,
+    /// Who created it: `user`, `autoscaling`, `codeDeployRollback` (CodeDeploy's own rollback
+    /// of another deployment) …
+    pub creator: Option<String>,
+    /// The rollback deployment CodeDeploy created for this one.
+    pub rollback_id: Option<String>,
+    /// For a rollback deployment: the deployment it rolls back.
+    pub rollback_of: Option<String>,
     /// Lifecycle events in CodeDeploy's order.
     pub events: Vec<(String, String)>,
     /// Seconds each ended lifecycle event took, by its own start and end times.
@@ -269,7 +276,15 @@ pub struct Snapshot {
     pub target_updated: Option<aws_smithy_types::DateTime>,
 }
 
+/// The `creator` of the deployments CodeDeploy makes to roll another one back.
+pub const ROLLBACK_CREATOR: &str = "codeDeployRollback";
+
 impl Snapshot {
+    /// CodeDeploy's own rollback of another deployment.
+    pub fn is_rollback(&self) -> bool {
+        self.creator.as_deref() == Some(ROLLBACK_CREATOR)
+    }
+
     pub fn is_terminal(&self) -> bool {
         matches!(self.status.as_str(), "Succeeded" | "Failed" | "Stopped")
     }
@@ -322,8 +337,24 @@ async fn read_deployment(clients: &Clients, id: &str, snap: &mut Snapshot) -> Re
             .rollback_info()
             .and_then(|r| r.rollback_message())
             .map(str::to_string);
+        snap.rollback_id = info
+            .rollback_info()
+            .and_then(|r| r.rollback_deployment_id())
+            .map(str::to_string);
+        snap.rollback_of = info
+            .rollback_info()
+            .and_then(|r| r.rollback_triggering_deployment_id())
+            .map(str::to_string);
+        snap.creator = info.creator().map(|c| c.as_str().to_string());
     }
     Ok(())
+}
+
+/// GetDeployment alone: status, creator and rollback, without the target.
+pub async fn describe(clients: &Clients, id: &str) -> Result<Snapshot> {
+    let mut snap = Snapshot::default();
+    read_deployment(clients, id, &mut snap).await?;
+    Ok(snap)
 }
 
 /// BatchGetDeploymentTargets (after ListDeploymentTargets finds the target once): lifecycle
@@ -513,6 +544,75 @@ pub async fn previous_task_definition(
         .find(|td| td != live && !live.ends_with(td.as_str())))
 }
 
+/// A deployment of the group that has ended, as `rollback` needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Past {
+    pub id: String,
+    pub status: String,
+    /// What it deployed, from its AppSpec.
+    pub task_definition: Option<String>,
+    /// The rollback deployment CodeDeploy created for it.
+    pub rollback_id: Option<String>,
+}
+
+/// The group's newest deployment that is not one of CodeDeploy's own rollbacks.
+pub async fn last_deployment(
+    clients: &Clients,
+    application: &str,
+    group: &str,
+) -> Result<Option<Past>> {
+    let out = clients
+        .codedeploy
+        .list_deployments()
+        .application_name(application)
+        .deployment_group_name(group)
+        .send()
+        .await
+        .map_err(|e| Error::aws("ListDeployments", &e))?;
+    let mut newest: Option<((i64, u32), Past)> = None;
+    // The newest few are enough: the last deployment is among them.
+    for id in out.deployments().iter().take(25) {
+        let info = clients
+            .codedeploy
+            .get_deployment()
+            .deployment_id(id)
+            .send()
+            .await
+            .map_err(|e| Error::aws("GetDeployment", &e))?;
+        let Some(info) = info.deployment_info() else {
+            continue;
+        };
+        if info.creator().map(|c| c.as_str()) == Some(ROLLBACK_CREATOR) {
+            continue;
+        }
+        let at = info
+            .create_time()
+            .map(|t| (t.secs(), t.subsec_nanos()))
+            .unwrap_or_default();
+        if newest.as_ref().is_some_and(|(n, _)| *n >= at) {
+            continue;
+        }
+        let past = Past {
+            id: id.clone(),
+            status: info
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            task_definition: info
+                .revision()
+                .and_then(|r| r.app_spec_content())
+                .and_then(|c| c.content())
+                .and_then(crate::stages::appspec::task_definition_in),
+            rollback_id: info
+                .rollback_info()
+                .and_then(|r| r.rollback_deployment_id())
+                .map(str::to_string),
+        };
+        newest = Some((at, past));
+    }
+    Ok(newest.map(|(_, p)| p))
+}
+
 /// The deployment a verb acts on: the given id, or the one in flight for the group.
 pub async fn find_deployment(clients: &Clients, v: &VerbConfig) -> Result<String> {
     if let Some(id) = &v.deployment_id {
@@ -579,26 +679,34 @@ pub async fn abort(clients: &Clients, id: &str, progress: &Progress) -> Result<(
     }
 }
 
-/// Watches a CodeDeploy deployment to its end (see `watch::watch`).
+/// Watches a CodeDeploy deployment of `service` (cluster, service) to its end (see
+/// `watch::watch`).
 pub async fn watch(
     clients: &Clients,
     opts: &WatchOptions,
     id: &str,
+    service: (&str, &str),
     progress: &Progress,
     poller: Poller,
     cancel: impl Future<Output = String>,
 ) -> Result<WatchEnd> {
-    let mut tracker = CodeDeployTracker {
-        clients,
-        id: id.to_string(),
-        target: None,
-        last: Snapshot::default(),
-        wait_for_stability: opts.wait_for_stability,
-        step_interval: opts.step_interval,
-        step_seen: None,
-        deployment_read: None,
-    };
+    let mut tracker = CodeDeployTracker::new(clients, opts, id, service);
     super::watch::watch(&mut tracker, opts, progress, poller, cancel).await
+}
+
+/// Follows CodeDeploy's own rollback deployment to its end without ever stopping it: stopped,
+/// it would leave production traffic wherever it is at that moment.
+pub async fn follow_rollback(
+    clients: &Clients,
+    opts: &WatchOptions,
+    id: &str,
+    service: (&str, &str),
+    progress: &Progress,
+    poller: Poller,
+) -> Result<WatchEnd> {
+    let mut tracker = CodeDeployTracker::new(clients, opts, id, service);
+    tracker.may_stop = false;
+    super::watch::watch(&mut tracker, opts, progress, poller, std::future::pending()).await
 }
 
 /// A CodeDeploy deployment being followed.
@@ -614,13 +722,32 @@ pub struct CodeDeployTracker<'a> {
     /// When GetDeployment was last read; `None` reads it on the next poll whatever the target
     /// says (at the start, and after our own stop).
     deployment_read: Option<tokio::time::Instant>,
+    cluster: String,
+    service: String,
+    may_stop: bool,
 }
 
 /// The longest the watch goes on the target alone before reading the deployment again: a stop
 /// from elsewhere (the console, another run) need not show on the target.
 const DEPLOYMENT_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
 
-impl CodeDeployTracker<'_> {
+impl<'a> CodeDeployTracker<'a> {
+    fn new(clients: &'a Clients, opts: &WatchOptions, id: &str, service: (&str, &str)) -> Self {
+        CodeDeployTracker {
+            clients,
+            id: id.to_string(),
+            target: None,
+            last: Snapshot::default(),
+            wait_for_stability: opts.wait_for_stability,
+            step_interval: opts.step_interval,
+            step_seen: None,
+            deployment_read: None,
+            cluster: service.0.to_string(),
+            service: service.1.to_string(),
+            may_stop: true,
+        }
+    }
+
     fn next_step_due(&self) -> Option<std::time::Duration> {
         let (interval, seen) = (self.step_interval?, self.step_seen?);
         let partial = self.last.traffic.is_some_and(|(g, _)| g > 0.0 && g < 100.0);
@@ -696,6 +823,18 @@ impl Tracker for CodeDeployTracker<'_> {
     fn name(&self) -> String {
         self.id.clone()
     }
+
+    fn promotion(&self) -> Option<Promotion> {
+        Some(Promotion {
+            cluster: self.cluster.clone(),
+            service: self.service.clone(),
+            deployment_id: self.id.clone(),
+        })
+    }
+
+    fn may_stop(&self) -> bool {
+        self.may_stop
+    }
 }
 
 fn finish(snap: &Snapshot, progress: &Progress) -> WatchEnd {
@@ -712,7 +851,10 @@ fn finish(snap: &Snapshot, progress: &Progress) -> WatchEnd {
             reason: reasons.join("; "),
         });
     }
-    if let Some(msg) = &snap.rollback {
+    // A rollback deployment's own rollback message only names the deployment it rolls back.
+    if let Some(msg) = &snap.rollback
+        && !snap.is_rollback()
+    {
         progress.emit(Event::RolledBack {
             message: msg.clone(),
         });
@@ -720,7 +862,8 @@ fn finish(snap: &Snapshot, progress: &Progress) -> WatchEnd {
     WatchEnd::new(snap.status.clone(), exit_code)
 }
 
-async fn stop_deployment(clients: &Clients, id: &str, rollback: bool) -> Result<Stop> {
+/// StopDeployment, with CodeDeploy's rollback when `rollback`.
+pub async fn stop_deployment(clients: &Clients, id: &str, rollback: bool) -> Result<Stop> {
     match clients
         .codedeploy
         .stop_deployment()

@@ -138,6 +138,11 @@ pub struct Started {
 }
 
 impl Started {
+    /// What a rolling stop goes back to: the revision the deployment replaces.
+    pub fn previous_task_definition(&self) -> Option<&str> {
+        self.previous_task_definition.as_deref()
+    }
+
     /// A deployment in flight that greenlight did not start (`on-conflict: attach`).
     pub fn attach(service: &super::ServiceInfo, id: &str) -> Started {
         Started {
@@ -859,6 +864,14 @@ impl Tracker for NativeTracker<'_> {
             .clone()
             .unwrap_or_else(|| self.started.deployment_id.clone())
     }
+
+    fn promotion(&self) -> Option<super::watch::Promotion> {
+        Some(super::watch::Promotion {
+            cluster: self.cluster.clone(),
+            service: self.service.clone(),
+            deployment_id: self.name(),
+        })
+    }
 }
 
 impl<'a> NativeTracker<'a> {
@@ -988,6 +1001,89 @@ pub async fn previous_task_definition(
         .first()
         .and_then(|r| r.task_definition())
         .map(str::to_string))
+}
+
+/// A service deployment that has been made, as `rollback` needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Past {
+    pub arn: String,
+    pub status: String,
+    /// The task definitions it deployed and replaced.
+    pub target: Option<String>,
+    pub source: Option<String>,
+}
+
+/// The service's two newest service deployments, newest first.
+pub async fn last_deployments(
+    clients: &Clients,
+    cluster: &str,
+    service: &str,
+) -> Result<Vec<Past>> {
+    let mut listed = list_service_deployments(clients, cluster, service).await?;
+    listed.sort_by_key(|(_, at)| std::cmp::Reverse(at.map(|t| (t.secs(), t.subsec_nanos()))));
+    let arns: Vec<String> = listed.into_iter().take(2).map(|(arn, _)| arn).collect();
+    describe_past(clients, arns).await
+}
+
+/// The given service deployments with the task definitions they deploy and replace, in the
+/// order given.
+pub async fn describe_past(clients: &Clients, arns: Vec<String>) -> Result<Vec<Past>> {
+    if arns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = clients
+        .ecs
+        .describe_service_deployments()
+        .set_service_deployment_arns(Some(arns.clone()))
+        .send()
+        .await
+        .map_err(|e| Error::aws("DescribeServiceDeployments", &e))?;
+    let deployments = out.service_deployments();
+    let revisions: Vec<String> = deployments
+        .iter()
+        .flat_map(|d| {
+            d.target_service_revision()
+                .and_then(|t| t.arn())
+                .into_iter()
+                .chain(d.source_service_revisions().first().and_then(|r| r.arn()))
+                .map(str::to_string)
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut task_definitions = std::collections::HashMap::new();
+    if !revisions.is_empty() {
+        let revs = clients
+            .ecs
+            .describe_service_revisions()
+            .set_service_revision_arns(Some(revisions))
+            .send()
+            .await
+            .map_err(|e| Error::aws("DescribeServiceRevisions", &e))?;
+        for r in revs.service_revisions() {
+            if let (Some(arn), Some(td)) = (r.service_revision_arn(), r.task_definition()) {
+                task_definitions.insert(arn.to_string(), td.to_string());
+            }
+        }
+    }
+    let td_of = |arn: Option<&str>| arn.and_then(|a| task_definitions.get(a)).cloned();
+    Ok(arns
+        .iter()
+        .filter_map(|arn| {
+            let d = deployments
+                .iter()
+                .find(|d| d.service_deployment_arn() == Some(arn.as_str()))?;
+            Some(Past {
+                arn: arn.clone(),
+                status: d
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                target: td_of(d.target_service_revision().and_then(|t| t.arn())),
+                source: td_of(d.source_service_revisions().first().and_then(|r| r.arn())),
+            })
+        })
+        .collect())
 }
 
 /// Continues a native deployment paused at a PAUSE lifecycle hook.

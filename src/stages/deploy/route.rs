@@ -229,7 +229,16 @@ impl Route {
                     let snap = codedeploy::read(clients, &id, &mut None).await?;
                     return Ok(WatchEnd::new(snap.status, 0));
                 }
-                codedeploy::watch(clients, &opts, &id, progress, Poller::from_env(), cancel).await
+                codedeploy::watch(
+                    clients,
+                    &opts,
+                    &id,
+                    (&d.cluster, &d.service),
+                    progress,
+                    Poller::from_env(),
+                    cancel,
+                )
+                .await
             }
             Route::Ecs { strategy, .. } => {
                 let started = ecs::start(clients, d, service, arn).await?;
@@ -266,7 +275,16 @@ impl Route {
         let opts = WatchOptions::from(d);
         match self {
             Route::CodeDeploy { .. } => {
-                codedeploy::watch(clients, &opts, &c.id, progress, Poller::from_env(), cancel).await
+                codedeploy::watch(
+                    clients,
+                    &opts,
+                    &c.id,
+                    (&d.cluster, &d.service),
+                    progress,
+                    Poller::from_env(),
+                    cancel,
+                )
+                .await
             }
             Route::Ecs { strategy, .. } => {
                 let started = ecs::Started::attach(service, &c.id);

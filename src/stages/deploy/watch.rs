@@ -111,6 +111,59 @@ pub trait Tracker {
     fn stop(&mut self, rollback: bool) -> impl Future<Output = Result<Stop>>;
     /// How the log names it.
     fn name(&self) -> String;
+    /// The service and the id `promote` takes, when the deployment can wait for promotion.
+    fn promotion(&self) -> Option<Promotion> {
+        None
+    }
+    /// Whether a timeout or cancellation may stop it. CodeDeploy's own rollback deployment may
+    /// not: stopping it leaves production traffic wherever it is at that moment.
+    fn may_stop(&self) -> bool {
+        true
+    }
+}
+
+/// What the operator needs to promote a deployment waiting for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Promotion {
+    pub cluster: String,
+    pub service: String,
+    pub deployment_id: String,
+}
+
+impl Promotion {
+    /// The log lines that say how to promote it, from a terminal and from a workflow.
+    pub fn how(&self) -> Vec<String> {
+        let Promotion {
+            cluster,
+            service,
+            deployment_id,
+        } = self;
+        // Inside the action the step can name the very action and version that runs.
+        let uses = match (
+            std::env::var("GITHUB_ACTION_REPOSITORY")
+                .ok()
+                .filter(|r| !r.is_empty()),
+            std::env::var("GITHUB_ACTION_REF")
+                .ok()
+                .filter(|r| !r.is_empty()),
+        ) {
+            (Some(repo), Some(r#ref)) => format!("{repo}@{ref}"),
+            _ => "your-org/greenlight@v1".to_string(),
+        };
+        vec![
+            "  promote it from a terminal:".to_string(),
+            format!(
+                "    greenlight promote --cluster {cluster} --service {service} --deployment-id {deployment_id}"
+            ),
+            "  or from a workflow step:".to_string(),
+            format!("    - uses: {uses}"),
+            "      with:".to_string(),
+            "        command: promote".to_string(),
+            format!("        cluster: {cluster}"),
+            format!("        service: {service}"),
+            format!("        deployment-id: {deployment_id}"),
+        ]
+    }
 }
 
 /// Follows the deployment until it ends (or is READY when that is what was asked). `cancel`
@@ -132,6 +185,7 @@ pub async fn watch<T: Tracker>(
     let mut failures = 0;
     let mut last_warning: Option<Instant> = None;
     let mut stopped_at: Option<Instant> = None;
+    let mut ready_said = false;
     tokio::pin!(cancel);
     loop {
         let limit = stopped_at.map_or(deadline, |at| at + STOP_GRACE);
@@ -206,7 +260,24 @@ pub async fn watch<T: Tracker>(
                     "deployment {} is READY: the replacement serves test traffic and waits for promotion",
                     tracker.name()
                 )));
+                say_how_to_promote(tracker, progress);
                 return Ok(WatchEnd::new("Ready", 0));
+            }
+            // Waiting to the end of a deployment that waits for promotion: say so at once, or
+            // the log stays silent until the timeout.
+            Phase::Ready if !ready_said && stopped_at.is_none() => {
+                ready_said = true;
+                let left = deadline.saturating_duration_since(Instant::now()).as_secs() / 60;
+                progress.emit(Event::Info(format!(
+                    "deployment {} is READY and waits for promotion: the replacement serves test traffic, and production traffic moves only once it is promoted; waiting for that (wait-until: complete), {left} more minutes at most before it is stopped{}",
+                    tracker.name(),
+                    if opts.rollback_on_timeout {
+                        " with rollback"
+                    } else {
+                        " without rollback"
+                    }
+                )));
+                say_how_to_promote(tracker, progress);
             }
             Phase::Doomed(reason) if stopped_at.is_none() => {
                 if let Some(end) = stop(tracker, opts, progress, reason).await? {
@@ -248,6 +319,12 @@ pub async fn watch<T: Tracker>(
     }
 }
 
+fn say_how_to_promote<T: Tracker>(tracker: &T, progress: &Progress) {
+    for line in tracker.promotion().map(|p| p.how()).unwrap_or_default() {
+        progress.emit(Event::Info(line));
+    }
+}
+
 /// One bounded read of the deployment.
 enum Read {
     Done(Result<Observation>),
@@ -270,6 +347,15 @@ async fn stop<T: Tracker>(
     progress: &Progress,
     reason: String,
 ) -> Result<Option<WatchEnd>> {
+    if !tracker.may_stop() {
+        progress.emit(Event::Failed {
+            reason: format!(
+                "rollback deployment {}: {reason}; it was left running, not stopped, since stopping it would leave production traffic wherever it is now: follow it in the console, or run abort again to wait for it",
+                tracker.name()
+            ),
+        });
+        return Ok(Some(WatchEnd::new("RollbackInProgress", 1)));
+    }
     let rollback = opts.rollback_on_timeout;
     progress.emit(Event::StopRequested {
         reason: format!(
@@ -523,6 +609,71 @@ mod tests {
                 .any(|l| l.contains("stopping deployment d-TEST failed")
                     && l.contains("may still be in progress")),
             "{lines:?}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod rollback_tests {
+    use super::*;
+
+    /// CodeDeploy's rollback, still rerouting: it never ends and must never be stopped.
+    struct Rollback {
+        stops: u32,
+    }
+
+    impl Tracker for Rollback {
+        async fn observe(&mut self, _: &Progress) -> Result<Observation> {
+            Ok(Observation {
+                changed: false,
+                phase: Phase::Running,
+                due: None,
+            })
+        }
+        async fn stop(&mut self, _: bool) -> Result<Stop> {
+            self.stops += 1;
+            Ok(Stop::Requested)
+        }
+        fn name(&self) -> String {
+            "d-ROLLBACK1".into()
+        }
+        fn may_stop(&self) -> bool {
+            false
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rollback_that_times_out_is_left_running_and_said_so() {
+        let (progress, mut rx) = crate::report::channel();
+        let mut t = Rollback { stops: 0 };
+        let opts = WatchOptions {
+            wait_minutes: 1,
+            rollback_on_timeout: true,
+            wait_until: WaitUntil::Complete,
+            wait_for_stability: false,
+            step_interval: None,
+        };
+        let poller = Poller::new(Duration::from_secs(2), Duration::from_secs(15));
+        let end = watch(&mut t, &opts, &progress, poller, std::future::pending())
+            .await
+            .unwrap();
+        assert_eq!(end, WatchEnd::new("RollbackInProgress", 1));
+        assert_eq!(t.stops, 0, "a rollback deployment is never stopped");
+        drop(progress);
+        let mut said = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            said.push(e);
+        }
+        assert!(
+            said.iter()
+                .all(|e| !matches!(e, Event::StopRequested { .. })),
+            "{said:?}"
+        );
+        assert!(
+            said.contains(&Event::Failed {
+                reason: "rollback deployment d-ROLLBACK1: no end state after 1 minutes; it was left running, not stopped, since stopping it would leave production traffic wherever it is now: follow it in the console, or run abort again to wait for it".into()
+            }),
+            "{said:?}"
         );
     }
 }
