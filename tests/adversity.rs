@@ -131,6 +131,33 @@ fn sigterm_while_traffic_shifts_rolls_back() {
 }
 
 #[test]
+fn a_cancelled_deploy_ends_once_codedeploys_rollback_has_ended() {
+    let s = seeded_at(STEPS, &[]);
+    // CodeDeploy's rollback takes 600 AWS seconds (5 s here) to move the traffic back.
+    s.emu
+        .fault(json!({"kind": "slow_rollback", "seconds": 600, "count": 1}));
+    let mut cmd = deploy(
+        &s,
+        &[
+            "--codedeploy-deployment-config",
+            "CodeDeployDefault.ECSCanary10Percent5Minutes",
+        ],
+    );
+    let run = Streaming::until(&mut cmd, "traffic: green 10%");
+    run.terminate();
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("back with deployment d-"), "{log}");
+    assert!(
+        log.contains("Succeeded: demo/web runs web:1"),
+        "the step says where the service stands: {log}"
+    );
+    // Read the moment the step ended: the rollback has ended, not merely begun.
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Stopped"));
+}
+
+#[test]
 fn a_dead_endpoint_is_reported_within_seconds() {
     let s = seeded(&[]);
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
