@@ -131,6 +131,33 @@ fn sigterm_while_traffic_shifts_rolls_back() {
 }
 
 #[test]
+fn a_cancelled_deploy_ends_once_codedeploys_rollback_has_ended() {
+    let s = seeded_at(STEPS, &[]);
+    // CodeDeploy's rollback takes 600 AWS seconds (5 s here) to move the traffic back.
+    s.emu
+        .fault(json!({"kind": "slow_rollback", "seconds": 600, "count": 1}));
+    let mut cmd = deploy(
+        &s,
+        &[
+            "--codedeploy-deployment-config",
+            "CodeDeployDefault.ECSCanary10Percent5Minutes",
+        ],
+    );
+    let run = Streaming::until(&mut cmd, "traffic: green 10%");
+    run.terminate();
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("back with deployment d-"), "{log}");
+    assert!(
+        log.contains("Succeeded: demo/web runs web:1"),
+        "the step says where the service stands: {log}"
+    );
+    // Read the moment the step ended: the rollback has ended, not merely begun.
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Stopped"));
+}
+
+#[test]
 fn a_dead_endpoint_is_reported_within_seconds() {
     let s = seeded(&[]);
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -239,7 +266,11 @@ fn action(s: &Seeded, github: &str, budget: &str) -> Command {
 async fn against_github(answer: ResponseTemplate, budget: &str) -> (Seeded, Duration, String) {
     let server = MockServer::start().await;
     Mock::given(any()).respond_with(answer).mount(&server).await;
-    let uri = server.uri();
+    against_github_at(server.uri(), budget).await
+}
+
+/// `against_github` for a GitHub API at `uri`.
+async fn against_github_at(uri: String, budget: &str) -> (Seeded, Duration, String) {
     let budget = budget.to_string();
     tokio::task::spawn_blocking(move || {
         let s = seeded(&[]);
@@ -297,6 +328,20 @@ async fn a_failing_github_adds_at_most_the_reporting_budget() {
     // Unbounded, the 5xx retries (1, 2, 4 s backoff per request) add about 12 s.
     let failing = ResponseTemplate::new(502).set_body_string("bad gateway");
     let (_s, took, _log) = against_github(failing, "2").await;
+    assert!(took < AFTER_END, "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_github_that_drops_every_connection_adds_at_most_the_reporting_budget() {
+    // Accepts each connection and closes it before answering, as a resetting proxy does.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            drop(conn);
+        }
+    });
+    let (_s, took, _log) = against_github_at(uri, "2").await;
     assert!(took < AFTER_END, "{took:?}");
 }
 

@@ -694,6 +694,89 @@ pub async fn watch(
     super::watch::watch(&mut tracker, opts, progress, poller, cancel).await
 }
 
+/// After a deploy's deployment `id` ended stopped or failed: when CodeDeploy rolls it back with
+/// a deployment of its own, waits up to `within` for that one to end (reading only, never
+/// stopping it) and says how it ended and which revision the service runs, so the step ends
+/// saying where the service stands rather than "rollback in progress". The deploy's own end
+/// state is already known, so a failed read here is a warning, not an error.
+pub async fn await_rollback(
+    clients: &Clients,
+    id: &str,
+    service: (&str, &str),
+    within: std::time::Duration,
+    progress: &Progress,
+    mut poller: Poller,
+) {
+    let deadline = tokio::time::Instant::now() + within;
+    let warn = |what: String| progress.emit(Event::Warning(what));
+    let rollback_id = match describe(clients, id).await {
+        Ok(snap) => snap.rollback_id,
+        Err(e) => {
+            warn(format!(
+                "could not read whether CodeDeploy rolls {id} back ({e}); check the service in the console"
+            ));
+            return;
+        }
+    };
+    let Some(rollback_id) = rollback_id else {
+        return;
+    };
+    progress.emit(Event::Info(format!(
+        "CodeDeploy rolls {id} back with deployment {rollback_id}: waiting for it to end"
+    )));
+    let mut last = String::new();
+    let status = loop {
+        let read = tokio::time::timeout_at(deadline, describe(clients, &rollback_id)).await;
+        let changed = match read {
+            Err(_) => break None,
+            Ok(Err(e)) if !e.is_transient() => {
+                warn(format!(
+                    "reading rollback deployment {rollback_id} failed ({e})"
+                ));
+                break None;
+            }
+            Ok(Err(_)) => false,
+            Ok(Ok(snap)) if snap.is_terminal() => break Some(snap.status),
+            Ok(Ok(snap)) => {
+                let changed = snap.status != last;
+                last = snap.status;
+                changed
+            }
+        };
+        let wait = poller.next(changed);
+        if tokio::time::Instant::now() + wait >= deadline {
+            break None;
+        }
+        tokio::time::sleep(wait).await;
+    };
+    let (cluster, name) = service;
+    let Some(status) = status else {
+        warn(format!(
+            "rollback deployment {rollback_id} had not ended {} s after {id} did; it goes on (greenlight never stops a rollback): follow it in the console",
+            within.as_secs()
+        ));
+        return;
+    };
+    let runs = match super::describe_service(clients, cluster, name).await {
+        Ok(s) => s
+            .task_definition
+            .map(|td| td.rsplit('/').next().unwrap_or(&td).to_string())
+            .unwrap_or_else(|| "no task definition".into()),
+        Err(e) => {
+            warn(format!(
+                "reading {cluster}/{name} after the rollback failed ({e})"
+            ));
+            return;
+        }
+    };
+    let line = format!("rollback deployment {rollback_id} {status}: {cluster}/{name} runs {runs}");
+    if status == "Succeeded" {
+        progress.emit(Event::Info(line));
+    } else {
+        warn(line);
+    }
+}
+
 /// Follows CodeDeploy's own rollback deployment to its end without ever stopping it: stopped,
 /// it would leave production traffic wherever it is at that moment.
 pub async fn follow_rollback(

@@ -229,7 +229,7 @@ impl Route {
                     let snap = codedeploy::read(clients, &id, &mut None).await?;
                     return Ok(WatchEnd::new(snap.status, 0));
                 }
-                codedeploy::watch(
+                let end = codedeploy::watch(
                     clients,
                     &opts,
                     &id,
@@ -238,7 +238,8 @@ impl Route {
                     Poller::from_env(),
                     cancel,
                 )
-                .await
+                .await?;
+                Ok(after_codedeploy(clients, d, &id, end, progress).await)
             }
             Route::Ecs { strategy, .. } => {
                 let started = ecs::start(clients, d, service, arn).await?;
@@ -275,7 +276,7 @@ impl Route {
         let opts = WatchOptions::from(d);
         match self {
             Route::CodeDeploy { .. } => {
-                codedeploy::watch(
+                let end = codedeploy::watch(
                     clients,
                     &opts,
                     &c.id,
@@ -284,7 +285,8 @@ impl Route {
                     Poller::from_env(),
                     cancel,
                 )
-                .await
+                .await?;
+                Ok(after_codedeploy(clients, d, &c.id, end, progress).await)
             }
             Route::Ecs { strategy, .. } => {
                 let started = ecs::Started::attach(service, &c.id);
@@ -292,6 +294,30 @@ impl Route {
             }
         }
     }
+}
+
+/// A CodeDeploy deployment that ended stopped or failed is rolled back by a deployment of
+/// CodeDeploy's own: the step ends once that one has (within the stop grace), saying where the
+/// service stands. A stop that got no end state has nothing more to wait for.
+async fn after_codedeploy(
+    clients: &Clients,
+    d: &DeployConfig,
+    id: &str,
+    end: WatchEnd,
+    progress: &Progress,
+) -> WatchEnd {
+    if end.exit_code != 0 && end.status != "Stopping" {
+        codedeploy::await_rollback(
+            clients,
+            id,
+            (&d.cluster, &d.service),
+            watch::STOP_GRACE,
+            progress,
+            Poller::from_env(),
+        )
+        .await;
+    }
+    end
 }
 
 async fn follow_ecs(
