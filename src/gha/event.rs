@@ -69,13 +69,43 @@ pub fn read(path: &Path) -> Result<EventInfo, EventError> {
         path: path.display().to_string(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let text = read_bounded(path).map_err(|e| err(e.to_string()))?;
+    if text.len() as u64 > EVENT_LIMIT {
+        return Err(err(format!(
+            "is larger than {} MiB, more than GitHub sends in a webhook payload",
+            EVENT_LIMIT / (1024 * 1024)
+        )));
+    }
     parse(&text).map_err(|e| err(e.to_string()))
+}
+
+/// GitHub caps webhook payloads at 25 MB; an event file larger than that is not GitHub's.
+const EVENT_LIMIT: u64 = 25 * 1024 * 1024;
+
+/// Reads at most one byte past the limit, so a huge file is refused without reading it whole.
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(EVENT_LIMIT + 1)
+        .read_to_string(&mut text)?;
+    Ok(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_file_beyond_githubs_payload_limit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("event.json");
+        let file = std::fs::File::create(&path).unwrap();
+        // Sparse: 26 MiB of zeros without writing them.
+        file.set_len(26 * 1024 * 1024).unwrap();
+        let e = read(&path).unwrap_err();
+        assert!(e.to_string().contains("larger than 25 MiB"), "{e}");
+    }
 
     #[test]
     fn pull_request_from_same_repo() {
