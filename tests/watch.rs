@@ -632,3 +632,76 @@ async fn our_own_stop_is_read_back_at_once() {
         stop_at.elapsed()
     );
 }
+
+/// CodeDeploy's rollback of a stopped deployment that never ends: the deploy waits for it up to
+/// the grace it is given, reading only, then says it goes on and was not stopped.
+#[tokio::test(start_paused = true)]
+async fn a_rollback_that_outlasts_the_grace_is_left_running_and_said_so() {
+    let rollback_reads = Arc::new(AtomicUsize::new(0));
+    let reads = rollback_reads.clone();
+    let get = mock!(Client::get_deployment).then_compute_output(move |r| {
+        if r.deployment_id() == Some("d-RB") {
+            reads.fetch_add(1, Ordering::SeqCst);
+            let info = DeploymentInfo::builder()
+                .deployment_id("d-RB")
+                .status(DeploymentStatus::InProgress)
+                .creator(aws_sdk_codedeploy::types::DeploymentCreator::CodeDeployRollback)
+                .build();
+            return GetDeploymentOutput::builder().deployment_info(info).build();
+        }
+        let info = DeploymentInfo::builder()
+            .deployment_id("d-TEST12345")
+            .status(DeploymentStatus::Stopped)
+            .rollback_info(
+                RollbackInfo::builder()
+                    .rollback_deployment_id("d-RB")
+                    .build(),
+            )
+            .build();
+        GetDeploymentOutput::builder().deployment_info(info).build()
+    });
+    let stop =
+        mock!(Client::stop_deployment).then_output(|| StopDeploymentOutput::builder().build());
+    let codedeploy = mock_client!(aws_sdk_codedeploy, RuleMode::MatchAny, [&get, &stop]);
+    let clients = clients_with(codedeploy);
+    let (progress, mut rx) = channel();
+    let start = tokio::time::Instant::now();
+    let grace = Duration::from_secs(300);
+    tokio::time::timeout(
+        Duration::from_secs(3600),
+        greenlight::stages::deploy::codedeploy::await_rollback(
+            &clients,
+            "d-TEST12345",
+            ("demo", "web"),
+            grace,
+            &progress,
+            Poller::new(Duration::from_secs(2), Duration::from_secs(15)),
+        ),
+    )
+    .await
+    .expect("the wait is bounded by its grace");
+    assert!(start.elapsed() <= grace, "{:?}", start.elapsed());
+    assert_eq!(
+        stop.num_calls(),
+        0,
+        "a rollback deployment is never stopped"
+    );
+    let n = rollback_reads.load(Ordering::SeqCst);
+    assert!(
+        (5..=40).contains(&n),
+        "read on the poll schedule: {n} reads"
+    );
+    let events = drain(&mut rx);
+    assert!(
+        events.contains(&Event::Info(
+            "CodeDeploy rolls d-TEST12345 back with deployment d-RB: waiting for it to end".into()
+        )),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Warning(w)
+            if w.contains("rollback deployment d-RB had not ended 300 s after d-TEST12345")
+                && w.contains("never stops a rollback"))),
+        "{events:?}"
+    );
+}
