@@ -506,3 +506,30 @@ fn ecs_native_rollback_right_after_an_abort_has_nothing_to_do() {
     assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
     assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
 }
+
+#[test]
+fn ecs_rolling_abort_says_where_the_service_stands_and_a_rollback_then_has_nothing_to_do() {
+    // AWS time at 4x: the rolling update (about 34 AWS seconds) is still in flight when abort
+    // reads it.
+    let s = common::seeded_at(4.0, &["--controller", "ECS"]);
+    s.start("none");
+    s.emu.clear_calls();
+    s.verb("abort", &[]).assert().code(0).stdout(contains(
+        "demo/web runs web:1, the revision it ran before the deployment",
+    ));
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+    assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Stopped"));
+    assert_eq!(s.emu.write_calls(), vec!["ecs:UpdateService"]);
+
+    s.emu.clear_calls();
+    s.verb("rollback", &[])
+        .assert()
+        .code(0)
+        .stdout(contains("there is nothing to go back to"));
+    assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
+    assert_eq!(
+        deployment_status(&s.out_file()).as_deref(),
+        Some("Unchanged")
+    );
+    assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
+}
