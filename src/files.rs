@@ -198,8 +198,56 @@ pub fn read_document(path: &Path, what: &str) -> Result<(String, Value)> {
     Ok((text, value))
 }
 
-/// Parses text already read by `read_text`.
+/// The most time one file's parse may take. The nesting scan keeps ordinary hostile input
+/// away from the parsers' slow paths; this bounds whatever gets past it.
+pub const PARSE_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Parses text already read by `read_text`, within `PARSE_BUDGET`.
 pub fn parse(path: &Path, text: &str, format: Format) -> Result<Value> {
+    parse_within(path, text, format, PARSE_BUDGET)
+}
+
+/// `parse` with its own time budget. The parse runs on a thread of its own; one that overruns
+/// is abandoned (the run ends with exit 2 right after, which ends the thread too).
+pub fn parse_within(
+    path: &Path,
+    text: &str,
+    format: Format,
+    budget: std::time::Duration,
+) -> Result<Value> {
+    use std::sync::mpsc::RecvTimeoutError;
+    let refused = |problem: String, fix: &str| Error::File {
+        path: path.to_path_buf(),
+        line: None,
+        field: None,
+        problem,
+        fix: fix.into(),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (owned_path, owned_text) = (path.to_path_buf(), text.to_string());
+    std::thread::Builder::new()
+        .name("parse".into())
+        .spawn(move || {
+            let _ = tx.send(parse_now(&owned_path, &owned_text, format));
+        })
+        .map_err(|e| refused(format!("could not be parsed: {e}"), "try again"))?;
+    match rx.recv_timeout(budget) {
+        Ok(parsed) => parsed,
+        Err(RecvTimeoutError::Timeout) => Err(refused(
+            format!(
+                "took more than {} s to parse, the most greenlight spends on one file",
+                budget.as_secs_f64()
+            ),
+            "flatten deeply nested flow-style `[...]`/`{...}` structures into block style",
+        )),
+        Err(RecvTimeoutError::Disconnected) => Err(refused(
+            "could not be parsed: the parser stopped without an answer".into(),
+            "check that the file is well-formed",
+        )),
+    }
+}
+
+fn parse_now(path: &Path, text: &str, format: Format) -> Result<Value> {
     let seed = Checked { at: String::new() };
     match format {
         Format::Yaml => {
@@ -427,6 +475,28 @@ pub fn largest_yaml() -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_parse_that_overruns_its_budget_is_refused_naming_the_file() {
+        let path = Path::new("taskdef.json");
+        let text = largest_json();
+        let slow = parse_within(
+            path,
+            &text,
+            Format::Json,
+            std::time::Duration::from_micros(1),
+        );
+        let e = slow.expect_err("a 1 MiB document does not parse in a microsecond");
+        assert!(
+            e.to_string().contains("taskdef.json") && e.to_string().contains("to parse"),
+            "{e}"
+        );
+        assert!(
+            parse(path, &text, Format::Json).is_ok(),
+            "within the real budget"
+        );
+    }
+
     use super::*;
 
     fn write(name: &str, bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
