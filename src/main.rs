@@ -82,9 +82,18 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
         .build()?;
     let code = rt.block_on(async {
         let cancel = cancelled()?.shared();
+        let again = second_signal()?;
         let (progress, reporter) = report::start(runner.clone(), github_client(cfg, runner));
         let mut outputs = greenlight::Outputs::new();
-        let result = greenlight::run(cfg, &progress, &mut outputs, cancel.clone()).await;
+        // A runner that cancels a job signals twice before it kills the step (SIGINT, then
+        // SIGTERM 7.5 s later, SIGKILL 2.5 s after that): the first stops the deployment, the
+        // second ends the step while it can still write its outputs and say where things stand.
+        let ran = tokio::select! {
+            biased;
+            r = greenlight::run(cfg, &progress, &mut outputs, cancel.clone()) => Some(r),
+            () = again => None,
+        };
+        let result = ran.unwrap_or_else(|| Err(cancelled_again(&mut outputs)));
         match &result {
             Err(e) => progress.emit(report::Event::RunFailed {
                 message: e.to_string(),
@@ -193,6 +202,45 @@ fn cancelled() -> std::io::Result<impl std::future::Future<Output = String>> {
         let _ = tokio::signal::ctrl_c().await;
         CANCELLED.to_string()
     })
+}
+
+/// Resolves on the second SIGINT/SIGTERM of the run (installed at start-up, so it counts the
+/// first one too).
+#[cfg(unix)]
+fn second_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        for _ in 0..2 {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn second_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(std::future::pending())
+}
+
+/// The run cut short by a second signal: what is known of where it stands.
+fn cancelled_again(outputs: &mut greenlight::Outputs) -> greenlight::error::Error {
+    let started = outputs.contains_key("deployment-id");
+    outputs.insert(
+        "deployment-status",
+        if started { "Stopping" } else { "Cancelled" }.to_string(),
+    );
+    let problem = if started {
+        "cancelled a second time before the end state was known: the stop (with rollback unless rollback-on-timeout is false) was requested and may still be under way; `greenlight status` tells where the service stands"
+    } else {
+        "cancelled a second time before any deployment was started"
+    };
+    greenlight::error::Error::Cancelled {
+        problem: problem.into(),
+    }
 }
 
 /// Why the deployment is stopped when the run is cancelled.

@@ -158,6 +158,39 @@ fn a_cancelled_deploy_ends_once_codedeploys_rollback_has_ended() {
 }
 
 #[test]
+fn a_second_signal_while_the_stop_is_followed_ends_the_step_saying_where_it_stands() {
+    let s = seeded_at(STEPS, &[]);
+    // The rollback takes 36000 AWS seconds (5 minutes here): the step is still following it.
+    s.emu
+        .fault(json!({"kind": "slow_rollback", "seconds": 36000, "count": 1}));
+    let mut cmd = deploy(
+        &s,
+        &[
+            "--codedeploy-deployment-config",
+            "CodeDeployDefault.ECSCanary10Percent5Minutes",
+        ],
+    );
+    let mut run = Streaming::until(&mut cmd, "traffic: green 10%");
+    run.terminate();
+    run.wait_for("back with deployment d-");
+    let at = Instant::now();
+    run.terminate();
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(1), "{log}");
+    assert!(at.elapsed() < Duration::from_secs(5), "{:?}", at.elapsed());
+    assert!(log.contains("cancelled a second time"), "{log}");
+    assert_eq!(
+        deployment_status(&s.out_file()).as_deref(),
+        Some("Stopping")
+    );
+    assert!(
+        s.emu
+            .write_calls()
+            .contains(&"codedeploy:StopDeployment".to_string())
+    );
+}
+
+#[test]
 fn a_dead_endpoint_is_reported_within_seconds() {
     let s = seeded(&[]);
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

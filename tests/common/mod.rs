@@ -329,15 +329,21 @@ impl Streaming {
     /// Starts `cmd` and reads its output up to the first line containing `marker`.
     pub fn until(cmd: &mut Command, marker: &str) -> Streaming {
         let mut s = Streaming::start(cmd);
-        for line in s.lines.by_ref() {
+        s.wait_for(marker);
+        s
+    }
+
+    /// Reads on up to the next line containing `marker`.
+    pub fn wait_for(&mut self, marker: &str) {
+        for line in self.lines.by_ref() {
             let line = line.expect("a line of output");
-            s.log.push_str(&line);
-            s.log.push('\n');
+            self.log.push_str(&line);
+            self.log.push('\n');
             if line.contains(marker) {
-                return s;
+                return;
             }
         }
-        panic!("`{marker}` never came:\n{}", s.log);
+        panic!("`{marker}` never came:\n{}", self.log);
     }
 
     /// Sends SIGTERM, as a cancelled workflow run does.
