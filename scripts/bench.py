@@ -516,7 +516,7 @@ def adversity() -> dict:
             emu, seed, env = fresh(60.0)
             gh = FakeGitHub(mode)
             try:
-                env = dict(env, GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(Path(tmp) / "summary.md"),
+                env = dict(env, GITHUB_ACTIONS="true", GITHUB_WORKSPACE=tmp, GITHUB_STEP_SUMMARY=str(Path(tmp) / "summary.md"),
                            GITHUB_OUTPUT=str(Path(tmp) / "out"), GITHUB_EVENT_PATH=str(event),
                            GITHUB_REPOSITORY="acme/shop", GITHUB_SHA="abc", GITHUB_API_URL=gh.url,
                            **{"INPUT_CLUSTER": "bench", "INPUT_SERVICE": "web", "INPUT_TASK-DEFINITION": str(td),
