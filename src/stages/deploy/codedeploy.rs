@@ -189,12 +189,48 @@ pub async fn task_definition_of(clients: &Clients, id: &str) -> Result<Option<St
         .send()
         .await
         .map_err(|e| Error::aws("GetDeployment", &e))?;
-    let content = out
-        .deployment_info()
-        .and_then(|i| i.revision())
+    Ok(out.deployment_info().and_then(deployed_task_definition))
+}
+
+/// The task definition a deployment's AppSpec names.
+fn deployed_task_definition(info: &aws_sdk_codedeploy::types::DeploymentInfo) -> Option<String> {
+    info.revision()
         .and_then(|r| r.app_spec_content())
-        .and_then(|c| c.content());
-    Ok(content.and_then(crate::stages::appspec::task_definition_in))
+        .and_then(|c| c.content())
+        .and_then(crate::stages::appspec::task_definition_in)
+}
+
+/// The group's newest deployments (ListDeployments' first 25, which hold the ones `rollback`
+/// looks for), optionally only those with `status`, each read with GetDeployment.
+async fn recent_deployments(
+    clients: &Clients,
+    application: &str,
+    group: &str,
+    status: Option<DeploymentStatus>,
+) -> Result<Vec<(String, aws_sdk_codedeploy::types::DeploymentInfo)>> {
+    let out = clients
+        .codedeploy
+        .list_deployments()
+        .application_name(application)
+        .deployment_group_name(group)
+        .set_include_only_statuses(status.map(|s| vec![s]))
+        .send()
+        .await
+        .map_err(|e| Error::aws("ListDeployments", &e))?;
+    let mut found = Vec::new();
+    for id in out.deployments().iter().take(25) {
+        let info = clients
+            .codedeploy
+            .get_deployment()
+            .deployment_id(id)
+            .send()
+            .await
+            .map_err(|e| Error::aws("GetDeployment", &e))?;
+        if let Some(info) = info.deployment_info() {
+            found.push((id.clone(), info.clone()));
+        }
+    }
+    Ok(found)
 }
 
 fn last_segment(s: &str) -> &str {
@@ -505,34 +541,16 @@ pub async fn previous_task_definition(
     group: &str,
     live: &str,
 ) -> Result<Option<String>> {
-    let out = clients
-        .codedeploy
-        .list_deployments()
-        .application_name(application)
-        .deployment_group_name(group)
-        .include_only_statuses(DeploymentStatus::Succeeded)
-        .send()
-        .await
-        .map_err(|e| Error::aws("ListDeployments", &e))?;
     let mut found = Vec::new();
-    // The newest few are enough: the one before the live revision is among them.
-    for id in out.deployments().iter().take(25) {
-        let info = clients
-            .codedeploy
-            .get_deployment()
-            .deployment_id(id)
-            .send()
-            .await
-            .map_err(|e| Error::aws("GetDeployment", &e))?;
-        let Some(info) = info.deployment_info() else {
-            continue;
-        };
-        let td = info
-            .revision()
-            .and_then(|r| r.app_spec_content())
-            .and_then(|c| c.content())
-            .and_then(crate::stages::appspec::task_definition_in);
-        if let Some(td) = td {
+    for (_, info) in recent_deployments(
+        clients,
+        application,
+        group,
+        Some(DeploymentStatus::Succeeded),
+    )
+    .await?
+    {
+        if let Some(td) = deployed_task_definition(&info) {
             let at = info.create_time().map(|t| (t.secs(), t.subsec_nanos()));
             found.push((at, td));
         }
@@ -561,27 +579,8 @@ pub async fn last_deployment(
     application: &str,
     group: &str,
 ) -> Result<Option<Past>> {
-    let out = clients
-        .codedeploy
-        .list_deployments()
-        .application_name(application)
-        .deployment_group_name(group)
-        .send()
-        .await
-        .map_err(|e| Error::aws("ListDeployments", &e))?;
     let mut newest: Option<((i64, u32), Past)> = None;
-    // The newest few are enough: the last deployment is among them.
-    for id in out.deployments().iter().take(25) {
-        let info = clients
-            .codedeploy
-            .get_deployment()
-            .deployment_id(id)
-            .send()
-            .await
-            .map_err(|e| Error::aws("GetDeployment", &e))?;
-        let Some(info) = info.deployment_info() else {
-            continue;
-        };
+    for (id, info) in recent_deployments(clients, application, group, None).await? {
         if info.creator().map(|c| c.as_str()) == Some(ROLLBACK_CREATOR) {
             continue;
         }
@@ -593,16 +592,12 @@ pub async fn last_deployment(
             continue;
         }
         let past = Past {
-            id: id.clone(),
+            id,
             status: info
                 .status()
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_default(),
-            task_definition: info
-                .revision()
-                .and_then(|r| r.app_spec_content())
-                .and_then(|c| c.content())
-                .and_then(crate::stages::appspec::task_definition_in),
+            task_definition: deployed_task_definition(&info),
             rollback_id: info
                 .rollback_info()
                 .and_then(|r| r.rollback_deployment_id())
