@@ -165,13 +165,7 @@ async fn stop_in_flight(
         Controller::External => return Err(external(v)),
     };
     let (end, expected) = end;
-    let there = stands(clients, v, expected.as_deref(), progress).await?;
-    let code = if end.status == "Stopped" && there {
-        0
-    } else {
-        1
-    };
-    Ok(WatchEnd::new(end.status, code))
+    ended_where(clients, v, end, "Stopped", expected.as_deref(), progress).await
 }
 
 /// CodeDeploy: StopDeployment with rollback, then CodeDeploy's rollback deployment to its end.
@@ -256,8 +250,8 @@ async fn abort_codedeploy(
     }
     let Some(rollback_id) = codedeploy::describe(clients, id).await?.rollback_id else {
         // No rollback deployment: it stopped before the replacement took any traffic.
-        let there = stands(clients, v, before.as_deref(), progress).await?;
-        return Ok(WatchEnd::new("Stopped", if there { 0 } else { 1 }));
+        let stopped = WatchEnd::new("Stopped", 1);
+        return ended_where(clients, v, stopped, "Stopped", before.as_deref(), progress).await;
     };
     progress.emit(Event::Info(format!(
         "CodeDeploy rolls {id} back with deployment {rollback_id}: following it to its end"
@@ -294,12 +288,21 @@ async fn follow_rollback(
         Poller::from_env(),
     )
     .await?;
-    let there = stands(clients, v, expected.as_deref(), progress).await?;
-    let code = if end.status == "Succeeded" && there {
-        0
-    } else {
-        1
-    };
+    ended_where(clients, v, end, "Succeeded", expected.as_deref(), progress).await
+}
+
+/// Says where the service stands after `end`; exit 0 only when `end` has the status that
+/// means the verb did what it said (`done`) and the service runs `expected` (when known).
+async fn ended_where(
+    clients: &aws::Clients,
+    v: &VerbConfig,
+    end: WatchEnd,
+    done: &str,
+    expected: Option<&str>,
+    progress: &Progress,
+) -> Result<WatchEnd> {
+    let there = stands(clients, v, expected, progress).await?;
+    let code = if end.status == done && there { 0 } else { 1 };
     Ok(WatchEnd::new(end.status, code))
 }
 
