@@ -211,16 +211,8 @@ async fn abort_codedeploy(
                 "`status` shows the revision the service runs",
             ));
         }
-        let end = codedeploy::watch(
-            clients,
-            opts,
-            id,
-            target,
-            progress,
-            Poller::from_env(),
-            std::future::pending(),
-        )
-        .await?;
+        let end = codedeploy::follow_stop(clients, opts, id, target, progress, Poller::from_env())
+            .await?;
         stands(clients, v, None, progress).await?;
         let code = if end.status == "Stopped" { 0 } else { 1 };
         return Ok(WatchEnd::new(end.status, code));
@@ -234,16 +226,8 @@ async fn abort_codedeploy(
         .clone()
         .filter(|live| own.as_deref().is_none_or(|own| !same_revision(live, own)));
     codedeploy::abort(clients, id, progress).await?;
-    let end = codedeploy::watch(
-        clients,
-        opts,
-        id,
-        target,
-        progress,
-        Poller::from_env(),
-        std::future::pending(),
-    )
-    .await?;
+    let end =
+        codedeploy::follow_stop(clients, opts, id, target, progress, Poller::from_env()).await?;
     if end.status != "Stopped" {
         stands(clients, v, None, progress).await?;
         return Ok(WatchEnd::new(end.status, 1));

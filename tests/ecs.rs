@@ -490,3 +490,56 @@ fn three_services_deploy_concurrently_and_one_failure_fails_the_run() {
     );
     assert!(!r.stdout.contains("the run was cancelled"), "{r}");
 }
+
+/// The service's deployments as DescribeServices gives them: (taskDefinition, status, rolloutState).
+fn deployments(s: &Seeded) -> Vec<(String, String, String)> {
+    let out = s.emu.aws(
+        "AmazonEC2ContainerServiceV20141113.DescribeServices",
+        json!({"cluster": "demo", "services": ["web"]}),
+    );
+    out["services"][0]["deployments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|d| {
+            let field = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+            (
+                field("taskDefinition"),
+                field("status"),
+                field("rolloutState"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_cancelled_rolling_update_ends_only_once_ecs_has_rolled_the_service_back() {
+    // AWS time at 4x: the rolling update (about 34 AWS seconds) is mid-way when the signal lands.
+    let s = ecs_at(4.0, &[]);
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
+        .arg("--task-definition")
+        .arg(fixture("taskdef.json"))
+        .args(["--container-name", "web", "--image", &s.image]);
+    let run = Streaming::until(&mut cmd, "deployment status: IN_PROGRESS");
+    run.terminate();
+    let (code, log) = run.finish();
+    // Read the moment the run ended: the rollback has completed, not merely begun.
+    let now = deployments(&s);
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("stopping the deployment: the run was cancelled; rolling back"),
+        "{log}"
+    );
+    assert!(
+        log.contains("rolled back: the service runs web:1 again"),
+        "{log}"
+    );
+    assert_eq!(s.status().as_deref(), Some("Stopped"));
+    assert_eq!(
+        now,
+        vec![(s.initial_td.clone(), "PRIMARY".into(), "COMPLETED".into())],
+        "{log}"
+    );
+}

@@ -5,6 +5,7 @@ mod common;
 
 use assert_cmd::Command as AssertCommand;
 use common::{Seeded, deployment_status, fixture, outputs, seeded};
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use serde_json::json;
 
@@ -79,9 +80,15 @@ fn abort_stops_the_deployment_in_flight_with_rollback() {
     let s = seeded(&[]);
     s.emu.fault(json!({"kind": "never_ready"}));
     let id = s.start("none");
-    s.verb("abort", &[]).assert().code(0).stdout(contains(
-        "stopping the deployment: aborted by the operator; rolling back",
-    ));
+    s.verb("abort", &[])
+        .assert()
+        .code(0)
+        .stdout(contains(
+            "stopping the deployment: aborted by the operator; rolling back",
+        ))
+        .stdout(contains("the deployment stopped, as requested"))
+        // The stop was ours: its end is what was asked, not a failure.
+        .stdout(contains("deployment failed").not());
     let o = outputs(&s.out_file());
     assert_eq!(o.get("codedeploy-deployment-id"), Some(&id));
     assert_eq!(
@@ -313,7 +320,8 @@ fn abort_at_ready_follows_codedeploys_rollback_deployment_to_its_end() {
         )))
         .stdout(contains(
             "demo/web runs web:1, the revision it ran before the deployment",
-        ));
+        ))
+        .stdout(contains("deployment failed").not());
     // Read the moment abort returned: the rollback has ended, not merely begun.
     let rollback_id = get_deployment(&s, &id)["rollbackInfo"]["rollbackDeploymentId"]
         .as_str()

@@ -178,6 +178,7 @@ impl RunState {
             .failure
             .as_deref()
             .or(self.error.as_deref())
+            .or(self.stop.as_deref())
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
         let line = format!("{plain}{why}");

@@ -787,6 +787,20 @@ pub async fn follow_rollback(
     super::watch::watch(&mut tracker, opts, progress, poller, std::future::pending()).await
 }
 
+/// Watches deployment `id`, which we have just asked to stop (`abort`), to its end.
+pub async fn follow_stop(
+    clients: &Clients,
+    opts: &WatchOptions,
+    id: &str,
+    service: (&str, &str),
+    progress: &Progress,
+    poller: Poller,
+) -> Result<WatchEnd> {
+    let mut tracker = CodeDeployTracker::new(clients, opts, id, service);
+    tracker.stop_requested = true;
+    super::watch::watch(&mut tracker, opts, progress, poller, std::future::pending()).await
+}
+
 /// A CodeDeploy deployment being followed.
 pub struct CodeDeployTracker<'a> {
     clients: &'a Clients,
@@ -803,6 +817,9 @@ pub struct CodeDeployTracker<'a> {
     cluster: String,
     service: String,
     may_stop: bool,
+    /// We asked for the stop (a timeout, a cancel, `abort`): its end is the outcome asked for,
+    /// and the reason was said when it was asked, so the end is not reported as a failure.
+    stop_requested: bool,
 }
 
 /// The longest the watch goes on the target alone before reading the deployment again: a stop
@@ -823,6 +840,7 @@ impl<'a> CodeDeployTracker<'a> {
             cluster: service.0.to_string(),
             service: service.1.to_string(),
             may_stop: true,
+            stop_requested: false,
         }
     }
 
@@ -873,7 +891,7 @@ impl Tracker for CodeDeployTracker<'_> {
         let changed = emit_changes(&self.last, &snap, progress);
         self.last = snap;
         let phase = if self.last.is_terminal() {
-            Phase::Ended(finish(&self.last, progress))
+            Phase::Ended(finish(&self.last, self.stop_requested, progress))
         } else if self.last.status == "Ready" {
             Phase::Ready
         } else if !self.wait_for_stability && self.last.traffic_shifted() {
@@ -895,6 +913,7 @@ impl Tracker for CodeDeployTracker<'_> {
 
     async fn stop(&mut self, rollback: bool) -> Result<Stop> {
         self.deployment_read = None;
+        self.stop_requested = true;
         stop_deployment(self.clients, &self.id, rollback).await
     }
 
@@ -915,9 +934,11 @@ impl Tracker for CodeDeployTracker<'_> {
     }
 }
 
-fn finish(snap: &Snapshot, progress: &Progress) -> WatchEnd {
+fn finish(snap: &Snapshot, stop_requested: bool, progress: &Progress) -> WatchEnd {
     let exit_code = if snap.status == "Succeeded" { 0 } else { 1 };
-    if exit_code != 0 {
+    if stop_requested && snap.status == "Stopped" && snap.hook_failures.is_empty() {
+        progress.emit(Event::Info("the deployment stopped, as requested".into()));
+    } else if exit_code != 0 {
         let mut reasons: Vec<String> = snap.hook_failures.clone();
         if let Some(e) = &snap.error {
             reasons.push(e.clone());
@@ -1020,7 +1041,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            finish(&snap, &progress),
+            finish(&snap, false, &progress),
             WatchEnd {
                 status: "Failed".into(),
                 exit_code: 1
@@ -1036,6 +1057,34 @@ mod tests {
             rx.try_recv().unwrap(),
             Event::RolledBack {
                 message: "rolled back to web:7".into()
+            }
+        );
+    }
+
+    #[test]
+    fn our_own_stop_is_not_reported_as_a_failure() {
+        let snap = Snapshot {
+            status: "Stopped".into(),
+            error: Some(
+                "MANUAL_STOP: The deployment was stopped by a StopDeployment request.".into(),
+            ),
+            ..Default::default()
+        };
+        let (progress, mut rx) = crate::report::channel();
+        assert_eq!(finish(&snap, true, &progress), WatchEnd::new("Stopped", 1));
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            Event::Info("the deployment stopped, as requested".into())
+        );
+        assert!(rx.try_recv().is_err());
+        // Stopped by someone else (the console, another run), it is the run's failure.
+        let (progress, mut rx) = crate::report::channel();
+        assert_eq!(finish(&snap, false, &progress), WatchEnd::new("Stopped", 1));
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            Event::Failed {
+                reason: "MANUAL_STOP: The deployment was stopped by a StopDeployment request."
+                    .into()
             }
         );
     }
