@@ -7,45 +7,27 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod event;
 pub mod files;
 pub mod gha;
+pub mod outputs;
 pub mod redact;
 pub mod report;
 pub mod stages;
 mod verbs;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 
 use futures_util::FutureExt;
 
 use config::{Config, DeployConfig, Job, OnConflict};
 use error::{Error, Result};
-use report::{Event, Progress};
+use event::{Event, Progress};
 use stages::appspec::AppSpec;
 use stages::deploy::{self, Controller, codedeploy, poll::Poller};
 use stages::task_def;
 
-/// Every output greenlight sets; a test keeps action.yml identical.
-pub const OUTPUT_NAMES: &[&str] = &[
-    "task-definition-arn",
-    "codedeploy-deployment-id",
-    "deployment-id",
-    "deployment-status",
-    "image",
-    "image-tag",
-    "image-digest",
-    "scan-critical",
-    "scan-high",
-    "scan-medium",
-    "scan-low",
-    "sarif-file",
-    "comment-url",
-];
-
-/// Outputs gathered during the run; written even when the run fails part-way, so a workflow
-/// still learns the task definition ARN or deployment id that was created.
-pub type Outputs = BTreeMap<&'static str, String>;
+use outputs::Outputs;
 
 /// The (container, image) pairs to gate and pin, parsed before any AWS call.
 fn images_to_deploy(

@@ -84,7 +84,7 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
         let cancel = cancelled()?.shared();
         let again = second_signal()?;
         let (progress, reporter) = report::start(runner.clone(), github_client(cfg, runner));
-        let mut outputs = greenlight::Outputs::new();
+        let mut outputs = greenlight::outputs::Outputs::new();
         // A runner that cancels a job signals twice before it kills the step (SIGINT, then
         // SIGTERM 7.5 s later, SIGKILL 2.5 s after that): the first stops the deployment, the
         // second ends the step while it can still write its outputs and say where things stand.
@@ -95,10 +95,10 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
         };
         let result = ran.unwrap_or_else(|| Err(cancelled_again(&mut outputs)));
         match &result {
-            Err(e) => progress.emit(report::Event::RunFailed {
+            Err(e) => progress.emit(greenlight::event::Event::RunFailed {
                 message: e.to_string(),
             }),
-            Ok(code) => progress.emit(report::Event::Ended {
+            Ok(code) => progress.emit(greenlight::event::Event::Ended {
                 status: outputs
                     .get("deployment-status")
                     .cloned()
@@ -227,7 +227,7 @@ fn second_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 }
 
 /// The run cut short by a second signal: what is known of where it stands.
-fn cancelled_again(outputs: &mut greenlight::Outputs) -> greenlight::error::Error {
+fn cancelled_again(outputs: &mut greenlight::outputs::Outputs) -> greenlight::error::Error {
     let started = outputs.contains_key("deployment-id");
     outputs.insert(
         "deployment-status",

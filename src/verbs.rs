@@ -3,13 +3,14 @@
 
 use std::future::Future;
 
+use crate::aws;
 use crate::config::VerbConfig;
 use crate::error::{Error, Result};
-use crate::report::{Event, Progress};
+use crate::event::{Event, Progress};
+use crate::outputs::Outputs;
 use crate::stages::deploy::watch::{self, Stop, Tracker, WatchEnd, WatchOptions};
 use crate::stages::deploy::{self, Controller, ServiceInfo, codedeploy, ecs, poll::Poller};
 use crate::stages::task_def;
-use crate::{Outputs, aws};
 
 fn external(v: &VerbConfig) -> Error {
     Error::state(

@@ -57,7 +57,7 @@ fn action_inputs_are_exactly_the_ones_the_binary_reads() {
 fn action_outputs_are_exactly_the_ones_the_binary_sets() {
     let action = action();
     let declared: Vec<&str> = action.outputs.keys().map(String::as_str).collect();
-    let mut set: Vec<&str> = greenlight::OUTPUT_NAMES.to_vec();
+    let mut set: Vec<&str> = greenlight::outputs::OUTPUT_NAMES.to_vec();
     set.sort_unstable();
     assert_eq!(declared, set);
 }

@@ -93,7 +93,7 @@ async fn run(
     ecr: &Client,
     g: &GateConfig,
 ) -> Result<Vec<greenlight::stages::scan_gate::Finding>, Error> {
-    let (progress, _rx) = greenlight::report::channel();
+    let (progress, _rx) = greenlight::event::channel();
     findings(ecr, "web", "123456789012", DIGEST, g, &progress).await
 }
 

@@ -17,7 +17,7 @@ use aws_sdk_codedeploy::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use greenlight::aws::Clients;
-use greenlight::report::Event;
+use greenlight::event::Event;
 use greenlight::stages::deploy::codedeploy::{WatchEnd, WatchOptions, watch};
 use greenlight::stages::deploy::poll::Poller;
 
@@ -139,10 +139,10 @@ fn clients_with(codedeploy: Client) -> Clients {
 }
 
 fn channel() -> (
-    greenlight::report::Progress,
+    greenlight::event::Progress,
     tokio::sync::mpsc::UnboundedReceiver<Event>,
 ) {
-    greenlight::report::channel()
+    greenlight::event::channel()
 }
 
 fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Vec<Event> {

@@ -22,7 +22,7 @@ use aws_sdk_ecs::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use greenlight::aws::Clients;
-use greenlight::report::{Event, Progress};
+use greenlight::event::{Event, Progress};
 use greenlight::stages::deploy::ecs::{self, DeploymentView, Strategy};
 use greenlight::stages::deploy::poll::Poller;
 use greenlight::stages::deploy::watch::{WatchEnd, WatchOptions, watch};
@@ -252,7 +252,7 @@ async fn rolling_succeeds_at_completed_and_logs_only_new_events() {
         RuleMode::MatchAny,
         [&update, &describe]
     ));
-    let (progress, mut rx) = greenlight::report::channel();
+    let (progress, mut rx) = greenlight::event::channel();
     let end = start_and_watch(&clients, Strategy::Rolling, &opts("complete"), &progress).await;
     assert_eq!(end, WatchEnd::new("Succeeded", 0));
     assert_eq!(describe.num_calls(), 3);
@@ -352,7 +352,7 @@ async fn tasks_that_cannot_be_placed_stop_the_rollout_at_once_and_roll_back() {
         RuleMode::MatchAny,
         [&update, &rollback, &describe]
     ));
-    let (progress, mut rx) = greenlight::report::channel();
+    let (progress, mut rx) = greenlight::event::channel();
     let t0 = tokio::time::Instant::now();
     let end = start_and_watch(&clients, Strategy::Rolling, &opts("complete"), &progress).await;
     assert_eq!(end, WatchEnd::new("Stopped", 1));
@@ -412,7 +412,7 @@ async fn a_circuit_breaker_rollback_fails_the_run_with_the_reason() {
         RuleMode::MatchAny,
         [&update, &describe]
     ));
-    let (progress, mut rx) = greenlight::report::channel();
+    let (progress, mut rx) = greenlight::event::channel();
     let end = start_and_watch(&clients, Strategy::Rolling, &opts("complete"), &progress).await;
     assert_eq!(end, WatchEnd::new("Failed", 1));
     assert_eq!(update.num_calls(), 1, "ECS rolled back; greenlight did not");
@@ -504,7 +504,7 @@ async fn a_native_canary_shows_its_stages_and_traffic_steps_to_success() {
         RuleMode::MatchAny,
         [&update, &list, &describe]
     ));
-    let (progress, mut rx) = greenlight::report::channel();
+    let (progress, mut rx) = greenlight::event::channel();
     let end = start_and_watch(&clients, native(), &opts("complete"), &progress).await;
     assert_eq!(end, WatchEnd::new("Succeeded", 0));
     let events = drain(&mut rx);
@@ -553,7 +553,7 @@ async fn a_native_deployment_paused_at_a_hook_is_ready() {
         RuleMode::MatchAny,
         [&update, &list, &describe]
     ));
-    let (progress, mut rx) = greenlight::report::channel();
+    let (progress, mut rx) = greenlight::event::channel();
     let end = start_and_watch(&clients, native(), &opts("ready"), &progress).await;
     assert_eq!(end, WatchEnd::new("Ready", 0));
     assert!(drain(&mut rx).iter().any(|e| matches!(
@@ -602,7 +602,7 @@ async fn a_native_deployment_that_overruns_is_stopped_with_rollback() {
         RuleMode::MatchAny,
         [&update, &list, &describe, &stop]
     ));
-    let (progress, mut rx) = greenlight::report::channel();
+    let (progress, mut rx) = greenlight::event::channel();
     let t0 = tokio::time::Instant::now();
     let end = start_and_watch(&clients, native(), &opts("complete"), &progress).await;
     assert_eq!(end, WatchEnd::new("Stopped", 1));

@@ -6,7 +6,7 @@ use std::fmt;
 use crate::aws::Clients;
 use crate::config::TagConfig;
 use crate::error::{Error, Result};
-use crate::report::{Event, Progress};
+use crate::event::{Event, Progress};
 
 /// A parsed image reference: `[registry[:port]/]path[:tag][@sha256:…]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,7 +390,7 @@ pub async fn repository_uri(image: &str, clients: Option<&Clients>) -> Result<St
 pub async fn run_tag(
     cfg: &TagConfig,
     progress: &Progress,
-    outputs: &mut crate::Outputs,
+    outputs: &mut crate::outputs::Outputs,
 ) -> Result<u8> {
     let pr = std::env::var_os("GITHUB_EVENT_PATH")
         .and_then(|p| crate::gha::event::read(std::path::Path::new(&p)).ok())

@@ -11,7 +11,7 @@ use aws_sdk_codedeploy::types::{
 use crate::aws::Clients;
 use crate::config::{DeployConfig, VerbConfig};
 use crate::error::{Error, Result, sdk_error_code};
-use crate::report::{Event, Progress};
+use crate::event::{Event, Progress};
 use crate::stages::deploy::poll::Poller;
 use crate::stages::deploy::watch::{Observation, Phase, Promotion, Stop, Tracker};
 pub use crate::stages::deploy::watch::{WatchEnd, WatchOptions};
@@ -984,7 +984,7 @@ mod tests {
     use super::*;
 
     fn collect(prev: &Snapshot, next: &Snapshot) -> Vec<Event> {
-        let (progress, mut rx) = crate::report::channel();
+        let (progress, mut rx) = crate::event::channel();
         emit_changes(prev, next, &progress);
         drop(progress);
         let mut out = Vec::new();
@@ -1032,7 +1032,7 @@ mod tests {
 
     #[test]
     fn failure_reason_keeps_hook_message() {
-        let (progress, mut rx) = crate::report::channel();
+        let (progress, mut rx) = crate::event::channel();
         let snap = Snapshot {
             status: "Failed".into(),
             error: Some("HOOK_EXECUTION_FAILURE: lifecycle hook failed".into()),
@@ -1070,7 +1070,7 @@ mod tests {
             ),
             ..Default::default()
         };
-        let (progress, mut rx) = crate::report::channel();
+        let (progress, mut rx) = crate::event::channel();
         assert_eq!(finish(&snap, true, &progress), WatchEnd::new("Stopped", 1));
         assert_eq!(
             rx.try_recv().unwrap(),
@@ -1078,7 +1078,7 @@ mod tests {
         );
         assert!(rx.try_recv().is_err());
         // Stopped by someone else (the console, another run), it is the run's failure.
-        let (progress, mut rx) = crate::report::channel();
+        let (progress, mut rx) = crate::event::channel();
         assert_eq!(finish(&snap, false, &progress), WatchEnd::new("Stopped", 1));
         assert_eq!(
             rx.try_recv().unwrap(),

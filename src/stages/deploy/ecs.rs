@@ -13,7 +13,7 @@ use aws_sdk_ecs::types::{
 use crate::aws::Clients;
 use crate::config::DeployConfig;
 use crate::error::{Error, Result, sdk_error_code};
-use crate::report::{Event, Progress};
+use crate::event::{Event, Progress};
 use crate::stages::deploy::watch::{Observation, Phase, Stop, Tracker, WatchEnd};
 
 /// How an ECS-controller service deploys.

@@ -3,11 +3,11 @@
 
 use std::future::Future;
 
-use crate::Outputs;
 use crate::aws::Clients;
 use crate::config::{DeployConfig, WaitUntil};
 use crate::error::{Error, Result};
-use crate::report::{Event, Progress};
+use crate::event::{Event, Progress};
+use crate::outputs::Outputs;
 use crate::stages::appspec::AppSpec;
 use crate::stages::deploy::watch::{self, WatchEnd, WatchOptions};
 use crate::stages::deploy::{Controller, ServiceInfo, codedeploy, ecs, poll::Poller};

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::config::{DeployConfig, VerbConfig, WaitUntil};
 use crate::error::Result;
-use crate::report::{Event, Progress};
+use crate::event::{Event, Progress};
 use crate::stages::deploy::poll::Poller;
 
 /// How long to keep watching after a stop before giving up on seeing the end state.
@@ -398,7 +398,7 @@ mod tests {
 
     use super::*;
     use crate::error::Error;
-    use crate::report;
+    use crate::event;
 
     /// What one call does: answer, fail as unreachable, or never return.
     enum Step<T> {
@@ -505,7 +505,7 @@ mod tests {
             wait_for_stability: false,
             step_interval: None,
         };
-        let (progress, mut rx) = report::channel();
+        let (progress, mut rx) = event::channel();
         let start = Instant::now();
         let poller = Poller::new(Duration::from_secs(2), Duration::from_secs(15));
         // A watch that never ends fails here at once: paused time jumps to this bound.
@@ -519,7 +519,7 @@ mod tests {
         drop(progress);
         let mut lines = Vec::new();
         while let Some(e) = rx.recv().await {
-            lines.push(report::log_line(&e));
+            lines.push(crate::report::log_line(&e));
         }
         (end, took, lines)
     }
@@ -644,7 +644,7 @@ mod rollback_tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_rollback_that_times_out_is_left_running_and_said_so() {
-        let (progress, mut rx) = crate::report::channel();
+        let (progress, mut rx) = crate::event::channel();
         let mut t = Rollback { stops: 0 };
         let opts = WatchOptions {
             wait_minutes: 1,

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::{Finding, Severity};
 use crate::config::{GateConfig, OnMissingScan};
 use crate::error::{Error, Result, sdk_error_code};
-use crate::report::{Event, Progress};
+use crate::event::{Event, Progress};
 use crate::stages::image::ImageRef;
 
 const INDEX_TYPES: &[&str] = &[

@@ -558,10 +558,10 @@ pub async fn resolve_image(
     image: &crate::stages::image::ImageRef,
     gate: &crate::config::GateConfig,
     arch: Option<&str>,
-    progress: &crate::report::Progress,
-    outputs: &mut crate::Outputs,
+    progress: &crate::event::Progress,
+    outputs: &mut crate::outputs::Outputs,
 ) -> Result<Resolution> {
-    use crate::report::Event;
+    use crate::event::Event;
     let Some(registry) = image.ecr() else {
         if gate.enabled {
             return Err(Error::input(
@@ -633,10 +633,10 @@ pub async fn judge(
     res: &Resolution,
     gate: &crate::config::GateConfig,
     may_start: bool,
-    progress: &crate::report::Progress,
-    outputs: &mut crate::Outputs,
+    progress: &crate::event::Progress,
+    outputs: &mut crate::outputs::Outputs,
 ) -> Result<Option<Gated>> {
-    use crate::report::Event;
+    use crate::event::Event;
     let Some((ecr, resolved)) = &res.scan else {
         return Ok(Some(Gated {
             pinned: res.pinned.clone(),
