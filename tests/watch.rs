@@ -17,9 +17,9 @@ use aws_sdk_codedeploy::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use greenlight::aws::Clients;
+use greenlight::controllers::codedeploy::{WatchEnd, WatchOptions, watch};
+use greenlight::controllers::poll::Poller;
 use greenlight::event::Event;
-use greenlight::stages::deploy::codedeploy::{WatchEnd, WatchOptions, watch};
-use greenlight::stages::deploy::poll::Poller;
 
 fn cfg(pairs: &[(&str, &str)]) -> WatchOptions {
     WatchOptions::from(&common::deploy_config(pairs))
@@ -669,7 +669,7 @@ async fn a_rollback_that_outlasts_the_grace_is_left_running_and_said_so() {
     let grace = Duration::from_secs(300);
     tokio::time::timeout(
         Duration::from_secs(3600),
-        greenlight::stages::deploy::codedeploy::await_rollback(
+        greenlight::controllers::codedeploy::await_rollback(
             &clients,
             "d-TEST12345",
             ("demo", "web"),

@@ -22,11 +22,11 @@ use aws_sdk_ecs::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use greenlight::aws::Clients;
+use greenlight::controllers::ecs::{self, DeploymentView, Strategy};
+use greenlight::controllers::poll::Poller;
+use greenlight::controllers::watch::{WatchEnd, WatchOptions, watch};
+use greenlight::controllers::{Controller, ServiceInfo};
 use greenlight::event::{Event, Progress};
-use greenlight::stages::deploy::ecs::{self, DeploymentView, Strategy};
-use greenlight::stages::deploy::poll::Poller;
-use greenlight::stages::deploy::watch::{WatchEnd, WatchOptions, watch};
-use greenlight::stages::deploy::{Controller, ServiceInfo};
 
 const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
 const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";

@@ -4,9 +4,7 @@
 use std::fmt;
 
 use crate::aws::Clients;
-use crate::config::TagConfig;
 use crate::error::{Error, Result};
-use crate::event::{Event, Progress};
 
 /// A parsed image reference: `[registry[:port]/]path[:tag][@sha256:…]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -384,34 +382,6 @@ pub async fn repository_uri(image: &str, clients: Option<&Clients>) -> Result<St
         region: clients.region.clone(),
     };
     Ok(format!("{}/{}", registry.host(), parsed.repository))
-}
-
-/// `greenlight tag`: the unique, immutable reference this build should push and deploy.
-pub async fn run_tag(
-    cfg: &TagConfig,
-    progress: &Progress,
-    outputs: &mut crate::outputs::Outputs,
-) -> Result<u8> {
-    let pr = std::env::var_os("GITHUB_EVENT_PATH")
-        .and_then(|p| crate::gha::event::read(std::path::Path::new(&p)).ok())
-        .and_then(|e| e.pr_number);
-    let ctx = TagContext::from_env(time::OffsetDateTime::now_utc(), pr);
-    let tag = render_tag(&cfg.template, &ctx)?;
-    // A full reference needs no AWS call at all; only a bare repository name asks STS.
-    let needs_aws = ImageRef::parse(&cfg.image)
-        .map(|r| r.registry.is_none())
-        .unwrap_or(false);
-    let clients = if needs_aws {
-        Some(Clients::from_env().await?)
-    } else {
-        None
-    };
-    let repo = repository_uri(&cfg.image, clients.as_ref()).await?;
-    let image = format!("{repo}:{tag}");
-    progress.emit(Event::Info(format!("image {image}")));
-    outputs.insert("image", image);
-    outputs.insert("image-tag", tag);
-    Ok(0)
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! The stages of a run. Each is a pure core on plain data plus a thin edge calling AWS.
 
 pub mod appspec;
-pub mod deploy;
 pub mod diff;
 pub mod image;
 pub mod scan_gate;

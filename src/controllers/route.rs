@@ -5,12 +5,12 @@ use std::future::Future;
 
 use crate::aws::Clients;
 use crate::config::{DeployConfig, WaitUntil};
+use crate::controllers::watch::{self, WatchEnd, WatchOptions};
+use crate::controllers::{Controller, ServiceInfo, codedeploy, ecs, poll::Poller};
 use crate::error::{Error, Result};
 use crate::event::{Event, Progress};
 use crate::outputs::Outputs;
 use crate::stages::appspec::AppSpec;
-use crate::stages::deploy::watch::{self, WatchEnd, WatchOptions};
-use crate::stages::deploy::{Controller, ServiceInfo, codedeploy, ecs, poll::Poller};
 use crate::stages::task_def::TaskDef;
 
 /// How this service deploys.

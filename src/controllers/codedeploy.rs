@@ -10,11 +10,11 @@ use aws_sdk_codedeploy::types::{
 
 use crate::aws::Clients;
 use crate::config::{DeployConfig, VerbConfig};
+use crate::controllers::poll::Poller;
+use crate::controllers::watch::{Observation, Phase, Promotion, Stop, Tracker};
+pub use crate::controllers::watch::{WatchEnd, WatchOptions};
 use crate::error::{Error, Result, sdk_error_code};
 use crate::event::{Event, Progress};
-use crate::stages::deploy::poll::Poller;
-use crate::stages::deploy::watch::{Observation, Phase, Promotion, Stop, Tracker};
-pub use crate::stages::deploy::watch::{WatchEnd, WatchOptions};
 use crate::stages::did_you_mean;
 
 /// CodeDeploy's own default for ECS deployment groups without a config.

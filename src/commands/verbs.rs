@@ -5,11 +5,11 @@ use std::future::Future;
 
 use crate::aws;
 use crate::config::VerbConfig;
+use crate::controllers::watch::{self, Stop, Tracker, WatchEnd, WatchOptions};
+use crate::controllers::{self, Controller, ServiceInfo, codedeploy, ecs, poll::Poller};
 use crate::error::{Error, Result};
 use crate::event::{Event, Progress};
 use crate::outputs::Outputs;
-use crate::stages::deploy::watch::{self, Stop, Tracker, WatchEnd, WatchOptions};
-use crate::stages::deploy::{self, Controller, ServiceInfo, codedeploy, ecs, poll::Poller};
 use crate::stages::task_def;
 
 fn external(v: &VerbConfig) -> Error {
@@ -30,7 +30,7 @@ pub async fn promote(
     cancel: impl Future<Output = String>,
 ) -> Result<u8> {
     let clients = aws::Clients::from_env().await?;
-    let service = deploy::describe_service(&clients, &v.cluster, &v.service).await?;
+    let service = controllers::describe_service(&clients, &v.cluster, &v.service).await?;
     let opts = WatchOptions::from(v);
     let end = match service.controller {
         Controller::CodeDeploy => {
@@ -107,7 +107,7 @@ async fn native_deployment(
 /// `abort`: stop the deployment in flight with rollback and follow it back.
 pub async fn abort(v: &VerbConfig, progress: &Progress, outputs: &mut Outputs) -> Result<u8> {
     let clients = aws::Clients::from_env().await?;
-    let service = deploy::describe_service(&clients, &v.cluster, &v.service).await?;
+    let service = controllers::describe_service(&clients, &v.cluster, &v.service).await?;
     let end = stop_in_flight(&clients, v, &service, progress, outputs).await?;
     outputs.insert("deployment-status", end.status);
     Ok(end.exit_code)
@@ -299,7 +299,7 @@ async fn stands(
     expected: Option<&str>,
     progress: &Progress,
 ) -> Result<bool> {
-    let now = deploy::describe_service(clients, &v.cluster, &v.service).await?;
+    let now = controllers::describe_service(clients, &v.cluster, &v.service).await?;
     let live = now.task_definition.unwrap_or_default();
     let (c, s) = (&v.cluster, &v.service);
     Ok(match expected {
@@ -342,7 +342,7 @@ pub async fn rollback(
     cancel: impl Future<Output = String>,
 ) -> Result<u8> {
     let clients = aws::Clients::from_env().await?;
-    let service = deploy::describe_service(&clients, &v.cluster, &v.service).await?;
+    let service = controllers::describe_service(&clients, &v.cluster, &v.service).await?;
     let in_flight = match service.controller {
         Controller::CodeDeploy => {
             !codedeploy::in_flight(&clients, &v.application, &v.deployment_group)
@@ -390,7 +390,7 @@ pub async fn rollback(
         short(&target)
     )));
     let d = v.redeploy(&target)?;
-    crate::deploy(&d, false, progress, outputs, cancel).await
+    super::deploy::deploy(&d, false, progress, outputs, cancel).await
 }
 
 /// Why there is nothing to roll back when the service's last deployment did not go through and

@@ -8,9 +8,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::{DeployConfig, VerbConfig, WaitUntil};
+use crate::controllers::poll::Poller;
 use crate::error::Result;
 use crate::event::{Event, Progress};
-use crate::stages::deploy::poll::Poller;
 
 /// How long to keep watching after a stop before giving up on seeing the end state.
 pub const STOP_GRACE: Duration = Duration::from_secs(5 * 60);

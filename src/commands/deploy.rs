@@ -1,0 +1,499 @@
+//! `deploy` and `plan`: every check before the first write, then register, start and follow;
+//! `plan` stops before the first write and shows the diff.
+
+use std::future::Future;
+
+use futures_util::FutureExt;
+
+use crate::aws;
+use crate::config::{DeployConfig, OnConflict};
+use crate::controllers::{self, poll::Poller};
+use crate::error::{Error, Result};
+use crate::event::{Event, Progress};
+use crate::outputs::Outputs;
+use crate::redact;
+use crate::stages::{self, appspec::AppSpec, task_def};
+
+/// The (container, image) pairs to gate and pin, parsed before any AWS call.
+pub(super) fn images_to_deploy(
+    d: &DeployConfig,
+    td: &task_def::TaskDef,
+) -> Result<Vec<(String, stages::image::ImageRef)>> {
+    task_def::effective_images(td, d)?
+        .into_iter()
+        .map(|(container, image)| {
+            let parsed = stages::image::ImageRef::parse(&image).map_err(|e| {
+                Error::input(
+                    "image",
+                    e.to_string(),
+                    "give a reference like `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:20261123120000-abc1234`",
+                )
+            })?;
+            Ok((container, parsed))
+        })
+        .collect()
+}
+
+/// Shows what this deployment changes against the revision the service runs now, and says
+/// whether they are the same revision in substance. A diff is a report: failing to read the
+/// live revision only warns (and then nothing counts as unchanged).
+pub(super) fn report_diff(
+    live_arn: &str,
+    live: Result<(String, serde_json::Map<String, serde_json::Value>)>,
+    td: &task_def::TaskDef,
+    progress: &Progress,
+) -> bool {
+    let live = match live {
+        Ok((_, live)) => live,
+        Err(e) => {
+            progress.emit(Event::Warning(format!(
+                "no diff against the live task definition: {e}"
+            )));
+            return false;
+        }
+    };
+    // The live revision's values show up as the diff's removed lines.
+    redact::register_from_task_definition(&live);
+    let lines = stages::diff::diff(&live, &td.doc);
+    let name = live_arn.rsplit('/').next().unwrap_or(live_arn);
+    if lines.is_empty() {
+        progress.emit(Event::Info(format!(
+            "task definition: same as the live {name}"
+        )));
+        progress.emit(Event::TaskDefinitionDiff {
+            live: name.to_string(),
+            diff: String::new(),
+        });
+        return stages::diff::same(&live, &td.doc);
+    }
+    progress.emit(Event::Info(format!(
+        "task definition changes against the live {name}:"
+    )));
+    for line in &lines {
+        let sign = if line.sign == '~' { ' ' } else { line.sign };
+        progress.emit(Event::Info(format!("  {sign}{}", line.text)));
+    }
+    progress.emit(Event::TaskDefinitionDiff {
+        live: name.to_string(),
+        diff: stages::diff::render(&lines),
+    });
+    false
+}
+
+/// Whether the deployment in flight deploys the same images as this run (after pinning): the
+/// gated containers when images were given, every container otherwise.
+pub(super) async fn same_images(
+    clients: &aws::Clients,
+    theirs: Option<&str>,
+    td: &task_def::TaskDef,
+    images: &[(String, stages::image::ImageRef)],
+) -> bool {
+    let Some(arn) = theirs else { return false };
+    let Ok((_, live)) = task_def::describe_live(clients, arn).await else {
+        return false;
+    };
+    let image_of = |doc: &serde_json::Map<String, serde_json::Value>, name: &str| {
+        doc.get("containerDefinitions")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|c| c.get("name").and_then(serde_json::Value::as_str) == Some(name))
+            .and_then(|c| c.get("image").and_then(serde_json::Value::as_str))
+            .map(str::to_string)
+    };
+    let names: Vec<String> = if images.is_empty() {
+        td.container_names().iter().map(|s| s.to_string()).collect()
+    } else {
+        images.iter().map(|(c, _)| c.clone()).collect()
+    };
+    !names.is_empty()
+        && names
+            .iter()
+            .all(|n| image_of(&td.doc, n).is_some() && image_of(&td.doc, n) == image_of(&live, n))
+}
+
+/// `on-conflict: wait`: polls until the deployment in flight has ended, within
+/// `wait-for-minutes`.
+pub(super) async fn wait_for_clear(
+    clients: &aws::Clients,
+    d: &DeployConfig,
+    route: &controllers::route::Route,
+    c: &controllers::route::InFlight,
+    progress: &Progress,
+) -> Result<()> {
+    progress.emit(Event::Info(format!(
+        "waiting for deployment {} to end (on-conflict: wait)",
+        c.id
+    )));
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_secs(u64::from(d.wait_minutes) * 60);
+    let mut poller = Poller::from_env();
+    while route.busy(clients, d).await? {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::state(
+                format!(
+                    "deployment {} was still in flight after {} minutes; nothing was changed",
+                    c.id, d.wait_minutes
+                ),
+                "raise `wait-for-minutes` or stop the deployment in flight",
+            ));
+        }
+        tokio::time::sleep(poller.next(false)).await;
+    }
+    progress.emit(Event::Info(format!("deployment {} has ended", c.id)));
+    Ok(())
+}
+
+/// What a deploy has read from disk before any AWS call.
+pub(super) struct Files {
+    pub(super) source: task_def::Source,
+    pub(super) appspec: Option<AppSpec>,
+}
+
+/// Files first: a typo in them must not cost a single AWS call.
+pub(super) fn load_files(d: &DeployConfig) -> Result<Files> {
+    Ok(Files {
+        source: task_def::prepare(d)?,
+        appspec: d.appspec.as_deref().map(AppSpec::load).transpose()?,
+    })
+}
+
+/// A deploy that passed every check, ready for its first write.
+pub(super) struct Prepared<'a> {
+    pub(super) d: &'a DeployConfig,
+    pub(super) service: controllers::ServiceInfo,
+    pub(super) route: controllers::route::Route,
+    pub(super) conflict: Option<controllers::route::InFlight>,
+    /// `on-conflict: attach` found the deployment in flight deploys this very image.
+    pub(super) attach: Option<controllers::route::InFlight>,
+    pub(super) td: task_def::TaskDef,
+    pub(super) reuse_arn: Option<String>,
+    /// Images with no scan yet, whose scan starts (a write) once every check has passed.
+    pub(super) unscanned: Vec<stages::scan_gate::Resolution>,
+}
+
+/// `deploy`, or with `plan` every check and the diff and then a stop before the first write.
+pub(crate) async fn deploy(
+    d: &DeployConfig,
+    plan: bool,
+    progress: &Progress,
+    outputs: &mut Outputs,
+    cancel: impl Future<Output = String>,
+) -> Result<u8> {
+    let files = load_files(d)?;
+    let cancel = cancel.shared();
+    let result = async {
+        let checked = async {
+            let clients = aws::Clients::from_env().await?;
+            let p = prepare(&clients, d, files, progress, outputs).await?;
+            Ok((clients, p))
+        };
+        let (clients, mut p) = before_any_change(checked, cancel.clone()).await?;
+        if plan {
+            report_plan(&p, progress);
+            outputs.insert("deployment-status", "Planned".into());
+            return Ok(0);
+        }
+        // `on-conflict: wait` waits before the scan starts: a wait that times out or is
+        // cancelled must leave nothing written, not even a scan.
+        if let (Some(c), OnConflict::Wait) = (&p.conflict, d.on_conflict) {
+            before_any_change(
+                wait_for_clear(&clients, d, &p.route, c, progress),
+                cancel.clone(),
+            )
+            .await?;
+            p.conflict = None;
+        }
+        scan_while_not_cancelled(&p, progress, outputs, cancel.clone()).await?;
+        let end = execute(&clients, &p, progress, outputs, cancel).await?;
+        outputs.insert("deployment-status", end.status);
+        Ok(end.exit_code)
+    }
+    .await;
+    if let Err(Error::Cancelled { .. }) = &result {
+        outputs.insert("deployment-status", "Cancelled".into());
+    }
+    result
+}
+
+/// The scans to start, raced against the cancel signal: a cancellation while ECR scans is the
+/// last moment nothing but the scan has been written.
+pub(super) async fn scan_while_not_cancelled(
+    p: &Prepared<'_>,
+    progress: &Progress,
+    outputs: &mut Outputs,
+    cancel: impl Future<Output = String>,
+) -> Result<()> {
+    if p.unscanned.is_empty() {
+        return Ok(());
+    }
+    tokio::select! {
+        biased;
+        reason = cancel => Err(Error::Cancelled {
+            problem: format!(
+                "{reason}: cancelled while waiting for the image scan; only the scan was started, nothing else was written to AWS"
+            ),
+        }),
+        r = scan_unscanned(p, progress, outputs) => r,
+    }
+}
+
+/// Every check before the first write: the live service and its controller, the deployment
+/// group and config, the scan gate, the diff, and what is already in flight.
+pub(super) async fn prepare<'a>(
+    clients: &aws::Clients,
+    d: &'a DeployConfig,
+    files: Files,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<Prepared<'a>> {
+    // A registered task definition is deployed as it is, or used as the base of a new revision
+    // when there is something to render into it.
+    let (mut td, mut reuse_arn) = match files.source {
+        task_def::Source::File(td) => (td, None),
+        task_def::Source::Registered(reference) => {
+            let (arn, doc) = task_def::describe_live(clients, &reference).await.map_err(|e| match e {
+                Error::Aws { message, .. } if message.starts_with("ClientException") => Error::input(
+                    "task-definition",
+                    format!("`{reference}` is neither a file nor a registered task definition ({message})"),
+                    "give a task definition file, an ARN, `family:revision` or `family`",
+                ),
+                other => other,
+            })?;
+            let mut td = task_def::from_value(
+                std::path::Path::new(&reference),
+                "",
+                serde_json::Value::Object(doc),
+            )?;
+            task_def::render(&mut td, "", d)?;
+            let untouched = task_def::effective_images(&td, d)?.is_empty() && d.render.is_empty();
+            (td, untouched.then_some(arn))
+        }
+    };
+    // Before anything can print them: a secret in the task definition is hidden everywhere.
+    redact::register_from_task_definition(&td.doc);
+    let images = images_to_deploy(d, &td)?;
+    for note in &td.notes {
+        progress.emit(Event::Info(format!("task definition: {note}")));
+    }
+    let service = controllers::describe_service(clients, &d.cluster, &d.service).await?;
+    // The live revision (for the diff) is read while the controller is checked.
+    let live_read = async {
+        match &service.task_definition {
+            Some(arn) => Some(task_def::describe_live(clients, arn).await),
+            None => None,
+        }
+    };
+    let (route, live) = tokio::join!(
+        controllers::route::route(clients, d, &service, files.appspec, &td, progress),
+        live_read
+    );
+    let route = route?;
+    let conflict = route.conflict(clients, d, &service).await?;
+    if let Some(c) = &conflict {
+        if d.on_conflict == OnConflict::Fail {
+            return Err(Error::state(
+                format!(
+                    "deployment {} is still in flight for {}/{}; starting another would fight it ({})",
+                    c.id, d.cluster, d.service, c.url
+                ),
+                "wait for it to end or stop it, or set `on-conflict: wait` (or `attach` when it deploys this image)",
+            ));
+        }
+        progress.emit(Event::Info(format!(
+            "deployment {} is in flight ({})",
+            c.id, c.url
+        )));
+    }
+    // Each image is resolved to its digest and pinned into its container (reads only); the
+    // digest that is judged below is the one pinned (promise 2).
+    let mut resolutions = Vec::new();
+    for (container, image) in &images {
+        let res = stages::scan_gate::resolve_image(
+            clients,
+            image,
+            &d.gate,
+            task_def::cpu_architecture(&td),
+            progress,
+            outputs,
+        )
+        .await?;
+        task_def::pin_image(&mut td, container, &res.pinned, &image.to_string());
+        outputs.entry("image").or_insert(res.pinned.clone());
+        resolutions.push(res);
+    }
+    // Pinning adds a digest and a label per image: the limit is on what will be sent.
+    task_def::check_size(&td)?;
+
+    if let (Some(live_arn), Some(live)) = (&service.task_definition, live) {
+        let unchanged = report_diff(live_arn, live, &td, progress);
+        if unchanged && reuse_arn.is_none() && !d.force_new_deployment {
+            progress.emit(Event::Info(format!(
+                "not registering a copy of {live_arn}; set force-new-deployment to register one anyway"
+            )));
+            reuse_arn = Some(live_arn.clone());
+        }
+    }
+
+    let attach = match (&conflict, d.on_conflict) {
+        (Some(c), OnConflict::Attach) => {
+            if !same_images(clients, c.task_definition.as_deref(), &td, &images).await {
+                return Err(Error::state(
+                    format!(
+                        "deployment {} is in flight for {}/{} with other images than this one; `on-conflict: attach` only follows a deployment of this very image",
+                        c.id, d.cluster, d.service
+                    ),
+                    "wait for it to end (`on-conflict: wait`) or stop it, then run again",
+                ));
+            }
+            Some(c.clone())
+        }
+        _ => None,
+    };
+    // The gate last: images already scanned are judged now, so a blocked one fails before
+    // any write. Starting a missing scan is a write, left for after every check has passed.
+    let mut unscanned = Vec::new();
+    for res in resolutions {
+        if stages::scan_gate::judge(&res, &d.gate, false, progress, outputs)
+            .await?
+            .is_none()
+        {
+            unscanned.push(res);
+        }
+    }
+    Ok(Prepared {
+        d,
+        service,
+        route,
+        conflict,
+        attach,
+        td,
+        reuse_arn,
+        unscanned,
+    })
+}
+
+/// Starts the scans no image had yet (the first write of a deploy) and judges them once they
+/// have finished.
+pub(super) async fn scan_unscanned(
+    p: &Prepared<'_>,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<()> {
+    for res in &p.unscanned {
+        if stages::scan_gate::judge(res, &p.d.gate, true, progress, outputs)
+            .await?
+            .is_none()
+        {
+            return Err(Error::Gate {
+                message: format!("no scan verdict for {}; failing closed", res.pinned),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs `work`, the part of a deploy that writes nothing, unless the run is cancelled first.
+pub(super) async fn before_any_change<T>(
+    work: impl Future<Output = Result<T>>,
+    cancel: impl Future<Output = String>,
+) -> Result<T> {
+    tokio::select! {
+        biased;
+        reason = cancel => Err(cancelled_before_any_change(&reason)),
+        r = work => r,
+    }
+}
+
+pub(super) fn cancelled_before_any_change(reason: &str) -> Error {
+    Error::Cancelled {
+        problem: format!("{reason}: cancelled before any change; nothing was written to AWS"),
+    }
+}
+
+/// Plan mode's verdict: what merging would do.
+pub(super) fn report_plan(p: &Prepared<'_>, progress: &Progress) {
+    let d = p.d;
+    let what = match (&p.attach, &p.reuse_arn) {
+        (Some(c), _) => format!("follow deployment {} already deploying this image", c.id),
+        (None, Some(arn)) => format!("deploy the registered {arn}"),
+        (None, None) => format!("register a new `{}` revision and deploy it", p.td.family),
+    };
+    let after = match (&p.conflict, d.on_conflict) {
+        (Some(c), OnConflict::Wait) => format!(" once deployment {} has ended", c.id),
+        _ => String::new(),
+    };
+    progress.emit(Event::Planned {
+        what: format!(
+            "merging this will {what} to {}/{} with {}{after}",
+            d.cluster,
+            d.service,
+            p.route.describe()
+        ),
+    });
+}
+
+/// The writes: register (unless reused), start, follow.
+pub(super) async fn execute(
+    clients: &aws::Clients,
+    p: &Prepared<'_>,
+    progress: &Progress,
+    outputs: &mut Outputs,
+    cancel: impl Future<Output = String>,
+) -> Result<controllers::watch::WatchEnd> {
+    let d = p.d;
+    let cancel = cancel.shared();
+    if let Some(c) = &p.attach {
+        progress.emit(Event::Info(format!(
+            "following deployment {}, which already deploys this image (on-conflict: attach)",
+            c.id
+        )));
+        outputs.insert("deployment-id", c.id.clone());
+        return p
+            .route
+            .follow(clients, d, c, &p.service, progress, cancel)
+            .await;
+    }
+    if let (Some(c), OnConflict::Wait) = (&p.conflict, d.on_conflict) {
+        before_any_change(
+            wait_for_clear(clients, d, &p.route, c, progress),
+            cancel.clone(),
+        )
+        .await?;
+    }
+
+    // Writes start here; a cancellation that came in meanwhile is honoured between them.
+    if let Some(reason) = cancel.clone().now_or_never() {
+        return Err(cancelled_before_any_change(&reason));
+    }
+    let arn = match &p.reuse_arn {
+        Some(arn) => {
+            progress.emit(Event::Info(format!(
+                "deploying the registered {arn} as it is"
+            )));
+            arn.clone()
+        }
+        None => {
+            let arn = task_def::register(clients, &p.td).await?;
+            progress.emit(Event::TaskDefinitionRegistered { arn: arn.clone() });
+            arn
+        }
+    };
+    outputs.insert("task-definition-arn", arn.clone());
+    if let Some(reason) = cancel.clone().now_or_never() {
+        let live = p
+            .service
+            .task_definition
+            .as_deref()
+            .unwrap_or("its current revision");
+        return Err(Error::Cancelled {
+            problem: format!(
+                "{reason} after {arn} was registered: no deployment was started, so {}/{} still runs {live}",
+                d.cluster, d.service
+            ),
+        });
+    }
+    p.route
+        .start(clients, d, &p.service, &arn, progress, outputs, cancel)
+        .await
+}

@@ -1,0 +1,8 @@
+//! One home per command. Each reads its typed config, drives the stages and the service's
+//! controller, and decides the outputs.
+
+pub mod deploy;
+pub mod fleet;
+pub mod status;
+pub mod tag;
+pub mod verbs;
