@@ -47,9 +47,9 @@ pub async fn run(
         Job::Plan(d) => commands::deploy::deploy(d, true, progress, outputs, cancel).await,
         Job::Fleet(f) => commands::fleet::fleet(f, progress, outputs, cancel).await,
         Job::Tag(t) => commands::tag::run(t, progress, outputs).await,
-        Job::Promote(v) => commands::verbs::promote(v, progress, outputs, cancel).await,
+        Job::Promote(v) => commands::promote::promote(v, progress, outputs, cancel).await,
         Job::Status(v) => commands::status::status(v, progress, outputs).await,
-        Job::Abort(v) => commands::verbs::abort(v, progress, outputs).await,
-        Job::Rollback(v) => commands::verbs::rollback(v, progress, outputs, cancel).await,
+        Job::Abort(v) => commands::abort::abort(v, progress, outputs).await,
+        Job::Rollback(v) => commands::rollback::rollback(v, progress, outputs, cancel).await,
     }
 }

@@ -25,7 +25,7 @@ use greenlight::aws::Clients;
 use greenlight::controllers::ecs::{self, DeploymentView, Strategy};
 use greenlight::controllers::poll::Poller;
 use greenlight::controllers::watch::{WatchEnd, WatchOptions, watch};
-use greenlight::controllers::{Controller, ServiceInfo};
+use greenlight::controllers::{Kind, ServiceInfo};
 use greenlight::event::{Event, Progress};
 
 const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
@@ -84,7 +84,7 @@ fn clients_with(ecs: Client) -> Clients {
 fn live(strategy: Strategy) -> ServiceInfo {
     ServiceInfo {
         arn: "arn:aws:ecs:us-east-1:123456789012:service/demo/web".into(),
-        controller: Controller::Ecs,
+        controller: Kind::Ecs,
         task_definition: Some(OLD.into()),
         load_balancer: None,
         desired_count: 2,

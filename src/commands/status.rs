@@ -2,8 +2,8 @@
 
 use crate::aws;
 use crate::config::{self};
-use crate::controllers::{self, Controller, codedeploy};
-use crate::error::{Error, Result};
+use crate::controllers::{self, Controller};
+use crate::error::Result;
 use crate::event::{Event, Progress};
 use crate::outputs::Outputs;
 use crate::stages::task_def;
@@ -44,47 +44,13 @@ pub async fn status(
             }
         }
     }
-    if service.controller == Controller::CodeDeploy {
-        match codedeploy::find_deployment(&clients, v).await {
-            Ok(id) => {
-                let snap = codedeploy::read(&clients, &id, &mut None).await?;
-                outputs.insert("codedeploy-deployment-id", id.clone());
-                outputs.insert("deployment-status", snap.status.clone());
-                let traffic = snap
-                    .traffic
-                    .map(|(g, b)| format!(" · green {g:.0}% / blue {b:.0}%"))
-                    .unwrap_or_default();
-                rows.push((
-                    "In flight".into(),
-                    format!("`{id}` {}{traffic}", snap.status),
-                ));
-            }
-            Err(Error::State { problem, .. }) => rows.push(("In flight".into(), problem)),
-            Err(e) => return Err(e),
-        }
-    }
-    if service.controller == Controller::Ecs {
-        rows.push(("Strategy".into(), service.strategy.name()));
-        let flight = match controllers::ecs::in_flight(&service.deployments) {
-            Some(d) => {
-                outputs.insert("deployment-id", d.id.clone());
-                outputs.insert(
-                    "deployment-status",
-                    d.rollout_state
-                        .clone()
-                        .unwrap_or_else(|| "IN_PROGRESS".into()),
-                );
-                format!(
-                    "`{}` {} · {}/{} tasks running",
-                    d.id,
-                    d.rollout_state.as_deref().unwrap_or("?"),
-                    d.running,
-                    d.desired
-                )
-            }
-            None => format!("no deployment is in flight for {}/{}", v.cluster, v.service),
-        };
-        rows.push(("In flight".into(), flight));
+    // EXTERNAL: nothing more greenlight can read of its deployments.
+    if let Some(controller) = Controller::of(&service) {
+        rows.extend(
+            controller
+                .status_rows(&clients, v, &service, outputs)
+                .await?,
+        );
     }
     for (k, val) in &rows {
         progress.emit(Event::Info(format!("{k}: {val}")));

@@ -4,18 +4,25 @@ pub mod codedeploy;
 pub mod ecs;
 pub mod poll;
 pub mod route;
+pub mod standing;
 pub mod watch;
+
+use std::future::Future;
 
 use aws_sdk_ecs::types::DeploymentControllerType;
 
 use crate::aws::Clients;
+use crate::config::VerbConfig;
 use crate::error::{Error, Result, sdk_error_code};
+use crate::event::Progress;
+use crate::outputs::Outputs;
+use watch::{WatchEnd, WatchOptions};
 
 /// What greenlight needs to know of the live service before touching anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceInfo {
     pub arn: String,
-    pub controller: Controller,
+    pub controller: Kind,
     pub task_definition: Option<String>,
     /// The first load balancer's container and port: where CodeDeploy shifts traffic.
     pub load_balancer: Option<(String, i64)>,
@@ -30,11 +37,174 @@ pub struct ServiceInfo {
     pub deployments: Vec<ecs::DeploymentView>,
 }
 
+/// The deployment controller ECS reports for a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Controller {
+pub enum Kind {
     CodeDeploy,
     Ecs,
     External,
+}
+
+/// How greenlight drives a service's deployments, chosen once from the described service: the
+/// one place the commands learn what differs between controllers. Adding a controller is a
+/// module beside these and an arm in each match below; no command changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    /// CodeDeploy blue/green (canary, linear, all at once).
+    CodeDeploy,
+    /// An ECS rolling update.
+    Rolling,
+    /// ECS-native blue/green, linear or canary.
+    Native,
+}
+
+/// A deployment that did not go through, and what undid it, as `rollback` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undone {
+    pub id: String,
+    /// What it deployed.
+    pub task_definition: String,
+    /// How it ended.
+    pub status: String,
+    /// What undid it, in words ("rolled back by d-…").
+    pub by: Option<String>,
+}
+
+impl Controller {
+    /// `None` for the EXTERNAL controller, which greenlight cannot drive.
+    pub fn of(service: &ServiceInfo) -> Option<Controller> {
+        match service.controller {
+            Kind::CodeDeploy => Some(Controller::CodeDeploy),
+            Kind::Ecs if service.strategy == ecs::Strategy::Rolling => Some(Controller::Rolling),
+            Kind::Ecs => Some(Controller::Native),
+            Kind::External => None,
+        }
+    }
+
+    /// `of`, with the EXTERNAL controller refused; `fix` says what to do instead.
+    pub fn require(service: &ServiceInfo, name: &str, fix: &str) -> Result<Controller> {
+        Controller::of(service).ok_or_else(|| {
+            Error::state(
+                format!(
+                    "service `{name}` uses the EXTERNAL deployment controller, which greenlight cannot drive"
+                ),
+                fix,
+            )
+        })
+    }
+
+    /// `promote`: continue the deployment waiting for it, then follow it to its end.
+    pub async fn promote(
+        self,
+        clients: &Clients,
+        v: &VerbConfig,
+        progress: &Progress,
+        outputs: &mut Outputs,
+        cancel: impl Future<Output = String>,
+    ) -> Result<WatchEnd> {
+        let opts = WatchOptions::from(v);
+        match self {
+            Controller::CodeDeploy => {
+                codedeploy::verbs::promote_in_flight(clients, v, &opts, progress, outputs, cancel)
+                    .await
+            }
+            Controller::Rolling => ecs::rolling::promote(v),
+            Controller::Native => {
+                ecs::native::promote(clients, v, &opts, progress, outputs, cancel).await
+            }
+        }
+    }
+
+    /// `abort`: stops the deployment in flight with rollback and follows it back to its end.
+    /// The exit code is the verb's: 0 only when it ended where the stop said it would.
+    pub async fn abort(
+        self,
+        clients: &Clients,
+        v: &VerbConfig,
+        service: &ServiceInfo,
+        progress: &Progress,
+        outputs: &mut Outputs,
+    ) -> Result<WatchEnd> {
+        let opts = WatchOptions::from(v);
+        let (end, expected) = match self {
+            Controller::CodeDeploy => {
+                return codedeploy::verbs::abort_in_flight(
+                    clients, v, service, &opts, progress, outputs,
+                )
+                .await;
+            }
+            Controller::Rolling => {
+                ecs::rolling::abort(clients, v, service, &opts, progress, outputs).await?
+            }
+            Controller::Native => ecs::native::abort(clients, v, &opts, progress, outputs).await?,
+        };
+        standing::ended_where(clients, v, end, "Stopped", expected.as_deref(), progress).await
+    }
+
+    /// Whether a deployment of the service is in flight.
+    pub async fn any_in_flight(
+        self,
+        clients: &Clients,
+        v: &VerbConfig,
+        service: &ServiceInfo,
+    ) -> Result<bool> {
+        match self {
+            Controller::CodeDeploy => codedeploy::verbs::any_in_flight(clients, v).await,
+            Controller::Rolling | Controller::Native => Ok(ecs::verbs::any_in_flight(service)),
+        }
+    }
+
+    /// The service's last deployment, when it did not go through and was undone.
+    pub async fn undone(
+        self,
+        clients: &Clients,
+        v: &VerbConfig,
+        live: &str,
+    ) -> Result<Option<Undone>> {
+        match self {
+            Controller::CodeDeploy => codedeploy::verbs::undone(clients, v).await,
+            Controller::Rolling | Controller::Native => ecs::verbs::undone(clients, v, live).await,
+        }
+    }
+
+    /// What ran before `live`, from the controller's deployment history.
+    pub async fn previous(
+        self,
+        clients: &Clients,
+        v: &VerbConfig,
+        live: &str,
+    ) -> Result<Option<String>> {
+        match self {
+            Controller::CodeDeploy => {
+                codedeploy::previous_task_definition(
+                    clients,
+                    &v.application,
+                    &v.deployment_group,
+                    live,
+                )
+                .await
+            }
+            Controller::Rolling | Controller::Native => {
+                ecs::verbs::previous(clients, v, live).await
+            }
+        }
+    }
+
+    /// `status` rows for the deployment in flight.
+    pub async fn status_rows(
+        self,
+        clients: &Clients,
+        v: &VerbConfig,
+        service: &ServiceInfo,
+        outputs: &mut Outputs,
+    ) -> Result<Vec<(String, String)>> {
+        match self {
+            Controller::CodeDeploy => codedeploy::verbs::status_rows(clients, v, outputs).await,
+            Controller::Rolling | Controller::Native => {
+                Ok(ecs::verbs::status_rows(v, service, outputs))
+            }
+        }
+    }
 }
 
 /// DescribeServices, with every "cannot deploy here" case turned into an exit-2 error.
@@ -82,9 +252,9 @@ pub async fn describe_service(
         ));
     }
     let controller = match service.deployment_controller().map(|d| d.r#type()) {
-        Some(DeploymentControllerType::CodeDeploy) => Controller::CodeDeploy,
-        Some(DeploymentControllerType::External) => Controller::External,
-        _ => Controller::Ecs,
+        Some(DeploymentControllerType::CodeDeploy) => Kind::CodeDeploy,
+        Some(DeploymentControllerType::External) => Kind::External,
+        _ => Kind::Ecs,
     };
     let load_balancer = service.load_balancers().first().and_then(|lb| {
         Some((

@@ -44,7 +44,12 @@ pub async fn route(
     td: &TaskDef,
     progress: &Progress,
 ) -> Result<Route> {
-    match service.controller {
+    let controller = Controller::require(
+        service,
+        &d.service,
+        "deploy it with the tool that owns its task sets",
+    )?;
+    match controller {
         Controller::CodeDeploy => {
             let appspec = appspec_for(d, service, user_appspec, td)?;
             let checked = codedeploy::precheck(clients, d).await?;
@@ -60,7 +65,7 @@ pub async fn route(
             }
             Ok(Route::CodeDeploy { appspec, checked })
         }
-        Controller::Ecs => {
+        Controller::Rolling | Controller::Native => {
             let route = Route::Ecs {
                 strategy: service.strategy.clone(),
                 circuit_breaker: service.circuit_breaker,
@@ -88,13 +93,6 @@ pub async fn route(
             }
             Ok(route)
         }
-        Controller::External => Err(Error::state(
-            format!(
-                "service `{}` uses the EXTERNAL deployment controller, which greenlight cannot drive",
-                d.service
-            ),
-            "deploy it with the tool that owns its task sets",
-        )),
     }
 }
 

@@ -16,8 +16,9 @@ use crate::controllers::watch::{Observation, Phase, Stop, Tracker, WatchEnd};
 use crate::error::{Error, Result, sdk_error_code};
 use crate::event::{Event, Progress};
 
-mod native;
-mod rolling;
+pub mod native;
+pub mod rolling;
+pub mod verbs;
 
 pub use native::{NativeTracker, continue_paused, find_in_flight, paused_hook};
 pub use rolling::RollingTracker;

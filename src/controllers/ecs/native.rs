@@ -2,7 +2,13 @@
 //! DescribeServiceDeployments (lifecycle stages, hooks, traffic, rollback), and the verbs' reads
 //! and writes of it (the one in flight, its PAUSE hook, continuing past it).
 
+use std::future::Future;
+
 use super::*;
+use crate::config::VerbConfig;
+use crate::controllers::poll::Poller;
+use crate::controllers::watch::{self, WatchOptions};
+use crate::outputs::Outputs;
 
 /// The lifecycle stages of a native deployment, in the order ECS runs them.
 const STAGES: &[&str] = &[
@@ -394,6 +400,63 @@ pub async fn continue_paused(clients: &Clients, arn: &str, hook_id: &str) -> Res
         .await
         .map_err(|e| Error::aws("ContinueServiceDeployment", &e))?;
     Ok(())
+}
+
+/// The service deployment a verb acts on, named in the outputs.
+async fn deployment(clients: &Clients, v: &VerbConfig, outputs: &mut Outputs) -> Result<String> {
+    let arn = find_in_flight(clients, &v.cluster, &v.service, v.deployment_id.as_deref()).await?;
+    outputs.insert("deployment-id", arn.clone());
+    Ok(arn)
+}
+
+/// `promote`: continue past the PAUSE hook the deployment waits at, then follow it to its end.
+pub async fn promote(
+    clients: &Clients,
+    v: &VerbConfig,
+    opts: &WatchOptions,
+    progress: &Progress,
+    outputs: &mut Outputs,
+    cancel: impl Future<Output = String>,
+) -> Result<WatchEnd> {
+    let arn = deployment(clients, v, outputs).await?;
+    let Some(hook) = paused_hook(clients, &arn).await? else {
+        return Err(Error::state(
+            format!(
+                "deployment {arn} is not waiting at a lifecycle hook; there is nothing to promote"
+            ),
+            "promote a deployment paused at a PAUSE hook (wait-until: ready)",
+        ));
+    };
+    continue_paused(clients, &arn, &hook).await?;
+    progress.emit(Event::Info(format!(
+        "promoted {arn}: continued past hook {hook}"
+    )));
+    let mut t = NativeTracker::following(clients, &v.cluster, &v.service, &arn);
+    watch::watch(&mut t, opts, progress, Poller::from_env(), cancel).await
+}
+
+/// `abort`: StopServiceDeployment with rollback, followed to its end; the end and the revision
+/// the rollback takes traffic back to.
+pub async fn abort(
+    clients: &Clients,
+    v: &VerbConfig,
+    opts: &WatchOptions,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<(WatchEnd, Option<String>)> {
+    let arn = deployment(clients, v, outputs).await?;
+    // The revision the deployment replaces is where its rollback takes traffic.
+    let expected = describe_past(clients, vec![arn.clone()])
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|p| p.source);
+    let mut t = NativeTracker::following(clients, &v.cluster, &v.service, &arn);
+    t.stop(true).await?;
+    // Already stopping: a cancellation now has nothing more to stop.
+    let never = std::future::pending();
+    let end = watch::watch(&mut t, opts, progress, Poller::from_env(), never).await?;
+    Ok((end, expected))
 }
 
 #[cfg(test)]

@@ -2,6 +2,11 @@
 //! (circuit breaker, placement failures).
 
 use super::*;
+use crate::config::VerbConfig;
+use crate::controllers::ServiceInfo;
+use crate::controllers::poll::Poller;
+use crate::controllers::watch::{self, WatchOptions};
+use crate::outputs::Outputs;
 
 /// Service event messages that mean the new tasks will not run without someone acting.
 fn is_placement_failure(message: &str) -> bool {
@@ -322,6 +327,48 @@ impl Tracker for RollingTracker<'_> {
     fn name(&self) -> String {
         self.started.deployment_id.clone()
     }
+}
+
+/// `promote`: a rolling update never waits for it.
+pub fn promote(v: &VerbConfig) -> Result<WatchEnd> {
+    Err(Error::state(
+        format!(
+            "service `{}` deploys with rolling updates, which never wait for promotion",
+            v.service
+        ),
+        "promote applies to blue/green deployments paused for it",
+    ))
+}
+
+/// `abort`: the rolling update in flight, rolled back to the revision it replaces; the
+/// service's revision when it ended and the one it was to go back to.
+pub async fn abort(
+    clients: &Clients,
+    v: &VerbConfig,
+    service: &ServiceInfo,
+    opts: &WatchOptions,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<(WatchEnd, Option<String>)> {
+    let Some(primary) = in_flight(&service.deployments) else {
+        return Err(Error::state(
+            format!("no deployment is in flight for {}/{}", v.cluster, v.service),
+            "there is nothing to abort; `rollback` deploys the previous revision",
+        ));
+    };
+    outputs.insert("deployment-id", primary.id.clone());
+    progress.emit(Event::StopRequested {
+        reason: "aborted by the operator; rolling back".to_string(),
+    });
+    let started = Started::attach(service, &primary.id);
+    let expected = started.previous_task_definition().map(str::to_string);
+    let mut t = RollingTracker::new(clients, &v.cluster, &v.service, started);
+    t.observe(progress).await?;
+    t.stop(true).await?;
+    // Already stopping: a cancellation now has nothing more to stop.
+    let never = std::future::pending();
+    let end = watch::watch(&mut t, opts, progress, Poller::from_env(), never).await?;
+    Ok((end, expected))
 }
 
 #[cfg(test)]

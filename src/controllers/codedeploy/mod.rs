@@ -17,6 +17,8 @@ use crate::error::{Error, Result, sdk_error_code};
 use crate::event::{Event, Progress};
 use crate::stages::did_you_mean;
 
+pub mod verbs;
+
 /// CodeDeploy's own default for ECS deployment groups without a config.
 pub const DEFAULT_CONFIG: &str = "CodeDeployDefault.ECSAllAtOnce";
 
