@@ -30,11 +30,36 @@ pub struct Target {
     pub environment_url: Option<String>,
 }
 
+/// Which channels to report on, and the token to do it with: what the configuration says,
+/// mapped here by the caller so the reporter needs nothing of the configuration.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ReportTo {
+    pub github_token: Option<String>,
+    pub pr_comment: bool,
+    pub commit_status: bool,
+    /// A GitHub Deployment in this environment (deploy only).
+    pub environment: Option<String>,
+    pub environment_url: Option<String>,
+}
+
+// The token never reaches a log, not even a debug print.
+impl std::fmt::Debug for ReportTo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportTo")
+            .field("github_token", &self.github_token.as_ref().map(|_| "***"))
+            .field("pr_comment", &self.pr_comment)
+            .field("commit_status", &self.commit_status)
+            .field("environment", &self.environment)
+            .field("environment_url", &self.environment_url)
+            .finish()
+    }
+}
+
 impl Target {
     /// The target inside a workflow run: `None` when there is no token or no repository, or
     /// every channel is turned off. `env` reads the runner's variables.
     pub fn from_env(
-        report: &crate::config::ReportConfig,
+        report: &ReportTo,
         event: Option<&crate::gha::event::EventInfo>,
         deploys: bool,
         env: impl Fn(&str) -> Option<String>,
@@ -555,7 +580,6 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ReportConfig;
     use crate::gha::event::EventInfo;
 
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -566,8 +590,8 @@ mod tests {
         move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
-    fn report(token: Option<&str>) -> ReportConfig {
-        ReportConfig {
+    fn report(token: Option<&str>) -> ReportTo {
+        ReportTo {
             github_token: token.map(str::to_string),
             pr_comment: true,
             commit_status: true,
