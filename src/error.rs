@@ -41,18 +41,24 @@ pub enum Error {
     #[error("scan gate: {message}")]
     Gate { message: String },
 
-    /// An AWS call failed after the SDK's retries.
-    #[error("AWS {operation} failed: {message}")]
+    /// An AWS call failed after the SDK's retries, or answered something unusable. `code` is
+    /// AWS's own error code, for callers to match on (never the message text).
+    #[error("AWS {operation} failed: {}", code_and_message(.code, .message))]
     Aws {
+        /// `ECS`, `CodeDeploy`, `ECR`, `STS`.
+        service: &'static str,
         operation: &'static str,
+        code: Option<String>,
         message: String,
     },
 
     /// AWS did not answer in time, could not be reached, or kept asking to slow down (throttling,
     /// 5xx) through every retry: worth trying again later, unlike `Aws`.
-    #[error("AWS {operation} failed: {message}")]
+    #[error("AWS {operation} failed: {}", code_and_message(.code, .message))]
     AwsUnavailable {
+        service: &'static str,
         operation: &'static str,
+        code: Option<String>,
         message: String,
     },
 
@@ -79,6 +85,15 @@ impl std::fmt::Display for Problem {
             Some(line) => write!(f, "line {line}, `{}`: {}", self.field, self.message),
             None => write!(f, "`{}`: {}", self.field, self.message),
         }
+    }
+}
+
+/// "CODE: message", as AWS's own consoles and CLIs print an error.
+fn code_and_message(code: &Option<String>, message: &str) -> String {
+    match code {
+        Some(code) if message.is_empty() => code.clone(),
+        Some(code) => format!("{code}: {message}"),
+        None => message.to_string(),
     }
 }
 
@@ -141,11 +156,49 @@ impl Error {
     where
         E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let message = describe_sdk_error(err);
+        use aws_sdk_ecs::error::ProvideErrorMetadata;
+        let service = service_of::<E>();
+        let code = err.code().map(str::to_string);
+        let message = match code {
+            Some(_) => err.message().unwrap_or_default().to_string(),
+            None => describe_sdk_error(err),
+        };
         if is_transient(err) {
-            Error::AwsUnavailable { operation, message }
+            Error::AwsUnavailable {
+                service,
+                operation,
+                code,
+                message,
+            }
         } else {
-            Error::Aws { operation, message }
+            Error::Aws {
+                service,
+                operation,
+                code,
+                message,
+            }
+        }
+    }
+
+    /// AWS answered, but not with what the operation promises (a field missing, say).
+    pub fn aws_reply(
+        service: &'static str,
+        operation: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Aws {
+            service,
+            operation,
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    /// AWS's own error code, when the error is AWS's.
+    pub fn aws_code(&self) -> Option<&str> {
+        match self {
+            Error::Aws { code, .. } | Error::AwsUnavailable { code, .. } => code.as_deref(),
+            _ => None,
         }
     }
 
@@ -164,6 +217,24 @@ impl Error {
             Error::Cancelled { .. } => 1,
             Error::Aws { .. } | Error::AwsUnavailable { .. } | Error::Runner(_) => 4,
         }
+    }
+}
+
+/// The service an SDK operation error belongs to, read off its type (each service's SDK is
+/// its own crate, `aws_sdk_<service>`), so no call site has to restate it.
+fn service_of<E>() -> &'static str {
+    let crate_name = std::any::type_name::<E>()
+        .split("::")
+        .next()
+        .unwrap_or_default();
+    match crate_name.strip_prefix("aws_sdk_") {
+        Some("ecs") => "ECS",
+        Some("codedeploy") => "CodeDeploy",
+        Some("ecr") => "ECR",
+        Some("sts") => "STS",
+        Some("ssm") => "SSM",
+        Some("secretsmanager") => "Secrets Manager",
+        _ => "AWS",
     }
 }
 
@@ -214,9 +285,9 @@ where
     if let SdkError::TimeoutError(_) = err {
         return format!(
             "no answer within {} s (a frozen endpoint or a network problem between here and AWS)",
-            crate::aws::timeout_config()
+            crate::aws::bounds::timeout_config()
                 .operation_timeout()
-                .unwrap_or(crate::aws::OPERATION_TIMEOUT)
+                .unwrap_or(crate::aws::bounds::OPERATION_TIMEOUT)
                 .as_secs_f64()
         );
     }
@@ -286,11 +357,45 @@ mod tests {
             e.to_string(),
             "taskdef.json: `containerDefinitions`: must be a list"
         );
-        let e = Error::Aws {
-            operation: "DescribeServices",
-            message: "boom".into(),
-        };
+        let e = Error::aws_reply("ECS", "DescribeServices", "boom");
         assert_eq!(e.exit_code(), 4);
+    }
+
+    #[test]
+    fn an_aws_error_keeps_its_service_operation_and_code() {
+        use aws_sdk_codedeploy::operation::get_deployment::GetDeploymentError;
+        use aws_smithy_runtime_api::http::{Response, StatusCode};
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+        let err = aws_sdk_codedeploy::error::SdkError::service_error(
+            GetDeploymentError::generic(
+                ErrorMetadata::builder()
+                    .code("DeploymentDoesNotExistException")
+                    .message("no such deployment")
+                    .build(),
+            ),
+            Response::new(StatusCode::try_from(400_u16).unwrap(), SdkBody::empty()),
+        );
+        let e = Error::aws("GetDeployment", &err);
+        match &e {
+            Error::Aws {
+                service,
+                operation,
+                code,
+                message,
+            } => {
+                assert_eq!(*service, "CodeDeploy");
+                assert_eq!(*operation, "GetDeployment");
+                assert_eq!(code.as_deref(), Some("DeploymentDoesNotExistException"));
+                assert_eq!(message, "no such deployment");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.aws_code(), Some("DeploymentDoesNotExistException"));
+        assert_eq!(
+            e.to_string(),
+            "AWS GetDeployment failed: DeploymentDoesNotExistException: no such deployment"
+        );
     }
 
     #[test]

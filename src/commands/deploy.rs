@@ -253,9 +253,9 @@ pub(super) async fn prepare<'a>(
         task_def::Source::File(td) => (td, None),
         task_def::Source::Registered(reference) => {
             let (arn, doc) = task_def::describe_live(clients, &reference).await.map_err(|e| match e {
-                Error::Aws { message, .. } if message.starts_with("ClientException") => Error::input(
+                Error::Aws { code: Some(code), message, .. } if code == "ClientException" => Error::input(
                     "task-definition",
-                    format!("`{reference}` is neither a file nor a registered task definition ({message})"),
+                    format!("`{reference}` is neither a file nor a registered task definition ({code}: {message})"),
                     "give a task definition file, an ARN, `family:revision` or `family`",
                 ),
                 other => other,

@@ -439,7 +439,9 @@ mod tests {
 
     fn unavailable() -> Error {
         Error::AwsUnavailable {
+            service: "CodeDeploy",
             operation: "GetDeployment",
+            code: None,
             message: "no answer within 10 s".into(),
         }
     }

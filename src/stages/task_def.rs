@@ -995,9 +995,12 @@ pub async fn register(clients: &Clients, td: &TaskDef) -> Result<String> {
     out.task_definition()
         .and_then(|t| t.task_definition_arn())
         .map(str::to_string)
-        .ok_or_else(|| Error::Aws {
-            operation: "RegisterTaskDefinition",
-            message: "the response has no taskDefinitionArn".into(),
+        .ok_or_else(|| {
+            Error::aws_reply(
+                "ECS",
+                "RegisterTaskDefinition",
+                "the response has no taskDefinitionArn",
+            )
         })
 }
 
@@ -1048,9 +1051,12 @@ pub async fn describe_live(
         .ok()
         .and_then(|mut b| b.take())
         .unwrap_or_default();
-    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Aws {
-        operation: "DescribeTaskDefinition",
-        message: format!("the response is not the expected JSON: {e}"),
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::aws_reply(
+            "ECS",
+            "DescribeTaskDefinition",
+            format!("the response is not the expected JSON: {e}"),
+        )
     })?;
     let mut td = doc
         .get("taskDefinition")

@@ -68,9 +68,12 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> 
             ),
             _ => Error::aws("GetDeploymentGroup", &e),
         })?;
-    let info = group.deployment_group_info().ok_or_else(|| Error::Aws {
-        operation: "GetDeploymentGroup",
-        message: "the response has no deploymentGroupInfo".into(),
+    let info = group.deployment_group_info().ok_or_else(|| {
+        Error::aws_reply(
+            "CodeDeploy",
+            "GetDeploymentGroup",
+            "the response has no deploymentGroupInfo",
+        )
     })?;
 
     let targets_service = info.ecs_services().iter().any(|s| {
@@ -276,12 +279,13 @@ pub async fn start(
         .send()
         .await
         .map_err(|e| Error::aws("CreateDeployment", &e))?;
-    out.deployment_id()
-        .map(str::to_string)
-        .ok_or_else(|| Error::Aws {
-            operation: "CreateDeployment",
-            message: "the response has no deploymentId".into(),
-        })
+    out.deployment_id().map(str::to_string).ok_or_else(|| {
+        Error::aws_reply(
+            "CodeDeploy",
+            "CreateDeployment",
+            "the response has no deploymentId",
+        )
+    })
 }
 
 /// One read of the deployment.

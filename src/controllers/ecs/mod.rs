@@ -203,17 +203,19 @@ pub async fn start(
         .send()
         .await
         .map_err(|e| Error::aws("UpdateService", &e))?;
-    let svc = out.service().ok_or_else(|| Error::Aws {
-        operation: "UpdateService",
-        message: "the response has no service".into(),
-    })?;
+    let svc = out
+        .service()
+        .ok_or_else(|| Error::aws_reply("ECS", "UpdateService", "the response has no service"))?;
     let after = views(svc.deployments());
     let primary = after
         .iter()
         .find(|v| v.status == "PRIMARY")
-        .ok_or_else(|| Error::Aws {
-            operation: "UpdateService",
-            message: "the service has no PRIMARY deployment".into(),
+        .ok_or_else(|| {
+            Error::aws_reply(
+                "ECS",
+                "UpdateService",
+                "the service has no PRIMARY deployment",
+            )
         })?;
     Ok(Started {
         deployment_id: primary.id.clone(),

@@ -163,16 +163,17 @@ impl Tracker for NativeTracker<'_> {
             .await
             .map_err(|e| Error::aws("DescribeServiceDeployments", &e))?;
         let Some(sd) = out.service_deployments().first() else {
-            return Err(Error::Aws {
-                operation: "DescribeServiceDeployments",
-                message: format!(
+            return Err(Error::aws_reply(
+                "ECS",
+                "DescribeServiceDeployments",
+                format!(
                     "{arn}: {}",
                     out.failures()
                         .first()
                         .and_then(|f| f.reason())
                         .unwrap_or("not found")
                 ),
-            });
+            ));
         };
         let next = native_view(sd);
         let prev = std::mem::take(&mut self.last);

@@ -126,9 +126,12 @@ impl Tracker for RollingTracker<'_> {
             .send()
             .await
             .map_err(|e| Error::aws("DescribeServices", &e))?;
-        let svc = out.services().first().ok_or_else(|| Error::Aws {
-            operation: "DescribeServices",
-            message: format!("service `{}` is gone", self.service),
+        let svc = out.services().first().ok_or_else(|| {
+            Error::aws_reply(
+                "ECS",
+                "DescribeServices",
+                format!("service `{}` is gone", self.service),
+            )
         })?;
         let mut changed = false;
         let mut doom = None;
@@ -313,9 +316,12 @@ impl Tracker for RollingTracker<'_> {
             .unwrap_or_default()
             .into_iter()
             .find(|v| v.status == "PRIMARY")
-            .ok_or_else(|| Error::Aws {
-                operation: "UpdateService",
-                message: "the rollback started no PRIMARY deployment".into(),
+            .ok_or_else(|| {
+                Error::aws_reply(
+                    "ECS",
+                    "UpdateService",
+                    "the rollback started no PRIMARY deployment",
+                )
             })?;
         self.rolling_back = Some(RollingBack {
             id: primary.id,

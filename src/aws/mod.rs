@@ -8,48 +8,13 @@
 
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::error::{Error, Result};
 
-/// Time to open a connection: a dead endpoint is noticed in seconds.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// One attempt, from sending the request to the end of the answer. ECS, CodeDeploy and ECR
-/// answer in well under a second; an attempt this long is a frozen endpoint.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// One operation with all its retries: the most a single AWS call can add to a run.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
-/// Attempts per operation (the first and two retries).
-pub const MAX_ATTEMPTS: u32 = 3;
-/// The longest backoff between two attempts: below the watch's 15 s poll cap, so a throttled
-/// read never waits longer than the next poll would.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
+pub mod bounds;
 
-/// The timeouts, with `GREENLIGHT_AWS_ATTEMPT_TIMEOUT_MS` and `GREENLIGHT_AWS_OPERATION_TIMEOUT_MS`
-/// to shorten them against the emulator (tests that freeze it).
-pub fn timeout_config() -> TimeoutConfig {
-    let ms = |name: &str, default: Duration| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(default, Duration::from_millis)
-    };
-    TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .read_timeout(ms("GREENLIGHT_AWS_ATTEMPT_TIMEOUT_MS", ATTEMPT_TIMEOUT))
-        .operation_attempt_timeout(ms("GREENLIGHT_AWS_ATTEMPT_TIMEOUT_MS", ATTEMPT_TIMEOUT))
-        .operation_timeout(ms("GREENLIGHT_AWS_OPERATION_TIMEOUT_MS", OPERATION_TIMEOUT))
-        .build()
-}
-
-pub fn retry_config() -> RetryConfig {
-    RetryConfig::standard()
-        .with_max_attempts(MAX_ATTEMPTS)
-        .with_initial_backoff(Duration::from_millis(500))
-        .with_max_backoff(MAX_BACKOFF)
-}
+pub use bounds::{retry_config, timeout_config};
 
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -113,9 +78,8 @@ impl Clients {
             .send()
             .await
             .map_err(|e| Error::aws("GetCallerIdentity", &e))?;
-        out.account().map(str::to_string).ok_or_else(|| Error::Aws {
-            operation: "GetCallerIdentity",
-            message: "the response has no account".into(),
+        out.account().map(str::to_string).ok_or_else(|| {
+            Error::aws_reply("STS", "GetCallerIdentity", "the response has no account")
         })
     }
 }
