@@ -1,5 +1,5 @@
 //! Every way a run can end badly, each with what went wrong, where, and how to fix it, and the
-//! exit code the action and the CLI share (DESIGN.md §3).
+//! exit code the action and the CLI share (the exit-code table in README.md).
 
 use std::path::PathBuf;
 
