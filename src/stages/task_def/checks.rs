@@ -65,7 +65,8 @@ pub(super) fn check_images(td: &TaskDef, src: &str, cfg: &DeployConfig) -> Resul
     }
 }
 
-/// What the shape cannot say: limits and rules across fields.
+/// What the shape cannot say: limits and rules across fields. The families run in this order,
+/// which is the order their problems are listed in for the same line.
 pub(super) fn check_containers(
     top: &Map<String, Value>,
     defs: &[Value],
@@ -98,10 +99,26 @@ pub(super) fn check_containers(
         );
     }
     let awsvpc = top.get("networkMode").and_then(Value::as_str) == Some("awsvpc");
-    let fargate = top
-        .get("requiresCompatibilities")
-        .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().any(|x| x == "FARGATE"));
+    let any_essential = check_each_container(defs, awsvpc, &mut push);
+    check_depends_on(defs, &mut push);
+    if !any_essential {
+        push(
+            "containerDefinitions".into(),
+            "essential",
+            "has no essential container; mark at least one `\"essential\": true`".into(),
+        );
+    }
+    check_task_size(top, defs, &mut push);
+    check_fargate(top, awsvpc, &mut push);
+}
+
+/// Each container on its own: object, name, image, ports, secrets, size. Whether any is
+/// essential, which only the whole list can answer.
+fn check_each_container(
+    defs: &[Value],
+    awsvpc: bool,
+    push: &mut impl FnMut(String, &str, String),
+) -> bool {
     let mut seen: Vec<&str> = Vec::new();
     let mut any_essential = false;
     for (i, def) in defs.iter().enumerate() {
@@ -202,8 +219,13 @@ pub(super) fn check_containers(
                 );
             }
         }
-        check_container_size(obj, i, &mut push);
+        check_container_size(obj, i, push);
     }
+    any_essential
+}
+
+/// `dependsOn` names a container of this task definition.
+fn check_depends_on(defs: &[Value], push: &mut impl FnMut(String, &str, String)) {
     let all_names: Vec<&str> = defs
         .iter()
         .filter_map(|d| d.get("name").and_then(Value::as_str))
@@ -230,13 +252,14 @@ pub(super) fn check_containers(
             }
         }
     }
-    if !any_essential {
-        push(
-            "containerDefinitions".into(),
-            "essential",
-            "has no essential container; mark at least one `\"essential\": true`".into(),
-        );
-    }
+}
+
+/// The task's `cpu` and `memory` in range, and what the containers reserve within them.
+fn check_task_size(
+    top: &Map<String, Value>,
+    defs: &[Value],
+    push: &mut impl FnMut(String, &str, String),
+) {
     let task_cpu = top.get("cpu").and_then(Value::as_str);
     let task_memory = top.get("memory").and_then(Value::as_str);
     if let Some(c) = task_cpu {
@@ -299,6 +322,20 @@ pub(super) fn check_containers(
             );
         }
     }
+}
+
+/// FARGATE's network mode and task sizes.
+fn check_fargate(
+    top: &Map<String, Value>,
+    awsvpc: bool,
+    push: &mut impl FnMut(String, &str, String),
+) {
+    let fargate = top
+        .get("requiresCompatibilities")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|x| x == "FARGATE"));
+    let task_cpu = top.get("cpu").and_then(Value::as_str);
+    let task_memory = top.get("memory").and_then(Value::as_str);
     if fargate {
         if !awsvpc {
             push(
