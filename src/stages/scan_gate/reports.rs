@@ -1,10 +1,12 @@
 //! The gate's reports: the markdown findings table and the SARIF 2.1.0 document.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde_json::{Value, json};
 
 use super::policy::{Severity, Verdict};
+use crate::error::{Error, Result};
 
 // Presentation only, so it lives with the reports rather than the policy.
 impl Severity {
@@ -132,6 +134,19 @@ pub fn sarif(v: &Verdict, image: &str, tool_version: &str) -> Value {
             }},
             "results": results,
         }],
+    })
+}
+
+/// Writes the SARIF document for `image` to `path`, the `sarif-file` input.
+pub fn write_sarif(path: &Path, v: &Verdict, image: &str) -> Result<()> {
+    let doc = sarif(v, image, env!("CARGO_PKG_VERSION"));
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    std::fs::write(path, text).map_err(|e| {
+        Error::file(
+            path,
+            format!("cannot write the SARIF file: {e}"),
+            "check `sarif-file` points at a writable path",
+        )
     })
 }
 

@@ -3,7 +3,7 @@
 
 use super::ecr;
 use super::policy::{Finding, Severity, Verdict, evaluate};
-use super::reports::{markdown_table, sarif};
+use super::reports::{markdown_table, write_sarif};
 use crate::error::{Error, Result};
 
 /// The gate's result for one image, with what the reports need.
@@ -177,15 +177,7 @@ pub async fn judge(
         outputs.insert(name, verdict.count(sev).to_string());
     }
     if let Some(path) = &gate.sarif_file {
-        let doc = sarif(&verdict, &pinned, env!("CARGO_PKG_VERSION"));
-        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-        std::fs::write(path, text).map_err(|e| {
-            Error::file(
-                path,
-                format!("cannot write the SARIF file: {e}"),
-                "check `sarif-file` points at a writable path",
-            )
-        })?;
+        write_sarif(path, &verdict, &pinned)?;
         outputs.insert("sarif-file", path.display().to_string());
     }
     progress.emit(Event::GateVerdict {
