@@ -324,7 +324,7 @@ pub enum OnMissingScan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GateConfig {
     pub enabled: bool,
-    pub policy: crate::stages::scan_gate::Policy,
+    pub policy: crate::stages::scan_gate::policy::Policy,
     pub wait_minutes: u32,
     pub on_missing: OnMissingScan,
     pub sarif_file: Option<PathBuf>,
@@ -669,7 +669,7 @@ fn tag_config(raw: &BTreeMap<String, String>) -> Result<TagConfig> {
 }
 
 fn gate_config(raw: &BTreeMap<String, String>) -> Result<GateConfig> {
-    use crate::stages::scan_gate::{Policy, Thresholds, load_ignore_file};
+    use crate::stages::scan_gate::policy::{Policy, Thresholds, load_ignore_file};
     let get = |name: &str| lookup(raw, name);
     let enabled = parse_bool("scan-gate", get("scan-gate").unwrap_or("true"))?;
     let thresholds = Thresholds::parse(get("severity-thresholds").unwrap_or(""))?;
@@ -945,7 +945,7 @@ fn deploy_config(
         docker_labels: key_values("docker-labels", get("docker-labels"))?,
     };
     for (name, from) in &render.secrets {
-        if let Some(problem) = crate::stages::task_def::secret_reference_problem(from) {
+        if let Some(problem) = crate::stages::task_def::refs::secret_reference_problem(from) {
             return Err(Error::input(
                 "secrets",
                 format!("the `valueFrom` of `{name}` {problem}"),
@@ -1069,7 +1069,8 @@ fn check_paths_in(raw: &BTreeMap<String, String>, workspace: &std::path::Path) -
         };
         // A registered task definition (ARN or family:revision) is not a file.
         if *name == "task-definition"
-            && crate::stages::task_def::registered_reference(std::path::Path::new(value)).is_some()
+            && crate::stages::task_def::refs::registered_reference(std::path::Path::new(value))
+                .is_some()
         {
             continue;
         }
@@ -1433,7 +1434,7 @@ mod tests {
         assert!(g.enabled);
         assert_eq!(
             g.policy.thresholds,
-            crate::stages::scan_gate::Thresholds::parse("CRITICAL=0,HIGH=0").unwrap()
+            crate::stages::scan_gate::policy::Thresholds::parse("CRITICAL=0,HIGH=0").unwrap()
         );
         assert_eq!(g.on_missing, OnMissingScan::Start);
         assert_eq!(g.mutable_tags, vec!["latest".to_string()]);

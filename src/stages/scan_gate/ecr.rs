@@ -8,7 +8,7 @@ use aws_sdk_ecr::types::{ImageIdentifier, ScanStatus, TagStatus};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::{Finding, Severity};
+use super::policy::{Finding, Severity};
 use crate::config::{GateConfig, OnMissingScan};
 use crate::error::{Error, Result, sdk_error_code};
 use crate::event::{Event, Progress};
