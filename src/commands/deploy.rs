@@ -14,26 +14,6 @@ use crate::outputs::Outputs;
 use crate::redact;
 use crate::stages::{self, appspec::AppSpec, task_def};
 
-/// The (container, image) pairs to gate and pin, parsed before any AWS call.
-pub(super) fn images_to_deploy(
-    d: &DeployConfig,
-    td: &task_def::TaskDef,
-) -> Result<Vec<(String, stages::image::ImageRef)>> {
-    task_def::effective_images(td, d)?
-        .into_iter()
-        .map(|(container, image)| {
-            let parsed = stages::image::ImageRef::parse(&image).map_err(|e| {
-                Error::input(
-                    "image",
-                    e.to_string(),
-                    "give a reference like `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:20261123120000-abc1234`",
-                )
-            })?;
-            Ok((container, parsed))
-        })
-        .collect()
-}
-
 /// Shows what this deployment changes against the revision the service runs now, and says
 /// whether they are the same revision in substance. A diff is a report: failing to read the
 /// live revision only warns (and then nothing counts as unchanged).
@@ -266,13 +246,13 @@ pub(super) async fn prepare<'a>(
                 serde_json::Value::Object(doc),
             )?;
             task_def::render(&mut td, "", d)?;
-            let untouched = task_def::effective_images(&td, d)?.is_empty() && d.render.is_empty();
+            let untouched = td.images.is_empty() && d.render.is_empty();
             (td, untouched.then_some(arn))
         }
     };
     // Before anything can print them: a secret in the task definition is hidden everywhere.
     redact::register_from_task_definition(&td.doc);
-    let images = images_to_deploy(d, &td)?;
+    let images = td.images.clone();
     for note in &td.notes {
         progress.emit(Event::Info(format!("task definition: {note}")));
     }

@@ -24,18 +24,33 @@ pub fn prepare(cfg: &DeployConfig) -> Result<Source> {
 }
 
 /// Renders a loaded document: images (from `image` or `image-definitions`) and the overrides.
+/// The images written are kept, parsed, in `td.images`.
 pub fn render(td: &mut TaskDef, src: &str, cfg: &DeployConfig) -> Result<()> {
     let images = effective_images(td, cfg)?;
     render_images(td, src, &images)?;
     apply_overrides(td, cfg)?;
     apply_tags(td, &cfg.tags);
     check_images(td, src, cfg)?;
-    check_size(td)
+    check_size(td)?;
+    td.images = images
+        .into_iter()
+        .map(|(container, image)| {
+            let parsed = crate::stages::image::ImageRef::parse(&image).map_err(|e| {
+                Error::input(
+                    "image",
+                    e.to_string(),
+                    "give a reference like `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:20261123120000-abc1234`",
+                )
+            })?;
+            Ok((container, parsed))
+        })
+        .collect::<Result<_>>()?;
+    Ok(())
 }
 
 /// The (container, image) pairs to write: `image` per named container, the sole container's
 /// image, or `imagedefinitions.json` entries.
-pub fn effective_images(td: &TaskDef, cfg: &DeployConfig) -> Result<Vec<(String, String)>> {
+fn effective_images(td: &TaskDef, cfg: &DeployConfig) -> Result<Vec<(String, String)>> {
     let names: Vec<String> = td
         .container_names()
         .into_iter()
@@ -293,6 +308,7 @@ pub fn from_value(path: &Path, src: &str, value: Value) -> Result<TaskDef> {
         family,
         doc: top,
         notes,
+        images: Vec::new(),
     })
 }
 

@@ -17,10 +17,7 @@ mod tests;
 
 pub use checks::{MAX_TASK_DEFINITION_BYTES, check_size, fargate_size_problem};
 pub use ecs::{describe_live, previous_in_family, register};
-pub use load::{
-    cpu_architecture, effective_images, from_value, load_image_definitions, pin_image, prepare,
-    render,
-};
+pub use load::{cpu_architecture, from_value, load_image_definitions, pin_image, prepare, render};
 pub use refs::{registered_reference, secret_reference_problem};
 
 /// Fields DescribeTaskDefinition returns that RegisterTaskDefinition refuses.
@@ -43,6 +40,9 @@ pub struct TaskDef {
     pub doc: Map<String, Value>,
     /// What cleaning and rendering did, one line each, for the log.
     pub notes: Vec<String>,
+    /// The (container, image) pairs rendering wrote, parsed once: what the deploy resolves,
+    /// gates and pins.
+    pub images: Vec<(String, crate::stages::image::ImageRef)>,
 }
 
 impl TaskDef {
