@@ -10,8 +10,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import codedeploy_ext, ecr_ext, ecs_deployments, protocol
+from . import protocol
+from .codedeploy import api as codedeploy_ext
 from .control import STATE, FaultError
+from .ecr import api as ecr_ext
+from .ecs import controller as ecs_deployments
 
 CONTROL_PREFIX = "/_greenlight/"
 
@@ -291,8 +294,8 @@ def _default_error_code(status: int) -> str:
 def _deployments_snapshot() -> list[dict[str, Any]]:
     from moto.codedeploy.models import codedeploy_backends
 
+    from .codedeploy.engine import EcsDeployment
     from .control import LIFECYCLE_EVENTS
-    from .deployment import EcsDeployment
 
     now = STATE.clock.now()
     out = []

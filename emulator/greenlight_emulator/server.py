@@ -17,7 +17,9 @@ def build_app() -> Any:
     """The WSGI application: our middleware around moto's dispatcher."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from . import codedeploy_ext, ecr_ext, ecs_ext
+    from .codedeploy import api as codedeploy_ext
+    from .ecr import api as ecr_ext
+    from .ecs import ext as ecs_ext
     from .middleware import GreenlightMiddleware
 
     ecs_ext.install()

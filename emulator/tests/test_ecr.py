@@ -12,7 +12,7 @@ import emulator_helpers as h
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from greenlight_emulator.ecr_ext import SCAN_STATUSES, basic_findings
+from greenlight_emulator.ecr.api import SCAN_STATUSES, basic_findings
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -1,8 +1,8 @@
 """What every ECS service deployment shares: the record DescribeServiceDeployments
 shows, scheduling of its timed actions, stops and the circuit breaker, and the
 TaskLauncher that brings a deployment's tasks up (or fails to, under a fault).
-The strategies are in ecs_rolling.py and ecs_native.py; the service that runs
-them in ecs_deployments.py."""
+The strategies are in rolling.py and native.py; the service that runs
+them in controller.py."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from moto.ecs.exceptions import ECSException
 from moto.ecs.models import Service
 
-from .control import FieldKey
-from .deployment import wall_datetime
-from .ecs_model import (
+from ..codedeploy.engine import wall_datetime
+from ..control import FieldKey
+from .model import (
     CATCH_UP_REPEATS,
     PLACEMENT_RETRY,
     RELAUNCH_DELAY,
@@ -42,7 +42,7 @@ from .ecs_model import (
 )
 
 if TYPE_CHECKING:
-    from .ecs_deployments import ServiceController
+    from .controller import ServiceController
 
 TERMINAL_STATUSES = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 ROLLBACK_STATUSES = ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")

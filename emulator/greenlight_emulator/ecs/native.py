@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from .control import ECS_DEPLOYMENT_FAULT_KINDS, FieldKey
-from .deployment import percent_text, wall_datetime
-from .ecs_model import (
+from ..codedeploy.engine import percent_text, wall_datetime
+from ..control import ECS_DEPLOYMENT_FAULT_KINDS, FieldKey
+from .model import (
     CLEAN_UP_SECONDS,
     DEFAULT_HOOK_TIMEOUT_ACTION,
     DEFAULT_HOOK_TIMEOUT_MINUTES,
@@ -32,10 +32,10 @@ from .ecs_model import (
     rolling_back_message,
     steady_message,
 )
-from .ecs_service_deployment import ROLLBACK_STATUSES, ServiceDeployment, TaskLauncher, ecs_error
+from .service_deployment import ROLLBACK_STATUSES, ServiceDeployment, TaskLauncher, ecs_error
 
 if TYPE_CHECKING:
-    from .ecs_deployments import ServiceController
+    from .controller import ServiceController
 
 # The lifecycle of a blue/green, linear or canary deployment. PRE_PRODUCTION_TRAFFIC_SHIFT
 # is a hook point only: it runs (as PRODUCTION_TRAFFIC_SHIFT) when a hook asks for it.

@@ -1,4 +1,4 @@
-"""Building blocks of the ECS deployment engine (see ecs_deployments.py): the
+"""Building blocks of the ECS deployment engine (see controller.py): the
 timings, identifiers, service revisions, the rows of a service's `deployments`
 list, service events and a scheduler of timed actions.
 
@@ -19,8 +19,8 @@ from typing import Any, Protocol
 from moto.ecs.models import Service
 from moto.utilities.utils import get_partition
 
-from .control import STATE
-from .deployment import wall_datetime
+from ..codedeploy.engine import wall_datetime
+from ..control import STATE
 
 # A deployment is PENDING this long before anything happens.
 START_DELAY = 2.0

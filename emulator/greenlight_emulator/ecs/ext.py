@@ -2,8 +2,8 @@
 deployment controller own task sets (a PRIMARY one from the start, a
 replacement during a deployment), as they do on AWS, and refuse a task
 definition change through UpdateService. Services with the ECS deployment
-controller get deployments that progress (ecs_deployments.py, answered by
-ecs_api.py). UpdateService answers ServiceNotActiveException for a deleted
+controller get deployments that progress (controller.py, answered by
+api.py). UpdateService answers ServiceNotActiveException for a deleted
 service and keeps a deploymentConfiguration."""
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def install() -> None:
         if getattr(service, "created_at", None) is None:
             service.created_at = utcnow()
         if is_ecs_controlled(service):
-            from .ecs_deployments import attach
+            from .controller import attach
 
             # The deployment engine counts the service's tasks in the cluster from now on.
             cluster = self._get_cluster(service.cluster_name)
@@ -150,7 +150,7 @@ def install() -> None:
         return service
 
     def update_service(self: EC2ContainerServiceBackend, service_properties: dict[str, Any]) -> Service:
-        from .ecs_api import update_ecs_service, update_other_service
+        from .api import update_ecs_service, update_other_service
 
         current = _service_to_update(self, service_properties)
         config = service_properties.pop("deployment_configuration", None)
@@ -166,6 +166,6 @@ def install() -> None:
     EC2ContainerServiceBackend.create_service = create_service  # type: ignore[method-assign]
     EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
 
-    from . import ecs_api
+    from . import api as ecs_api
 
     ecs_api.install()

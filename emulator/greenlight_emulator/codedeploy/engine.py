@@ -1,7 +1,7 @@
 """The time-driven lifecycle of an ECS blue/green deployment.
 
 A deployment is a small state machine whose phases end at known AWS instants
-(see clock.py). Nothing runs in the background: before every request the
+(see ../clock.py). Nothing runs in the background: before every request the
 middleware advances each deployment to "now", applying every phase end that
 is due, in order, at the instant it was due. So the outcome depends only on
 AWS time and on the calls made, never on how often a client polls.
@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING, Any
 
 from moto.codedeploy.models import Application, DeploymentGroup, DeploymentInfo
 
-from . import ecs_ext
+from ..control import LIFECYCLE_EVENTS, STATE, FieldKey, TransitionTracker
+from ..ecs import ext as ecs_ext
 from .configs import traffic_schedule, weight_at
-from .control import LIFECYCLE_EVENTS, STATE, FieldKey, TransitionTracker
 
 if TYPE_CHECKING:
     from moto.codedeploy.models import CodeDeployBackend
@@ -667,7 +667,7 @@ class EcsDeployment(DeploymentInfo):
             self.green_weight_fixed = 0.0
 
     def _start_rollback(self, at: float) -> None:
-        from .codedeploy_ext import register_deployment
+        from .api import register_deployment
 
         original = self.original_task_definition or ""
         lb = appspec_target(self.appspec).get("LoadBalancerInfo") or {} if self.appspec else {}

@@ -46,8 +46,8 @@ from moto.ecr.exceptions import (
 from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
 from moto.ecr.responses import ECRResponse
 
-from . import protocol
-from .control import STATE
+from .. import protocol
+from ..control import STATE
 
 # ======================================================================
 # Synthetic findings

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .ecs_model import (
+from .model import (
     DRAIN_SECONDS,
     ROLLBACK_DELAY,
     START_DELAY,
@@ -20,10 +20,10 @@ from .ecs_model import (
     circuit_breaker,
     rolling_back_message,
 )
-from .ecs_service_deployment import ROLLBACK_STATUSES, ServiceDeployment, TaskLauncher
+from .service_deployment import ROLLBACK_STATUSES, ServiceDeployment, TaskLauncher
 
 if TYPE_CHECKING:
-    from .ecs_deployments import ServiceController
+    from .controller import ServiceController
 
 
 class RollingDeployment(ServiceDeployment):

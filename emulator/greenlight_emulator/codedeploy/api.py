@@ -1,4 +1,4 @@
-"""CodeDeploy beyond moto: deployments that progress (see deployment.py),
+"""CodeDeploy beyond moto: deployments that progress (see engine.py),
 StopDeployment, ContinueDeployment, deployment configurations and deployment
 targets. moto dispatches an action to the CodeDeployResponse method of the
 same name in snake_case, so each call here is a method set on that class."""
@@ -14,9 +14,9 @@ from moto.codedeploy.models import CodeDeployBackend, DeploymentInfo, codedeploy
 from moto.codedeploy.responses import CodeDeployResponse, _deployment_group_info, _deployment_info
 from moto.core.responses import ActionResult, EmptyResult
 
+from ..control import STATE
 from .configs import DEFAULT_ECS_CONFIG, PREDEFINED
-from .control import STATE
-from .deployment import (
+from .engine import (
     ACTIVE_STATUSES,
     PHASE_DONE,
     PHASE_READY,
