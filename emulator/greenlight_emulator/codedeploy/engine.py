@@ -35,12 +35,11 @@ import json
 import math
 import secrets
 import string
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from moto.codedeploy.models import Application, DeploymentGroup, DeploymentInfo
 
-from ..control import LIFECYCLE_EVENTS, STATE, FieldKey, TransitionTracker
+from ..control import LIFECYCLE_EVENTS, STATE, FieldKey, TransitionTracker, percent_text, wall_datetime
 from ..ecs import ext as ecs_ext
 from .configs import traffic_schedule, weight_at
 
@@ -76,18 +75,6 @@ def new_deployment_id(taken: Any = ()) -> str:
         candidate = "d-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(9))
         if candidate not in taken:
             return candidate
-
-
-def percent_text(value: float) -> str:
-    """A traffic weight as the transitions log shows it: 10, not 10.0."""
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def wall_datetime(aws_time: float | None) -> datetime | None:
-    """The wall-clock datetime of an AWS instant, naive UTC like moto's own."""
-    if aws_time is None:
-        return None
-    return datetime.fromtimestamp(STATE.clock.to_wall(aws_time), tz=timezone.utc).replace(tzinfo=None)
 
 
 def parse_appspec(revision: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:

@@ -19,8 +19,7 @@ from typing import Any, Protocol
 from moto.ecs.models import Service
 from moto.utilities.utils import get_partition
 
-from ..codedeploy.engine import wall_datetime
-from ..control import STATE
+from ..control import STATE, wall_datetime
 
 # A deployment is PENDING this long before anything happens.
 START_DELAY = 2.0

@@ -10,8 +10,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from ..codedeploy.engine import percent_text, wall_datetime
-from ..control import ECS_DEPLOYMENT_FAULT_KINDS, FieldKey
+from ..control import ECS_DEPLOYMENT_FAULT_KINDS, FieldKey, percent_text, wall_datetime
 from .model import (
     CLEAN_UP_SECONDS,
     DEFAULT_HOOK_TIMEOUT_ACTION,

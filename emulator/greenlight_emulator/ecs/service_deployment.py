@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 from moto.ecs.exceptions import ECSException
 from moto.ecs.models import Service
 
-from ..codedeploy.engine import wall_datetime
-from ..control import FieldKey
+from ..control import FieldKey, wall_datetime
 from .model import (
     CATCH_UP_REPEATS,
     PLACEMENT_RETRY,
