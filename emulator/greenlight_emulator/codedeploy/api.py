@@ -23,6 +23,7 @@ from .engine import (
     PHASE_TERMINATION_WAIT,
     TERMINAL_STATUSES,
     EcsDeployment,
+    register_deployment,
 )
 
 _PATCHED = False
@@ -47,10 +48,6 @@ def custom_configs(backend: CodeDeployBackend) -> dict[str, dict[str, Any]]:
 
 def find_config(backend: CodeDeployBackend, name: str) -> dict[str, Any] | None:
     return PREDEFINED.get(name) or custom_configs(backend).get(name)
-
-
-def register_deployment(backend: CodeDeployBackend, deployment: DeploymentInfo) -> None:
-    backend.deployments[deployment.deployment_id] = deployment
 
 
 def tick_all() -> None:
