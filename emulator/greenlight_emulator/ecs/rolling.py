@@ -6,7 +6,7 @@ with rollback, deploys the last completed revision again as a new deployment."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .model import (
     DRAIN_SECONDS,
@@ -14,6 +14,7 @@ from .model import (
     START_DELAY,
     STEADY_DELAY,
     STOP_OLD_DELAY,
+    Controller,
     Rollout,
     ServiceRevision,
     add_event,
@@ -22,9 +23,6 @@ from .model import (
 )
 from .service_deployment import ROLLBACK_STATUSES, ServiceDeployment, TaskLauncher
 
-if TYPE_CHECKING:
-    from .controller import ServiceController
-
 
 class RollingDeployment(ServiceDeployment):
     """A rolling update (strategy ROLLING), with the deployment circuit breaker."""
@@ -32,7 +30,7 @@ class RollingDeployment(ServiceDeployment):
     FAULT_KINDS = ("circuit_breaker", "placement_failure")
 
     def __init__(
-        self, ctl: ServiceController, target: ServiceRevision, now: float, faults: dict[str, dict[str, Any]]
+        self, ctl: Controller, target: ServiceRevision, now: float, faults: dict[str, dict[str, Any]]
     ) -> None:
         super().__init__(ctl, target, now, faults)
         # The rollout being brought up: the target, or the rollback's new deployment.

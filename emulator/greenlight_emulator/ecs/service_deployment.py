@@ -10,7 +10,7 @@ import copy
 import functools
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.ecs.exceptions import ECSException
 from moto.ecs.models import Service
@@ -24,6 +24,7 @@ from .model import (
     TASK_FAIL_SECONDS,
     TASK_START_INTERVAL,
     Action,
+    Controller,
     Rollout,
     ServiceRevision,
     add_event,
@@ -39,9 +40,6 @@ from .model import (
     steady_message,
     task_failed_message,
 )
-
-if TYPE_CHECKING:
-    from .controller import ServiceController
 
 TERMINAL_STATUSES = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 ROLLBACK_STATUSES = ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
@@ -165,7 +163,7 @@ class ServiceDeployment:
     FAULT_KINDS: tuple[str, ...] = ()
 
     def __init__(
-        self, ctl: ServiceController, target: ServiceRevision, now: float, faults: dict[str, dict[str, Any]]
+        self, ctl: Controller, target: ServiceRevision, now: float, faults: dict[str, dict[str, Any]]
     ) -> None:
         self.ctl = ctl
         self.id = new_service_deployment_id()
