@@ -10,9 +10,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from moto.codedeploy.models import codedeploy_backends
+from moto.core.base_backend import BackendDict
+
 from . import protocol
 from .codedeploy import api as codedeploy_ext
-from .control import STATE, FaultError
+from .codedeploy.engine import EcsDeployment
+from .control import LIFECYCLE_EVENTS, STATE, FaultError
 from .ecr import api as ecr_ext
 from .ecs import controller as ecs_deployments
 
@@ -258,8 +262,6 @@ class GreenlightMiddleware:
         if route == "reset":
             if not allowed("POST"):
                 return _json_response(start_response, 405, {"error": "use POST"})
-            from moto.core.base_backend import BackendDict
-
             with STATE.lock:
                 BackendDict.reset()
                 STATE.reset()
@@ -292,11 +294,6 @@ def _default_error_code(status: int) -> str:
 
 
 def _deployments_snapshot() -> list[dict[str, Any]]:
-    from moto.codedeploy.models import codedeploy_backends
-
-    from .codedeploy.engine import EcsDeployment
-    from .control import LIFECYCLE_EVENTS
-
     now = STATE.clock.now()
     out = []
     for account, regions in list(codedeploy_backends.items()):

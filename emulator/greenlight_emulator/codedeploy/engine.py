@@ -35,16 +35,13 @@ import json
 import math
 import secrets
 import string
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from moto.codedeploy.models import Application, DeploymentGroup, DeploymentInfo
+from moto.codedeploy.models import Application, CodeDeployBackend, DeploymentGroup, DeploymentInfo, codedeploy_backends
 
 from ..control import LIFECYCLE_EVENTS, STATE, FieldKey, TransitionTracker, percent_text, wall_datetime
 from ..ecs import task_sets
 from .configs import traffic_schedule, weight_at
-
-if TYPE_CHECKING:
-    from moto.codedeploy.models import CodeDeployBackend
 
 START_DELAY = 2.0
 HOOK_DURATION = 4.0
@@ -735,8 +732,6 @@ class EcsDeployment(DeploymentInfo):
         self.complete_time = wall_datetime(at)
 
     def backend(self) -> CodeDeployBackend:
-        from moto.codedeploy.models import codedeploy_backends
-
         return codedeploy_backends[self.account_id][self.region]
 
     # ------------------------------------------------------------------
