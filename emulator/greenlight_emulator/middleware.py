@@ -17,7 +17,7 @@ from . import protocol
 from .codedeploy import api as codedeploy_ext
 from .codedeploy.engine import EcsDeployment
 from .control import LIFECYCLE_EVENTS, STATE, FaultError
-from .ecr import api as ecr_ext
+from .ecr import control_endpoint as ecr_control
 from .ecs import controller as ecs_deployments
 
 CONTROL_PREFIX = "/_greenlight/"
@@ -256,7 +256,7 @@ class GreenlightMiddleware:
             return _json_response(start_response, 405, {"error": "use GET or DELETE"})
 
         if route.startswith("ecr/"):
-            status_code, answer = ecr_ext.handle_control(method, route, payload, query)
+            status_code, answer = ecr_control.handle_control(method, route, payload, query)
             return _json_response(start_response, status_code, answer)
 
         if route == "reset":
