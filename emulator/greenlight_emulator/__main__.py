@@ -1,4 +1,11 @@
-from .server import main
+from .cli import prepare
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    startup = prepare()
+    if isinstance(startup, int):
+        raise SystemExit(startup)
+    # Only now: loading moto takes a second or more, and a signal meanwhile must find the
+    # handlers prepare() installed.
+    from .server import serve
+
+    raise SystemExit(serve(startup))

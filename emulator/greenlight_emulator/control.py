@@ -1,6 +1,7 @@
 """Emulator-wide state driven through the /_greenlight control endpoints:
 the call log, injected faults, the scaled clock and the log of deployment
-state transitions."""
+state transitions; and how both CodeDeploy and ECS deployments show an AWS
+instant (wall_datetime) and a traffic weight (percent_text)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import itertools
 import os
 import threading
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from .clock import ScaledClock, time_scale_from_env
@@ -340,6 +342,11 @@ class TransitionTracker:
             STATE.transition(aws_at, kind, ident, f"{field}={value}")
 
 
+def percent_text(value: float) -> str:
+    """A traffic weight as the transitions log shows it: 10, not 10.0."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
 def ecr_scan_seconds_from_env(default: float = DEFAULT_ECR_SCAN_SECONDS) -> float:
     """How long (AWS seconds) an ECR image scan stays IN_PROGRESS unless configured otherwise."""
     raw = os.environ.get(ENV_ECR_SCAN_SECONDS, "").strip()
@@ -391,3 +398,10 @@ def init_state(time_scale: float | None = None) -> EmulatorState:
     """(Re)initialise the process-wide state; returns it."""
     EmulatorState.__init__(STATE, time_scale)
     return STATE
+
+
+def wall_datetime(aws_time: float | None) -> datetime | None:
+    """The wall-clock datetime of an AWS instant, naive UTC like moto's own."""
+    if aws_time is None:
+        return None
+    return datetime.fromtimestamp(STATE.clock.to_wall(aws_time), tz=timezone.utc).replace(tzinfo=None)

@@ -10,8 +10,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import codedeploy_ext, ecr_ext, ecs_deployments, protocol
-from .control import STATE, FaultError
+from moto.codedeploy.models import codedeploy_backends
+from moto.core.base_backend import BackendDict
+
+from . import protocol
+from .codedeploy import api as codedeploy_ext
+from .codedeploy.engine import EcsDeployment
+from .control import LIFECYCLE_EVENTS, STATE, FaultError
+from .ecr import control_endpoint as ecr_control
+from .ecs import controller as ecs_deployments
 
 CONTROL_PREFIX = "/_greenlight/"
 
@@ -249,14 +256,12 @@ class GreenlightMiddleware:
             return _json_response(start_response, 405, {"error": "use GET or DELETE"})
 
         if route.startswith("ecr/"):
-            status_code, answer = ecr_ext.handle_control(method, route, payload, query)
+            status_code, answer = ecr_control.handle_control(method, route, payload, query)
             return _json_response(start_response, status_code, answer)
 
         if route == "reset":
             if not allowed("POST"):
                 return _json_response(start_response, 405, {"error": "use POST"})
-            from moto.core.base_backend import BackendDict
-
             with STATE.lock:
                 BackendDict.reset()
                 STATE.reset()
@@ -289,11 +294,6 @@ def _default_error_code(status: int) -> str:
 
 
 def _deployments_snapshot() -> list[dict[str, Any]]:
-    from moto.codedeploy.models import codedeploy_backends
-
-    from .control import LIFECYCLE_EVENTS
-    from .deployment import EcsDeployment
-
     now = STATE.clock.now()
     out = []
     for account, regions in list(codedeploy_backends.items()):

@@ -2,88 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
 import sys
 import threading
 from typing import Any
 
-DEFAULT_PORT = 4566
-READY_LINE = "greenlight emulator listening on http://{host}:{port}"
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from .cli import READY_LINE, Startup
+from .codedeploy import api as codedeploy_api
+from .ecr import api as ecr_api
+from .ecs import ext as ecs_ext
+from .middleware import GreenlightMiddleware
 
 
 def build_app() -> Any:
     """The WSGI application: our middleware around moto's dispatcher."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-    from . import codedeploy_ext, ecr_ext, ecs_ext
-    from .middleware import GreenlightMiddleware
-
     ecs_ext.install()
-    codedeploy_ext.install()
-    ecr_ext.install()
+    codedeploy_api.install()
+    ecr_api.install()
     return GreenlightMiddleware(DomainDispatcherApplication(create_backend_app))
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m greenlight_emulator",
-        description=(
-            "Local AWS emulator for greenlight: moto (ECS, ECR, ELBv2, STS, IAM, CodeDeploy) with "
-            "CodeDeploy ECS blue/green deployments that progress over time, fault injection and a "
-            "call log under /_greenlight/. Prints 'greenlight emulator listening on URL' once ready."
-        ),
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_PORT,
-        help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free port)",
-    )
-    parser.add_argument(
-        "--time-scale",
-        type=float,
-        default=None,
-        help=(
-            "how many seconds of AWS time pass per real second (default: "
-            "$GREENLIGHT_EMULATOR_TIME_SCALE, else 1; 60 turns a minute into a second)"
-        ),
-    )
-    parser.add_argument("--verbose", action="store_true", help="log every HTTP request to stderr")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-
-    # Handlers first, so that a signal during the (slow) start-up still ends the
-    # process cleanly with status 0.
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-
-    from werkzeug.serving import make_server
-
-    from .clock import time_scale_from_env
-    from .control import ecr_scan_seconds_from_env, init_state
-
-    try:
-        scale = args.time_scale if args.time_scale is not None else time_scale_from_env()
-        if not scale > 0:
-            raise ValueError("--time-scale must be greater than 0")
-        ecr_scan_seconds_from_env()
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    init_state(scale)
-
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
+def serve(startup: Startup) -> int:
+    """Serves until a signal sets startup.stop; the exit status."""
+    args, stop = startup.args, startup.stop
 
     class RequestHandler(MotoRequestHandler):
         def log_request(self, *a: Any, **kw: Any) -> None:
@@ -106,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     thread.start()
     shown_host = f"[{host}]" if ":" in str(host) else host
     print(READY_LINE.format(host=shown_host, port=port), flush=True)
-    print(f"time scale: {scale:g} (AWS seconds per real second)", file=sys.stderr, flush=True)
+    print(f"time scale: {startup.scale:g} (AWS seconds per real second)", file=sys.stderr, flush=True)
     while not stop.wait(0.5):
         pass
     server.shutdown()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from greenlight_emulator.clock import ScaledClock, time_scale_from_env
-from greenlight_emulator.configs import PREDEFINED, traffic_schedule, weight_at
+from greenlight_emulator.codedeploy.configs import PREDEFINED, traffic_schedule, weight_at
+from greenlight_emulator.codedeploy.engine import parse_appspec
 from greenlight_emulator.control import FaultError, FaultStore
-from greenlight_emulator.deployment import parse_appspec
 
 
 class FakeWall:

@@ -1,6 +1,7 @@
-"""Building blocks of the ECS deployment engine (see ecs_deployments.py): the
+"""Building blocks of the ECS deployment engine (see controller.py): the
 timings, identifiers, service revisions, the rows of a service's `deployments`
-list, service events and a scheduler of timed actions.
+list, service events, a scheduler of timed actions and what a deployment
+uses of its service (Controller).
 
 Durations are AWS seconds; the time scale compresses them.
 """
@@ -19,8 +20,7 @@ from typing import Any, Protocol
 from moto.ecs.models import Service
 from moto.utilities.utils import get_partition
 
-from .control import STATE
-from .deployment import wall_datetime
+from ..control import STATE, wall_datetime
 
 # A deployment is PENDING this long before anything happens.
 START_DELAY = 2.0
@@ -322,3 +322,27 @@ class Scheduler:
             if timer.owner.generation == timer.generation:
                 return timer.when, timer.action
         return None
+
+
+# ----------------------------------------------------------------------
+# The service a deployment works on
+# ----------------------------------------------------------------------
+class Controller(Protocol):
+    """What a service deployment uses of the service it deploys. ServiceController
+    (controller.py) is the one implementation; it creates the deployments, so they
+    know it only through this."""
+
+    service: Service
+    scheduler: Scheduler
+    rollouts: list[Rollout]
+    stable_revision: ServiceRevision
+
+    def new_rollout(self, revision: ServiceRevision, at: float, status: str) -> Rollout: ...
+
+    def make_primary(self, rollout: Rollout) -> None: ...
+
+    def stop_tasks(self, at: float, rollouts: list[Rollout]) -> None: ...
+
+    def retire(self, at: float, rollouts: list[Rollout]) -> None: ...
+
+    def sync(self, at: float) -> None: ...

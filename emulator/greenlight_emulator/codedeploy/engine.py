@@ -1,7 +1,7 @@
 """The time-driven lifecycle of an ECS blue/green deployment.
 
 A deployment is a small state machine whose phases end at known AWS instants
-(see clock.py). Nothing runs in the background: before every request the
+(see ../clock.py). Nothing runs in the background: before every request the
 middleware advances each deployment to "now", applying every phase end that
 is due, in order, at the instant it was due. So the outcome depends only on
 AWS time and on the calls made, never on how often a client polls.
@@ -35,17 +35,13 @@ import json
 import math
 import secrets
 import string
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from moto.codedeploy.models import Application, DeploymentGroup, DeploymentInfo
+from moto.codedeploy.models import Application, CodeDeployBackend, DeploymentGroup, DeploymentInfo, codedeploy_backends
 
-from . import ecs_ext
+from ..control import LIFECYCLE_EVENTS, STATE, FieldKey, TransitionTracker, percent_text, wall_datetime
+from ..ecs import task_sets
 from .configs import traffic_schedule, weight_at
-from .control import LIFECYCLE_EVENTS, STATE, FieldKey, TransitionTracker
-
-if TYPE_CHECKING:
-    from moto.codedeploy.models import CodeDeployBackend
 
 START_DELAY = 2.0
 HOOK_DURATION = 4.0
@@ -78,16 +74,8 @@ def new_deployment_id(taken: Any = ()) -> str:
             return candidate
 
 
-def percent_text(value: float) -> str:
-    """A traffic weight as the transitions log shows it: 10, not 10.0."""
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def wall_datetime(aws_time: float | None) -> datetime | None:
-    """The wall-clock datetime of an AWS instant, naive UTC like moto's own."""
-    if aws_time is None:
-        return None
-    return datetime.fromtimestamp(STATE.clock.to_wall(aws_time), tz=timezone.utc).replace(tzinfo=None)
+def register_deployment(backend: CodeDeployBackend, deployment: DeploymentInfo) -> None:
+    backend.deployments[deployment.deployment_id] = deployment
 
 
 def parse_appspec(revision: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:
@@ -248,7 +236,7 @@ class EcsDeployment(DeploymentInfo):
         # The revision and the ECS objects it concerns.
         self.appspec, self.revision_error = parse_appspec(self.revision)
         self.hooks = appspec_hooks(self.appspec)
-        service = ecs_ext.find_service(self.account_id, self.region, self.cluster, self.service_name)
+        service = task_sets.find_service(self.account_id, self.region, self.cluster, self.service_name)
         self.desired_count = service.desired_count if service else 0
         self.service_arn = (
             service.arn
@@ -270,7 +258,7 @@ class EcsDeployment(DeploymentInfo):
         others = [tg for tg in self.target_groups if tg != live_tg]
         self.green_target_group = others[0] if others else live_tg
         if service is not None and rollback_of is None:
-            self.blue_task_set = ecs_ext.ensure_primary_task_set(service)
+            self.blue_task_set = task_sets.ensure_primary_task_set(service)
             self.blue_task_set_id = self.blue_task_set.id
 
         # Faults bound now, so later changes to the fault list do not affect it.
@@ -302,7 +290,7 @@ class EcsDeployment(DeploymentInfo):
         return self.status in TERMINAL_STATUSES
 
     def service(self):
-        return ecs_ext.find_service(self.account_id, self.region, self.cluster, self.service_name)
+        return task_sets.find_service(self.account_id, self.region, self.cluster, self.service_name)
 
     def green_weight(self, now: float) -> float:
         if self.green_weight_fixed is not None:
@@ -464,7 +452,7 @@ class EcsDeployment(DeploymentInfo):
         if service is None:
             self.install_error = f"The ECS service {self.service_name} no longer exists."
             return
-        backend = ecs_ext.ecs_backend(self.account_id, self.region)
+        backend = task_sets.ecs_backend(self.account_id, self.region)
         try:
             task_definition = backend.describe_task_definition(self.new_task_definition or "")
         except Exception:  # noqa: BLE001 - moto raises several kinds for a missing task definition
@@ -498,9 +486,9 @@ class EcsDeployment(DeploymentInfo):
             )
             return
         self.new_task_definition = task_definition.arn
-        self.green_task_set = ecs_ext.new_task_set(service, task_definition.arn, "ACTIVE", "CodeDeploy")
+        self.green_task_set = task_sets.new_task_set(service, task_definition.arn, "ACTIVE", "CodeDeploy")
         self.green_task_set_id = self.green_task_set.id
-        ecs_ext.refresh_service_counts(service)
+        task_sets.refresh_service_counts(service)
 
     def _finish_event(self, at: float) -> None:
         index = self.event_index
@@ -526,10 +514,10 @@ class EcsDeployment(DeploymentInfo):
             self._finish_rollback(at)
             return
         if name == "Install" and self.green_task_set is not None:
-            ecs_ext.set_counts(self.green_task_set, self.desired_count, self.desired_count)
+            task_sets.set_counts(self.green_task_set, self.desired_count, self.desired_count)
             service = self.service()
             if service is not None:
-                ecs_ext.refresh_service_counts(service)
+                task_sets.refresh_service_counts(service)
         if name == "AllowTraffic":
             self.green_weight_fixed = 100.0
             self._switch_primary()
@@ -553,7 +541,7 @@ class EcsDeployment(DeploymentInfo):
         service = self.service()
         if service is None or self.green_task_set is None:
             return
-        ecs_ext.make_primary(service, self.green_task_set)
+        task_sets.make_primary(service, self.green_task_set)
         self.primary_switched = True
         if self.green_target_group:
             service._greenlight_prod_target_group = self.green_target_group
@@ -568,10 +556,10 @@ class EcsDeployment(DeploymentInfo):
         service = self.service()
         if service is not None:
             if self.blue_task_set is not None:
-                ecs_ext.set_counts(self.blue_task_set, 0, 0)
+                task_sets.set_counts(self.blue_task_set, 0, 0)
                 self.blue_task_set.status = "DRAINING"
-                ecs_ext.remove_task_set(service, self.blue_task_set)
-            ecs_ext.refresh_service_counts(service)
+                task_sets.remove_task_set(service, self.blue_task_set)
+            task_sets.refresh_service_counts(service)
 
     def _fail_by_fault(self, at: float, index: int) -> None:
         fault = self.fail_event or {}
@@ -661,14 +649,12 @@ class EcsDeployment(DeploymentInfo):
         if self.primary_switched:
             # Production traffic stays on the replacement; the original goes.
             if self.blue_task_set is not None:
-                ecs_ext.remove_task_set(service, self.blue_task_set)
+                task_sets.remove_task_set(service, self.blue_task_set)
         elif self.green_task_set is not None:
-            ecs_ext.remove_task_set(service, self.green_task_set)
+            task_sets.remove_task_set(service, self.green_task_set)
             self.green_weight_fixed = 0.0
 
     def _start_rollback(self, at: float) -> None:
-        from .codedeploy_ext import register_deployment
-
         original = self.original_task_definition or ""
         lb = appspec_target(self.appspec).get("LoadBalancerInfo") or {} if self.appspec else {}
         content = json.dumps(
@@ -725,14 +711,14 @@ class EcsDeployment(DeploymentInfo):
             if self.blue_task_set is not None:
                 if self.blue_task_set not in service.task_sets:
                     service.task_sets.append(self.blue_task_set)
-                ecs_ext.make_primary(service, self.blue_task_set)
+                task_sets.make_primary(service, self.blue_task_set)
             if self.green_task_set is not None:
-                ecs_ext.set_counts(self.green_task_set, 0, 0)
+                task_sets.set_counts(self.green_task_set, 0, 0)
                 self.green_task_set.status = "DRAINING"
-                ecs_ext.remove_task_set(service, self.green_task_set)
+                task_sets.remove_task_set(service, self.green_task_set)
             if self.blue_target_group:
                 service._greenlight_prod_target_group = self.blue_target_group
-            ecs_ext.refresh_service_counts(service)
+            task_sets.refresh_service_counts(service)
         triggering.green_weight_fixed = 0.0
         triggering.log_transitions(at)
         self.green_weight_fixed = 0.0
@@ -746,8 +732,6 @@ class EcsDeployment(DeploymentInfo):
         self.complete_time = wall_datetime(at)
 
     def backend(self) -> CodeDeployBackend:
-        from moto.codedeploy.models import codedeploy_backends
-
         return codedeploy_backends[self.account_id][self.region]
 
     # ------------------------------------------------------------------

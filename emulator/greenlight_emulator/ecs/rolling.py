@@ -6,24 +6,22 @@ with rollback, deploys the last completed revision again as a new deployment."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .ecs_model import (
+from .model import (
     DRAIN_SECONDS,
     ROLLBACK_DELAY,
     START_DELAY,
     STEADY_DELAY,
     STOP_OLD_DELAY,
+    Controller,
     Rollout,
     ServiceRevision,
     add_event,
     circuit_breaker,
     rolling_back_message,
 )
-from .ecs_service_deployment import ROLLBACK_STATUSES, ServiceDeployment, TaskLauncher
-
-if TYPE_CHECKING:
-    from .ecs_deployments import ServiceController
+from .service_deployment import ROLLBACK_STATUSES, ServiceDeployment, TaskLauncher
 
 
 class RollingDeployment(ServiceDeployment):
@@ -32,7 +30,7 @@ class RollingDeployment(ServiceDeployment):
     FAULT_KINDS = ("circuit_breaker", "placement_failure")
 
     def __init__(
-        self, ctl: ServiceController, target: ServiceRevision, now: float, faults: dict[str, dict[str, Any]]
+        self, ctl: Controller, target: ServiceRevision, now: float, faults: dict[str, dict[str, Any]]
     ) -> None:
         super().__init__(ctl, target, now, faults)
         # The rollout being brought up: the target, or the rollback's new deployment.

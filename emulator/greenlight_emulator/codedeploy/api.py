@@ -1,4 +1,4 @@
-"""CodeDeploy beyond moto: deployments that progress (see deployment.py),
+"""CodeDeploy beyond moto: deployments that progress (see engine.py),
 StopDeployment, ContinueDeployment, deployment configurations and deployment
 targets. moto dispatches an action to the CodeDeployResponse method of the
 same name in snake_case, so each call here is a method set on that class."""
@@ -14,15 +14,16 @@ from moto.codedeploy.models import CodeDeployBackend, DeploymentInfo, codedeploy
 from moto.codedeploy.responses import CodeDeployResponse, _deployment_group_info, _deployment_info
 from moto.core.responses import ActionResult, EmptyResult
 
+from ..control import STATE
 from .configs import DEFAULT_ECS_CONFIG, PREDEFINED
-from .control import STATE
-from .deployment import (
+from .engine import (
     ACTIVE_STATUSES,
     PHASE_DONE,
     PHASE_READY,
     PHASE_TERMINATION_WAIT,
     TERMINAL_STATUSES,
     EcsDeployment,
+    register_deployment,
 )
 
 _PATCHED = False
@@ -47,10 +48,6 @@ def custom_configs(backend: CodeDeployBackend) -> dict[str, dict[str, Any]]:
 
 def find_config(backend: CodeDeployBackend, name: str) -> dict[str, Any] | None:
     return PREDEFINED.get(name) or custom_configs(backend).get(name)
-
-
-def register_deployment(backend: CodeDeployBackend, deployment: DeploymentInfo) -> None:
-    backend.deployments[deployment.deployment_id] = deployment
 
 
 def tick_all() -> None:

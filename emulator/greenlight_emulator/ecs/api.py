@@ -1,11 +1,11 @@
-"""The ECS calls the deployment engine (ecs_deployments.py) answers:
+"""The ECS calls the deployment engine (controller.py) answers:
 CreateService/UpdateService with a deploymentConfiguration and deployments for
 services with the ECS deployment controller, ListServiceDeployments,
 DescribeServiceDeployments, StopServiceDeployment, ContinueServiceDeployment and
 DescribeServiceRevisions. moto dispatches an action to the
 EC2ContainerServiceResponse method of the same name in snake_case, so each call
 here is a method set on that class; UpdateService is hooked on the backend
-(ecs_ext.py), where moto's own validation runs first."""
+(ext.py), where moto's own validation runs first."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service
 from moto.ecs.responses import EC2ContainerServiceResponse
 
-from .control import STATE
-from .ecs_deployments import attach, controller, find_revision, find_service_deployment
-from .ecs_model import DEFAULT_DEPLOYMENT_CONFIGURATION, STRATEGIES
+from ..control import STATE
+from .controller import attach, controller, find_revision, find_service_deployment
+from .model import DEFAULT_DEPLOYMENT_CONFIGURATION, STRATEGIES
 
 SERVICE_DEPLOYMENT_STATUSES = (
     "PENDING",

@@ -8,11 +8,10 @@ sends traffic back to the source revision."""
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .control import ECS_DEPLOYMENT_FAULT_KINDS, FieldKey
-from .deployment import percent_text, wall_datetime
-from .ecs_model import (
+from ..control import ECS_DEPLOYMENT_FAULT_KINDS, FieldKey, percent_text, wall_datetime
+from .model import (
     CLEAN_UP_SECONDS,
     DEFAULT_HOOK_TIMEOUT_ACTION,
     DEFAULT_HOOK_TIMEOUT_MINUTES,
@@ -23,6 +22,7 @@ from .ecs_model import (
     START_DELAY,
     TEST_TRAFFIC_SECONDS,
     TRAFFIC_SETTLE,
+    Controller,
     Rollout,
     ServiceRevision,
     add_event,
@@ -32,10 +32,7 @@ from .ecs_model import (
     rolling_back_message,
     steady_message,
 )
-from .ecs_service_deployment import ROLLBACK_STATUSES, ServiceDeployment, TaskLauncher, ecs_error
-
-if TYPE_CHECKING:
-    from .ecs_deployments import ServiceController
+from .service_deployment import ROLLBACK_STATUSES, ServiceDeployment, TaskLauncher, ecs_error
 
 # The lifecycle of a blue/green, linear or canary deployment. PRE_PRODUCTION_TRAFFIC_SHIFT
 # is a hook point only: it runs (as PRODUCTION_TRAFFIC_SHIFT) when a hook asks for it.
@@ -86,7 +83,7 @@ class NativeDeployment(ServiceDeployment):
     FAULT_KINDS = ECS_DEPLOYMENT_FAULT_KINDS
 
     def __init__(
-        self, ctl: ServiceController, target: ServiceRevision, now: float, faults: dict[str, dict[str, Any]]
+        self, ctl: Controller, target: ServiceRevision, now: float, faults: dict[str, dict[str, Any]]
     ) -> None:
         super().__init__(ctl, target, now, faults)
         self.stage_index = -1

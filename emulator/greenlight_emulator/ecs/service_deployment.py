@@ -1,8 +1,8 @@
 """What every ECS service deployment shares: the record DescribeServiceDeployments
 shows, scheduling of its timed actions, stops and the circuit breaker, and the
 TaskLauncher that brings a deployment's tasks up (or fails to, under a fault).
-The strategies are in ecs_rolling.py and ecs_native.py; the service that runs
-them in ecs_deployments.py."""
+The strategies are in rolling.py and native.py; the service that runs
+them in controller.py."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ import copy
 import functools
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.ecs.exceptions import ECSException
 from moto.ecs.models import Service
 
-from .control import FieldKey
-from .deployment import wall_datetime
-from .ecs_model import (
+from ..control import FieldKey, wall_datetime
+from .model import (
     CATCH_UP_REPEATS,
     PLACEMENT_RETRY,
     RELAUNCH_DELAY,
@@ -25,6 +24,7 @@ from .ecs_model import (
     TASK_FAIL_SECONDS,
     TASK_START_INTERVAL,
     Action,
+    Controller,
     Rollout,
     ServiceRevision,
     add_event,
@@ -40,9 +40,6 @@ from .ecs_model import (
     steady_message,
     task_failed_message,
 )
-
-if TYPE_CHECKING:
-    from .ecs_deployments import ServiceController
 
 TERMINAL_STATUSES = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 ROLLBACK_STATUSES = ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
@@ -166,7 +163,7 @@ class ServiceDeployment:
     FAULT_KINDS: tuple[str, ...] = ()
 
     def __init__(
-        self, ctl: ServiceController, target: ServiceRevision, now: float, faults: dict[str, dict[str, Any]]
+        self, ctl: Controller, target: ServiceRevision, now: float, faults: dict[str, dict[str, Any]]
     ) -> None:
         self.ctl = ctl
         self.id = new_service_deployment_id()

@@ -4,7 +4,7 @@ state machines.
 Each such service gets a ServiceController (service._greenlight_ecs) holding its
 deployments (the ecs-svc/... rows of service.deployments, see Rollout), its service
 deployments (what ListServiceDeployments lists) and revisions, and a Scheduler of
-timed actions. As with CodeDeploy deployments (deployment.py), nothing runs in the
+timed actions. As with CodeDeploy deployments (codedeploy/engine.py), nothing runs in the
 background: before every request the middleware calls tick_all(), which runs every
 action that is due, in order, at the AWS instant it was due, so the outcome depends
 only on AWS time and the calls made.
@@ -21,9 +21,8 @@ Strategies (deploymentConfiguration.strategy):
   traffic to the target revision; a failed hook, a stop request or a PAUSE hook's
   ROLLBACK sends traffic back to the source revision.
 
-The building blocks and timings are in ecs_model.py, what all service deployments
-share in ecs_service_deployment.py, the strategies in ecs_rolling.py and
-ecs_native.py.
+The building blocks and timings are in model.py, what all service deployments
+share in service_deployment.py, the strategies in rolling.py and native.py.
 """
 
 from __future__ import annotations
@@ -33,8 +32,8 @@ from typing import Any
 
 from moto.ecs.models import EC2ContainerServiceBackend, Service, ecs_backends
 
-from .control import STATE, FieldKey, TransitionTracker
-from .ecs_model import (
+from ..control import STATE, FieldKey, TransitionTracker
+from .model import (
     DEFAULT_DEPLOYMENT_CONFIGURATION,
     Rollout,
     Scheduler,
@@ -47,9 +46,9 @@ from .ecs_model import (
     started_message,
     stopped_message,
 )
-from .ecs_native import NativeDeployment
-from .ecs_rolling import RollingDeployment
-from .ecs_service_deployment import InitialDeployment, ServiceDeployment
+from .native import NativeDeployment
+from .rolling import RollingDeployment
+from .service_deployment import InitialDeployment, ServiceDeployment
 
 
 # ----------------------------------------------------------------------
