@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use clap::{ArgMatches, Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, Parser, Subcommand};
+
+use crate::config;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,7 +47,7 @@ pub struct TargetArgs {
     /// ECS service.
     #[arg(long)]
     pub service: Option<String>,
-    /// ECS cluster [default: default].
+    /// ECS cluster.
     #[arg(long)]
     pub cluster: Option<String>,
     /// CodeDeploy application [default: AppECS-{cluster}-{service}].
@@ -68,10 +70,10 @@ pub struct VerbArgs {
     /// The deployment to act on [default: the one in flight for the group].
     #[arg(long, value_name = "ID")]
     pub deployment_id: Option<String>,
-    /// Minutes to follow the deployment [default: 30, max 360].
+    /// Minutes to follow the deployment, at most 360.
     #[arg(long, value_name = "MINUTES")]
     pub wait_for_minutes: Option<String>,
-    /// Stop with rollback on timeout or cancellation [default: true].
+    /// Stop with rollback on timeout or cancellation.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rollback_on_timeout: Option<String>,
 }
@@ -81,7 +83,7 @@ pub struct AbortArgs {
     #[command(flatten)]
     pub verb: VerbArgs,
     /// Stop CodeDeploy's own rollback deployment named by --deployment-id instead of waiting
-    /// for it; traffic stays where it is then [default: false].
+    /// for it; traffic stays where it is then.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub force_stop_rollback: Option<String>,
 }
@@ -91,7 +93,7 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub verb: VerbArgs,
     /// Stop CodeDeploy's own rollback deployment named by --deployment-id instead of waiting
-    /// for it; traffic stays where it is then [default: false].
+    /// for it; traffic stays where it is then.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub force_stop_rollback: Option<String>,
     /// The revision to go back to (family:revision or ARN) [default: the one that ran before].
@@ -105,13 +107,13 @@ pub struct ReportArgs {
     /// Token for the PR comment, commit status and GitHub Deployment [default: none on the CLI].
     #[arg(long, value_name = "TOKEN")]
     pub github_token: Option<String>,
-    /// Post the report as a sticky pull-request comment [default: true].
+    /// Post the report as a sticky pull-request comment.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub pr_comment: Option<String>,
-    /// Set a commit status `greenlight/{cluster}/{service}` [default: true].
+    /// Set a commit status `greenlight/{cluster}/{service}`.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub commit_status: Option<String>,
-    /// Most seconds GitHub reporting may add once the end state is known [default: 15].
+    /// Most seconds GitHub reporting may add once the end state is known.
     #[arg(long, value_name = "SECONDS")]
     pub report_timeout_seconds: Option<String>,
 }
@@ -121,7 +123,7 @@ pub struct TagArgs {
     /// ECR repository name (resolved to this account's registry) or full repository URI.
     #[arg(long, value_name = "REPO")]
     pub image: Option<String>,
-    /// Tag template [default: {date}-{sha7}]; placeholders {sha} {sha7} {date} {run_number}
+    /// Tag template; placeholders {sha} {sha7} {date} {run_number}
     /// {run_attempt} {ref_slug} {pr}.
     #[arg(long, value_name = "TEMPLATE")]
     pub image_tag_template: Option<String>,
@@ -180,22 +182,22 @@ pub struct DeployArgs {
     /// YAML file listing several services (`services:` entries with the deploy inputs' names).
     #[arg(long, value_name = "FILE")]
     pub config: Option<String>,
-    /// With --config: one service failing rolls the others back [default: false].
+    /// With --config: one service failing rolls the others back.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub all_or_nothing: Option<String>,
-    /// A deployment already in flight: fail | wait | attach [default: fail].
+    /// A deployment already in flight: fail | wait | attach.
     #[arg(long, value_name = "WHAT")]
     pub on_conflict: Option<String>,
-    /// none | ready | complete [default: complete].
+    /// none | ready | complete.
     #[arg(long, value_name = "WHEN")]
     pub wait_until: Option<String>,
-    /// CodeDeploy: also wait out the original task set's termination wait [default: false].
+    /// CodeDeploy: also wait out the original task set's termination wait.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub wait_for_service_stability: Option<String>,
-    /// Minutes to wait before stopping the deployment [default: 30, max 360].
+    /// Minutes to wait before stopping the deployment, at most 360.
     #[arg(long, value_name = "MINUTES")]
     pub wait_for_minutes: Option<String>,
-    /// Stop with rollback on timeout or cancellation [default: true].
+    /// Stop with rollback on timeout or cancellation.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rollback_on_timeout: Option<String>,
     /// GitHub Deployment environment to record this deploy in, e.g. production [default: none].
@@ -205,39 +207,72 @@ pub struct DeployArgs {
     #[arg(long, value_name = "URL")]
     pub environment_url: Option<String>,
 
-    /// Tags refused because they move between images, comma-separated [default: latest].
+    /// Tags refused because they move between images, comma-separated.
     #[arg(long, value_name = "TAGS")]
     pub mutable_tags: Option<String>,
-    /// Let task definition containers keep `latest` or untagged images [default: false].
+    /// Let task definition containers keep `latest` or untagged images.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub allow_mutable_images: Option<String>,
     /// Tags for the registered task definition revision, one KEY=value per line.
     #[arg(long, value_name = "LINES")]
     pub tags: Option<String>,
-    /// Register a new revision even when it equals the live one [default: false].
+    /// Register a new revision even when it equals the live one.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub force_new_deployment: Option<String>,
-    /// Gate on the ECR scan findings of the image digest [default: true].
+    /// Gate on the ECR scan findings of the image digest.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub scan_gate: Option<String>,
-    /// Most findings allowed per severity, e.g. CRITICAL=0,HIGH=0 [default: CRITICAL=0,HIGH=0].
+    /// Most findings allowed per severity, e.g. CRITICAL=0,HIGH=0.
     #[arg(long, value_name = "LIST")]
     pub severity_thresholds: Option<String>,
     /// YAML list of findings to ignore: id, until (YYYY-MM-DD), reason.
     #[arg(long, value_name = "FILE")]
     pub scan_ignore_file: Option<String>,
-    /// Count only findings with a fix available against the thresholds [default: false].
+    /// Count only findings with a fix available against the thresholds.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub scan_fixable_only: Option<String>,
-    /// Minutes to wait for a scan to complete [default: 10].
+    /// Minutes to wait for a scan to complete.
     #[arg(long, value_name = "MINUTES")]
     pub scan_wait_minutes: Option<String>,
-    /// start | fail: what to do when the image has no scan [default: start].
+    /// start | fail: what to do when the image has no scan.
     #[arg(long, value_name = "WHAT")]
     pub scan_on_missing: Option<String>,
     /// Write the findings as SARIF 2.1.0 to this file.
     #[arg(long, value_name = "FILE")]
     pub sarif_file: Option<String>,
+}
+
+/// The CLI as users see it: each flag's help ends with the default `INPUTS` declares for its
+/// input, so a default is written in one place. The doc comments above give a default only
+/// where the table has none (one that depends on the service, say).
+pub fn command() -> clap::Command {
+    let mut cli = Cli::command();
+    for name in config::Command::ALL.iter().map(|c| c.name()) {
+        cli = cli.mut_subcommand(name, with_table_defaults);
+    }
+    cli
+}
+
+/// The default shown for a flag: the table's, unless it is an expression only a workflow fills
+/// in (`${{ github.token }}`).
+fn shown_default(flag: &str) -> Option<&'static str> {
+    config::default_of(flag).filter(|d| !d.contains("${{"))
+}
+
+fn with_table_defaults(sub: clap::Command) -> clap::Command {
+    let flags: Vec<(String, &'static str)> = sub
+        .get_arguments()
+        .filter_map(|a| {
+            let default = shown_default(a.get_long()?)?;
+            Some((a.get_id().to_string(), default))
+        })
+        .collect();
+    flags.into_iter().fold(sub, |sub, (id, default)| {
+        sub.mut_arg(id, |arg| {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            arg.help(format!("{help} [default: {default}]"))
+        })
+    })
 }
 
 /// Turns a subcommand's matches into kebab-case inputs, plus `command`.
@@ -259,10 +294,9 @@ pub fn inputs_from_matches(command: &str, matches: &ArgMatches) -> BTreeMap<Stri
 mod tests {
     use super::*;
     use crate::config::{Command, Config, INPUTS};
-    use clap::CommandFactory;
 
     fn cli_inputs(args: &[&str]) -> BTreeMap<String, String> {
-        let matches = Cli::command().try_get_matches_from(args).unwrap();
+        let matches = command().try_get_matches_from(args).unwrap();
         let (name, sub) = matches.subcommand().unwrap();
         inputs_from_matches(name, sub)
     }
@@ -312,7 +346,7 @@ mod tests {
 
     #[test]
     fn each_command_has_a_flag_for_exactly_its_inputs() {
-        let cmd = Cli::command();
+        let cmd = command();
         for command in [
             Command::Deploy,
             Command::Plan,
@@ -339,9 +373,58 @@ mod tests {
         }
     }
 
+    /// The help shows the table's default for every flag that has one, and no flag's own text
+    /// restates (or contradicts) it.
+    #[test]
+    fn flag_defaults_come_from_the_inputs_table() {
+        let written = Cli::command();
+        let shown = command();
+        for command in Command::ALL {
+            let own = written.find_subcommand(command.name()).unwrap();
+            let sub = shown.find_subcommand(command.name()).unwrap();
+            for arg in sub.get_arguments() {
+                let Some(long) = arg.get_long().filter(|l| *l != "help") else {
+                    continue;
+                };
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                let own_help = own
+                    .get_arguments()
+                    .find(|a| a.get_long() == Some(long))
+                    .and_then(|a| a.get_help())
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                match shown_default(long) {
+                    Some(default) => {
+                        assert!(
+                            help.ends_with(&format!("[default: {default}]")),
+                            "--{long}: {help}"
+                        );
+                        assert!(
+                            !own_help.contains("[default:"),
+                            "--{long} restates its default in its doc comment: {own_help}"
+                        );
+                    }
+                    None => assert_eq!(help, own_help, "--{long}"),
+                }
+            }
+        }
+        let help = shown
+            .find_subcommand("deploy")
+            .unwrap()
+            .get_arguments()
+            .find(|a| a.get_long() == Some("wait-for-minutes"))
+            .and_then(|a| a.get_help())
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            help,
+            "Minutes to wait before stopping the deployment, at most 360 [default: 30]"
+        );
+    }
+
     #[test]
     fn unknown_flag_is_a_usage_error() {
-        let err = Cli::command()
+        let err = command()
             .try_get_matches_from(["greenlight", "deploy", "--servce", "web"])
             .unwrap_err();
         assert_eq!(err.exit_code(), 2);

@@ -1,10 +1,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use futures_util::FutureExt;
 
-use greenlight::cli::{Cli, inputs_from_matches};
+use greenlight::cli::{self, Cli, inputs_from_matches};
 use greenlight::config::{Command, Config};
 use greenlight::error::Error;
 use greenlight::gha::{self, Level, Location, Runner};
@@ -13,13 +13,13 @@ use greenlight::report;
 fn main() -> ExitCode {
     let runner = Runner::from_env();
     runner.mask_registered_secrets();
-    let matches = Cli::command().get_matches();
+    let matches = cli::command().get_matches();
     let inputs = match matches.subcommand() {
         Some((name, sub)) => inputs_from_matches(name, sub),
         None if runner.in_actions => gha::inputs_from_env(std::env::vars()),
         None => {
             let _ = Cli::from_arg_matches(&matches);
-            let _ = Cli::command().print_help();
+            let _ = cli::command().print_help();
             return ExitCode::from(2);
         }
     };

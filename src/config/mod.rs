@@ -1,0 +1,187 @@
+//! One typed, validated `Config` from two front doors: action inputs (`INPUT_*`) and CLI flags.
+//! Both are first turned into the same map of kebab-case input names, so every rule applies to
+//! both alike. `inputs` holds the table of every input and its default and the parsers that read
+//! through it; each other module reads what one command (or one concern) needs.
+
+mod deploy;
+mod fleet;
+mod gate;
+mod inputs;
+mod report;
+mod tag;
+mod verbs;
+mod workspace;
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use deploy::deploy_config;
+pub use deploy::{DeployConfig, MAX_WAIT_MINUTES, OnConflict, Render, WaitUntil};
+pub use fleet::Fleet;
+use fleet::fleet;
+pub use gate::{GateConfig, OnMissingScan};
+pub use inputs::{INPUTS, InputSpec, default_of, spec};
+use inputs::{Inputs, unknown_input};
+pub use report::{MAX_REPORT_TIMEOUT_SECONDS, ReportConfig};
+use report::{report_config, report_timeout};
+pub use tag::TagConfig;
+use tag::tag_config;
+pub use verbs::VerbConfig;
+use verbs::verb_config;
+use workspace::check_paths_in;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Deploy,
+    Plan,
+    Tag,
+    Promote,
+    Abort,
+    Rollback,
+    Status,
+}
+
+impl Command {
+    pub const ALL: &'static [Command] = &[
+        Command::Deploy,
+        Command::Plan,
+        Command::Tag,
+        Command::Promote,
+        Command::Abort,
+        Command::Rollback,
+        Command::Status,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Deploy => "deploy",
+            Command::Plan => "plan",
+            Command::Tag => "tag",
+            Command::Promote => "promote",
+            Command::Abort => "abort",
+            Command::Rollback => "rollback",
+            Command::Status => "status",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub command: Command,
+    pub job: Job,
+    pub report: ReportConfig,
+    /// The most GitHub reporting may add to the run once its end state is known.
+    pub report_timeout: std::time::Duration,
+    /// Notes produced while reading inputs (e.g. a capped value) to print as warnings.
+    pub warnings: Vec<String>,
+}
+
+/// What the command needs, and nothing the other commands need.
+// One value per run: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    Deploy(DeployConfig),
+    /// Every check of `deploy` and the diff, with no AWS write.
+    Plan(DeployConfig),
+    Tag(TagConfig),
+    /// Continue a blue/green deployment waiting at READY, then watch it to the end.
+    Promote(VerbConfig),
+    /// Stop the in-flight deployment with rollback.
+    Abort(VerbConfig),
+    /// Stop the in-flight deployment with rollback, or deploy the revision that ran before.
+    Rollback(VerbConfig),
+    /// Report the service's current state; reads only.
+    Status(VerbConfig),
+    /// Several services from a `config` file: all checked first, then deployed concurrently
+    /// (or, with `plan`, only checked).
+    Fleet(Fleet),
+}
+
+impl Job {
+    /// The cluster and service the run is about, when it is about one.
+    pub fn target(&self) -> Option<(&str, &str)> {
+        match self {
+            Job::Deploy(d) | Job::Plan(d) => Some((&d.cluster, &d.service)),
+            Job::Promote(v) | Job::Abort(v) | Job::Rollback(v) | Job::Status(v) => {
+                Some((&v.cluster, &v.service))
+            }
+            Job::Tag(_) | Job::Fleet(_) => None,
+        }
+    }
+
+    /// The deploy settings; `None` for other commands.
+    pub fn deploy(&self) -> Option<&DeployConfig> {
+        match self {
+            Job::Deploy(d) | Job::Plan(d) => Some(d),
+            Job::Tag(_)
+            | Job::Promote(_)
+            | Job::Abort(_)
+            | Job::Rollback(_)
+            | Job::Status(_)
+            | Job::Fleet(_) => None,
+        }
+    }
+}
+
+impl Config {
+    /// Builds the config from kebab-case inputs (already stripped of empty values).
+    pub fn from_inputs(raw: &BTreeMap<String, String>) -> Result<Config> {
+        Config::from_inputs_in(raw, None)
+    }
+
+    /// `from_inputs`, with every file input confined to `workspace` when there is one (on a
+    /// runner: GITHUB_WORKSPACE), so a workflow cannot be made to read or write elsewhere.
+    pub fn from_inputs_in(
+        raw: &BTreeMap<String, String>,
+        workspace: Option<&std::path::Path>,
+    ) -> Result<Config> {
+        for name in raw.keys() {
+            if spec(name).is_none() {
+                return Err(unknown_input(name));
+            }
+        }
+        if let Some(ws) = workspace {
+            check_paths_in(raw, ws)?;
+        }
+        let inputs = Inputs::new(raw);
+        let mut warnings = Vec::new();
+        let name = inputs.get("command").unwrap_or_default();
+        let Some(&command) = Command::ALL.iter().find(|c| c.name() == name) else {
+            return Err(Error::input(
+                "command",
+                format!("`{name}` is not a command of this release"),
+                "use `deploy`, `plan`, `tag`, `promote`, `rollback`, `abort` or `status`",
+            ));
+        };
+        let job = match command {
+            Command::Deploy | Command::Plan if raw.contains_key("config") => Job::Fleet(fleet(
+                raw,
+                command == Command::Plan,
+                &mut warnings,
+                workspace,
+            )?),
+            Command::Deploy => Job::Deploy(deploy_config(inputs, &mut warnings)?),
+            Command::Plan => {
+                let mut d = deploy_config(inputs, &mut warnings)?;
+                d.gate.read_only = true;
+                Job::Plan(d)
+            }
+            Command::Tag => Job::Tag(tag_config(inputs)?),
+            Command::Promote => Job::Promote(verb_config(inputs, "promote", &mut warnings)?),
+            Command::Abort => Job::Abort(verb_config(inputs, "abort", &mut warnings)?),
+            Command::Rollback => Job::Rollback(verb_config(inputs, "rollback", &mut warnings)?),
+            Command::Status => Job::Status(verb_config(inputs, "status", &mut warnings)?),
+        };
+        Ok(Config {
+            command,
+            job,
+            report: report_config(inputs)?,
+            report_timeout: report_timeout(inputs)?,
+            warnings,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
