@@ -14,11 +14,11 @@ from moto.codedeploy.models import codedeploy_backends
 from moto.core.base_backend import BackendDict
 
 from . import protocol
-from .codedeploy import api as codedeploy_ext
+from .codedeploy import api as codedeploy_api
 from .codedeploy.engine import EcsDeployment
 from .control import LIFECYCLE_EVENTS, STATE, FaultError
 from .ecr import control_endpoint as ecr_control
-from .ecs import controller as ecs_deployments
+from .ecs import controller as ecs_controller
 
 CONTROL_PREFIX = "/_greenlight/"
 
@@ -27,8 +27,8 @@ StartResponse = Callable[..., Any]
 
 def tick_all() -> None:
     """Advances every deployment (CodeDeploy and ECS) to now; call it under STATE.lock."""
-    codedeploy_ext.tick_all()
-    ecs_deployments.tick_all()
+    codedeploy_api.tick_all()
+    ecs_controller.tick_all()
 
 
 def _json_response(start_response: StartResponse, status: int, payload: Any) -> list[bytes]:
