@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clock import time_scale_from_env
-from .control import ecr_scan_seconds_from_env, init_state
+from .control import MAX_LATENCY_MS, ecr_scan_seconds_from_env, init_state, latency_ms, latency_ms_from_env
 
 DEFAULT_PORT = 4566
 READY_LINE = "greenlight emulator listening on http://{host}:{port}"
@@ -42,6 +42,16 @@ def _parser() -> argparse.ArgumentParser:
             "$GREENLIGHT_EMULATOR_TIME_SCALE, else 1; 60 turns a minute into a second)"
         ),
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=None,
+        help=(
+            "wall milliseconds every AWS request waits before it is handled, like a round trip to a "
+            f"region; requests in flight overlap (0-{MAX_LATENCY_MS}; default: "
+            "$GREENLIGHT_EMULATOR_LATENCY_MS, else 0)"
+        ),
+    )
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request to stderr")
     return parser
 
@@ -51,6 +61,7 @@ class Startup:
     args: argparse.Namespace
     stop: threading.Event
     scale: float
+    latency_ms: int = 0
 
 
 def prepare(argv: list[str] | None = None) -> Startup | int:
@@ -73,8 +84,9 @@ def prepare(argv: list[str] | None = None) -> Startup | int:
         if not scale > 0:
             raise ValueError("--time-scale must be greater than 0")
         ecr_scan_seconds_from_env()
+        latency = latency_ms(args.latency_ms, "--latency-ms") if args.latency_ms is not None else latency_ms_from_env()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    init_state(scale)
-    return Startup(args, stop, scale)
+    init_state(scale, latency)
+    return Startup(args, stop, scale, latency)

@@ -1,6 +1,6 @@
 """Emulator-wide state driven through the /_greenlight control endpoints:
-the call log, injected faults, the scaled clock and the log of deployment
-state transitions; and how both CodeDeploy and ECS deployments show an AWS
+the call log, injected faults, the scaled clock, the added network latency and the log of
+deployment state transitions; and how both CodeDeploy and ECS deployments show an AWS
 instant (wall_datetime) and a traffic weight (percent_text)."""
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from .clock import ScaledClock, time_scale_from_env
 
 ENV_ECR_SCAN_SECONDS = "GREENLIGHT_EMULATOR_ECR_SCAN_SECONDS"
 DEFAULT_ECR_SCAN_SECONDS = 20.0
+ENV_LATENCY_MS = "GREENLIGHT_EMULATOR_LATENCY_MS"
+MAX_LATENCY_MS = 60_000
 
 LIFECYCLE_EVENTS = [
     "BeforeInstall",
@@ -63,7 +65,8 @@ class CallLog:
         self._calls: list[dict[str, Any]] = []
 
     def start(self, service: str | None, action: str | None) -> dict[str, Any]:
-        """Log a request as it arrives; finish() adds the HTTP status it got."""
+        """Log a request as it arrives (`ts`, wall seconds); finish() adds the HTTP status it
+        got and `end`, when its answer was ready."""
         entry: dict[str, Any] = {"service": service, "action": action, "ts": time.time()}
         with self._lock:
             self._calls.append(entry)
@@ -71,9 +74,12 @@ class CallLog:
                 del self._calls[: len(self._calls) - self.MAX_ENTRIES]
         return entry
 
-    def finish(self, entry: dict[str, Any], status: int) -> None:
+    def finish(self, entry: dict[str, Any], status: int | None) -> None:
+        end = time.time()
         with self._lock:
-            entry["status"] = status
+            if status is not None:
+                entry["status"] = status
+            entry["end"] = end
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -361,8 +367,27 @@ def ecr_scan_seconds_from_env(default: float = DEFAULT_ECR_SCAN_SECONDS) -> floa
     return value
 
 
+def latency_ms(value: Any, name: str = "latency_ms") -> int:
+    """A latency in milliseconds as given: an integer from 0 to MAX_LATENCY_MS, else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LATENCY_MS:
+        raise ValueError(f"{name} must be an integer from 0 to {MAX_LATENCY_MS} (milliseconds), got {value!r}")
+    return value
+
+
+def latency_ms_from_env(default: int = 0) -> int:
+    """The latency (wall milliseconds) added to every AWS request unless configured otherwise."""
+    raw = os.environ.get(ENV_LATENCY_MS, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_LATENCY_MS} must be an integer, got {raw!r}") from exc
+    return latency_ms(value, ENV_LATENCY_MS)
+
+
 class EmulatorState:
-    def __init__(self, time_scale: float | None = None) -> None:
+    def __init__(self, time_scale: float | None = None, latency: int | None = None) -> None:
         scale = time_scale if time_scale is not None else time_scale_from_env()
         self.initial_time_scale = scale
         self.clock = ScaledClock(scale)
@@ -374,6 +399,15 @@ class EmulatorState:
         except ValueError:  # reported by the server at start-up
             self.initial_ecr_scan_seconds = DEFAULT_ECR_SCAN_SECONDS
         self.ecr_scan_seconds = self.initial_ecr_scan_seconds
+        if latency is None:
+            try:
+                latency = latency_ms_from_env()
+            except ValueError:  # reported by the server at start-up
+                latency = 0
+        # Wall milliseconds every AWS request waits before it is handled, as if it crossed a
+        # network to a region (not under the lock: requests in flight overlap).
+        self.initial_latency_ms = latency
+        self.latency_ms = latency
         # One request at a time: moto's backends are not built for concurrent
         # mutation, and the deployment engine advances under this lock.
         self.lock = threading.RLock()
@@ -388,15 +422,16 @@ class EmulatorState:
         self.transitions.clear()
         self.clock.set_scale(self.initial_time_scale)
         self.ecr_scan_seconds = self.initial_ecr_scan_seconds
+        self.latency_ms = self.initial_latency_ms
 
 
 # The process-wide state; the server re-initialises it in place at start-up.
 STATE = EmulatorState(time_scale=1.0)
 
 
-def init_state(time_scale: float | None = None) -> EmulatorState:
+def init_state(time_scale: float | None = None, latency: int | None = None) -> EmulatorState:
     """(Re)initialise the process-wide state; returns it."""
-    EmulatorState.__init__(STATE, time_scale)
+    EmulatorState.__init__(STATE, time_scale, latency)
     return STATE
 
 

@@ -1,11 +1,12 @@
 """The WSGI layer in front of moto: control endpoints under /_greenlight/,
-the call log, request faults, the CBOR bridge, and advancing deployments
-(CodeDeploy and ECS) before each AWS request."""
+the call log, the added latency, request faults, the CBOR bridge, and advancing
+deployments (CodeDeploy and ECS) before each AWS request."""
 
 from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -14,11 +15,12 @@ from moto.codedeploy.models import codedeploy_backends
 from moto.core.base_backend import BackendDict
 
 from . import protocol
-from .codedeploy import api as codedeploy_ext
+from .codedeploy import api as codedeploy_api
 from .codedeploy.engine import EcsDeployment
-from .control import LIFECYCLE_EVENTS, STATE, FaultError
+from .control import LIFECYCLE_EVENTS, STATE, FaultError, latency_ms
 from .ecr import control_endpoint as ecr_control
-from .ecs import controller as ecs_deployments
+from .ecs import controller as ecs_controller
+from .round_trips import calls_until, sequential_round_trips
 
 CONTROL_PREFIX = "/_greenlight/"
 
@@ -27,8 +29,8 @@ StartResponse = Callable[..., Any]
 
 def tick_all() -> None:
     """Advances every deployment (CodeDeploy and ECS) to now; call it under STATE.lock."""
-    codedeploy_ext.tick_all()
-    ecs_deployments.tick_all()
+    codedeploy_api.tick_all()
+    ecs_controller.tick_all()
 
 
 def _json_response(start_response: StartResponse, status: int, payload: Any) -> list[bytes]:
@@ -101,6 +103,12 @@ class GreenlightMiddleware:
         info = protocol.identify(environ, body)
         protocol.route_by_target(environ, info)
         entry = STATE.calls.start(info.service, info.action)
+        # The request's trip to the region: after its arrival is logged (so the log keeps the
+        # order the server saw), before it is handled, and outside STATE.lock so that
+        # requests in flight overlap as on a network.
+        delay_ms = STATE.latency_ms
+        if delay_ms > 0:
+            time.sleep(delay_ms / 1000)
 
         fault = STATE.faults.take_request_fault(info.service, info.action)
         if fault is not None and fault["kind"] == "hang":
@@ -129,9 +137,10 @@ class GreenlightMiddleware:
                 if info.protocol == "json":
                     headers = _json_content_type(headers, payload, info.json_version)
         try:
-            STATE.calls.finish(entry, int(status.split(" ", 1)[0]))
+            status_code: int | None = int(status.split(" ", 1)[0])
         except ValueError:
-            pass
+            status_code = None
+        STATE.calls.finish(entry, status_code)
         start_response(status, headers)
         return [payload]
 
@@ -193,6 +202,27 @@ class GreenlightMiddleware:
                 STATE.calls.clear()
                 return _json_response(start_response, 200, {"calls": []})
             return _json_response(start_response, 405, {"error": "use GET or DELETE"})
+
+        if route == "round-trips":
+            if not allowed("GET"):
+                return _json_response(start_response, 405, {"error": "use GET"})
+            until = query["until"][0] if query.get("until") else None
+            considered = calls_until(STATE.calls.snapshot(), until)
+            return _json_response(
+                start_response, 200, {"round_trips": sequential_round_trips(considered), "calls": len(considered)}
+            )
+
+        if route == "latency":
+            if allowed("POST", "PUT"):
+                if not isinstance(payload, dict) or "latency_ms" not in payload:
+                    return _json_response(start_response, 400, {"error": 'expected a JSON object {"latency_ms": N}'})
+                try:
+                    STATE.latency_ms = latency_ms(payload["latency_ms"])
+                except ValueError as exc:
+                    return _json_response(start_response, 400, {"error": str(exc)})
+            elif not allowed("GET"):
+                return _json_response(start_response, 405, {"error": "use GET or POST"})
+            return _json_response(start_response, 200, {"latency_ms": STATE.latency_ms})
 
         if route == "faults":
             if allowed("GET"):

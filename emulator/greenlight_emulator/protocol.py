@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+import botocore.session
 import cbor2
 
 # X-Amz-Target prefixes of the JSON services greenlight uses, and a few more.
@@ -79,8 +80,6 @@ def _cbor_service(target_prefix: str, signing_name: str | None) -> tuple[str | N
 
 @cache
 def service_model(name: str) -> Any:
-    import botocore.session
-
     return botocore.session.get_session().get_service_model(name)
 
 

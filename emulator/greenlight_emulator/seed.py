@@ -26,6 +26,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import boto3
+
 DEFAULT_IMAGE_TAG = "20261123120000-abc1234"
 # Older images in the repository, so that "closest existing tags" have material.
 OLDER_IMAGE_TAGS = ("20261120093000-9f0e2d1", "20261121101500-1a2b3c4")
@@ -171,8 +173,6 @@ def _short(name: str, suffix: str, limit: int = 32) -> str:
 
 
 def _client(name: str, args: argparse.Namespace) -> Any:
-    import boto3
-
     return boto3.client(name, endpoint_url=args.endpoint, region_name=args.region)
 
 

@@ -51,6 +51,8 @@ def serve(startup: Startup) -> int:
     shown_host = f"[{host}]" if ":" in str(host) else host
     print(READY_LINE.format(host=shown_host, port=port), flush=True)
     print(f"time scale: {startup.scale:g} (AWS seconds per real second)", file=sys.stderr, flush=True)
+    if startup.latency_ms:
+        print(f"latency: {startup.latency_ms} ms before every AWS request", file=sys.stderr, flush=True)
     while not stop.wait(0.5):
         pass
     server.shutdown()

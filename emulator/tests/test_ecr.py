@@ -12,7 +12,7 @@ import emulator_helpers as h
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from greenlight_emulator.ecr.api import SCAN_STATUSES
+from greenlight_emulator.ecr.scans import SCAN_STATUSES
 from greenlight_emulator.ecr.findings import basic_findings
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"

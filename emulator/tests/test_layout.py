@@ -1,5 +1,12 @@
-"""The emulator's modules form layers: no import cycle among them, and no import of one of
-them from inside a function, where it would only hide a cycle until the function runs.
+"""The emulator's modules form layers. The rules:
+
+- no import cycle among them;
+- no import of one of them from inside a function, where it would only hide a cycle until the
+  function runs;
+- no module uses another one's private (underscore-prefixed) names, imported or as an
+  attribute of the imported module: what another module needs is made public;
+- an import of anything else inside a function says why it is deferred, in a comment on the
+  line above or on the import's own line.
 
 Read with `ast`, never imported, so a cycle cannot hide behind import order. Imports under
 `if TYPE_CHECKING:` count as well: a cycle through annotations is still a cycle between
@@ -52,6 +59,9 @@ class _Imports(ast.NodeVisitor):
         self.depth = 0
         self.top: list[tuple[str, int]] = []
         self.in_functions: list[tuple[str, int]] = []
+        self.private: list[tuple[str, int]] = []  # (module.name, line)
+        self.other_in_functions: list[tuple[str, int]] = []  # imports of anything else
+        self.module_aliases: dict[str, str] = {}  # local name: package module it is bound to
 
     def _targets(self, node: ast.Import | ast.ImportFrom) -> list[str]:
         found: list[str] = []
@@ -74,8 +84,42 @@ class _Imports(ast.NodeVisitor):
                 found.append(target)
         return found
 
+    def _private_names(self, node: ast.Import | ast.ImportFrom) -> None:
+        """Notes private names imported from the package's other modules, and the local names
+        bound to its modules (whose private attributes count as well)."""
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in self.modules and alias.asname:
+                    self.module_aliases[alias.asname] = alias.name
+            return
+        targets = self._targets(node)
+        if not targets:
+            return
+        if node.level:
+            base = _base(self.module, self.is_package, node.level)
+            source = f"{base}.{node.module}" if node.module else base
+        else:
+            source = node.module or ""
+        for alias in node.names:
+            submodule = f"{source}.{alias.name}"
+            if submodule in self.modules:
+                self.module_aliases[alias.asname or alias.name] = submodule
+            elif _is_private(alias.name) and source != self.module:
+                self.private.append((f"{source}.{alias.name}", node.lineno))
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.value, ast.Name) and _is_private(node.attr):
+            module = self.module_aliases.get(node.value.id)
+            if module is not None and module != self.module:
+                self.private.append((f"{module}.{node.attr}", node.lineno))
+        self.generic_visit(node)
+
     def _record(self, node: ast.Import | ast.ImportFrom) -> None:
-        for target in self._targets(node):
+        self._private_names(node)
+        targets = self._targets(node)
+        if self.depth and not targets:
+            self.other_in_functions.append((_imported(node), node.lineno))
+        for target in targets:
             if self.depth:
                 self.in_functions.append((target, node.lineno))
                 continue
@@ -99,14 +143,53 @@ class _Imports(ast.NodeVisitor):
     visit_Lambda = _function
 
 
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _imported(node: ast.Import | ast.ImportFrom) -> str:
+    if isinstance(node, ast.Import):
+        return ", ".join(alias.name for alias in node.names)
+    return "." * node.level + (node.module or "")
+
+
+def _visit(root: Path, package: str) -> list[tuple[str, Path, _Imports]]:
+    modules = module_names(root, package)
+    out = []
+    for name, path in modules.items():
+        visitor = _Imports(name, path.name == "__init__.py", set(modules), package)
+        visitor.visit(ast.parse(path.read_text(), filename=str(path)))
+        out.append((name, path, visitor))
+    return out
+
+
+def private_uses(root: Path, package: str) -> list[str]:
+    """Uses of another module's private names, as "file:line uses module.name"."""
+    return [
+        f"{path.relative_to(root.parent)}:{line} uses {target}"
+        for _name, path, visitor in _visit(root, package)
+        for target, line in visitor.private
+    ]
+
+
+def unexplained_deferred_imports(root: Path, package: str) -> list[str]:
+    """Imports of other packages inside functions without a comment saying why."""
+    out = []
+    for _name, path, visitor in _visit(root, package):
+        lines = path.read_text().splitlines()
+        for imported, line in visitor.other_in_functions:
+            own, above = lines[line - 1], lines[line - 2] if line >= 2 else ""
+            if "#" not in own and not above.strip().startswith("#"):
+                out.append(f"{path.relative_to(root.parent)}:{line} imports {imported} inside a function")
+    return out
+
+
 def import_graph(root: Path, package: str) -> tuple[dict[str, set[str]], list[str]]:
     """(module-level import graph among the package's modules, imports found inside functions)."""
     modules = module_names(root, package)
     graph: dict[str, set[str]] = {name: set() for name in modules}
     in_functions: list[str] = []
-    for name, path in modules.items():
-        visitor = _Imports(name, path.name == "__init__.py", set(modules), package)
-        visitor.visit(ast.parse(path.read_text(), filename=str(path)))
+    for name, path, visitor in _visit(root, package):
         for target, _line in visitor.top:
             if target in modules:
                 graph[name].add(target)
@@ -170,6 +253,14 @@ def test_no_import_cycle_among_the_emulator_modules():
 def test_no_emulator_module_is_imported_inside_a_function():
     _, in_functions = import_graph(PACKAGE_DIR, PACKAGE)
     assert in_functions == []
+
+
+def test_no_emulator_module_uses_another_ones_private_names():
+    assert private_uses(PACKAGE_DIR, PACKAGE) == []
+
+
+def test_every_import_deferred_into_a_function_says_why():
+    assert unexplained_deferred_imports(PACKAGE_DIR, PACKAGE) == []
 
 
 # ----------------------------------------------------------------------
@@ -245,3 +336,35 @@ def test_imports_inside_functions_are_reported(tmp_path):
         "pkg/a.py:5 imports pkg.b inside a function",
         "pkg/b.py:3 imports pkg.a inside a function",
     ]
+
+
+def test_private_names_of_other_modules_are_reported(tmp_path):
+    root = _package(
+        tmp_path,
+        {
+            "a.py": "_HIDDEN = 1\n__version__ = '1'\n\ndef _helper():\n    return _HIDDEN\n",
+            "b.py": "from .a import _HIDDEN, __version__\nfrom . import a\nimport pkg.a as mod\n\n"
+            "def f():\n    return a._helper(), mod._HIDDEN, a.__name__\n",
+            "sub/__init__.py": "",
+            "sub/c.py": "from ..a import _helper as helper\nfrom .. import a as the_a\nx = the_a._HIDDEN\n",
+        },
+    )
+    assert private_uses(root, "pkg") == [
+        "pkg/b.py:1 uses pkg.a._HIDDEN",
+        "pkg/b.py:6 uses pkg.a._helper",
+        "pkg/b.py:6 uses pkg.a._HIDDEN",
+        "pkg/sub/c.py:1 uses pkg.a._helper",
+        "pkg/sub/c.py:3 uses pkg.a._HIDDEN",
+    ]
+
+
+def test_deferred_imports_of_other_packages_need_a_comment(tmp_path):
+    root = _package(
+        tmp_path,
+        {
+            "a.py": "def f():\n    import yaml\n\n"
+            "def g():\n    # boto3 takes a second to load; only g needs it\n    import boto3\n\n"
+            "def h():\n    from json import loads  # the stdlib, kept local for the example\n",
+        },
+    )
+    assert unexplained_deferred_imports(root, "pkg") == ["pkg/a.py:2 imports yaml inside a function"]

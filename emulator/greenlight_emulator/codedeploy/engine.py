@@ -37,6 +37,7 @@ import secrets
 import string
 from typing import Any
 
+import yaml
 from moto.codedeploy.models import Application, CodeDeployBackend, DeploymentGroup, DeploymentInfo, codedeploy_backends
 
 from ..control import LIFECYCLE_EVENTS, STATE, FieldKey, TransitionTracker, percent_text, wall_datetime
@@ -95,8 +96,6 @@ def parse_appspec(revision: dict[str, Any] | None) -> tuple[dict[str, Any] | Non
         appspec = json.loads(content)
     except ValueError:
         try:
-            import yaml
-
             appspec = yaml.safe_load(content)
         except Exception as exc:  # noqa: BLE001 - any parse error is an invalid revision
             return None, f"The AppSpec file cannot be parsed: {exc}"

@@ -9,20 +9,13 @@ from typing import Any
 from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
 
 from ..control import STATE
-from .api import (
-    _DEFAULT,
-    DEFAULT_ACCOUNT,
-    DEFAULT_REGION,
-    SCAN_STATUSES,
-    ImageScan,
-    ScanPlan,
-    _by_digest,
-    index_platforms,
-    is_index,
-    scans,
-    start_scan,
-)
 from .findings import SEVERITY_ORDER
+from .images import by_digest, index_platforms, is_index
+from .scans import CONFIGURED_SCAN_TIME, SCAN_STATUSES, ImageScan, ScanPlan, scan_store, start_scan
+
+# The account and region of a scripted scan when the request does not say: moto's defaults.
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
 
 
 class ControlError(ValueError):
@@ -67,7 +60,7 @@ def _target(body: dict[str, Any]) -> tuple[ECRBackend, Repository, Image]:
             )
         if platform not in platforms:
             raise ControlError(f"the image index has no platform {platform!r} (it has {', '.join(sorted(platforms))})")
-        child = _by_digest(repo, platforms[platform])
+        child = by_digest(repo, platforms[platform])
         if child is None:
             raise ControlError(f"the platform manifest {platforms[platform]} is not in the repository", 404)
         image = child
@@ -91,7 +84,7 @@ def _plan_from(body: dict[str, Any], started: bool) -> ScanPlan:
     else:
         # Configured as already started: the result is there at once. Started later
         # (StartImageScan, scan on push): it takes the usual scan time.
-        complete_after = 0.0 if started else _DEFAULT
+        complete_after = 0.0 if started else CONFIGURED_SCAN_TIME
     lists = {}
     for key in ("findings", "enhancedFindings"):
         value = body.get(key, [])
@@ -129,7 +122,7 @@ def _plan_from(body: dict[str, Any], started: bool) -> ScanPlan:
 def _summary(backend: ECRBackend, repo_name: str, scan: ImageScan, now: float) -> dict[str, Any]:
     state = scan.state(now)
     repo = backend.repositories.get(repo_name)
-    image = _by_digest(repo, scan.digest) if repo is not None else None
+    image = by_digest(repo, scan.digest) if repo is not None else None
     completes = (
         round(STATE.clock.to_wall(scan.started_at + scan.complete_after), 3)
         if scan.started_at is not None and scan.complete_after is not None
@@ -156,7 +149,7 @@ def _all_scans() -> list[tuple[ECRBackend, tuple[str, str], ImageScan]]:
     out = []
     for _account, regions in list(ecr_backends.items()):
         for _region, backend in list(regions.items()):
-            for key, scan in list(scans(backend).items()):
+            for key, scan in list(scan_store(backend).items()):
                 out.append((backend, key, scan))
     return out
 
@@ -187,16 +180,16 @@ def _control_scan(method: str, payload: Any, query: dict[str, list[str]]) -> tup
         body = {**{k: v[0] for k, v in query.items() if v}, **body}
         if not (body.get("repository") or body.get("repositoryName")):
             for backend, key, _scan in _all_scans():
-                scans(backend).pop(key, None)
+                scan_store(backend).pop(key, None)
             return 200, {"scans": []}
         if body.get("digest") or body.get("tag") or body.get("imageDigest") or body.get("imageTag"):
             backend, repo, image = _target(body)
-            scans(backend).pop((repo.name, image.image_digest), None)
+            scan_store(backend).pop((repo.name, image.image_digest), None)
         else:
             backend = _backend_for(body)
             name = body.get("repository") or body.get("repositoryName")
-            for key in [k for k in scans(backend) if k[0] == name]:
-                scans(backend).pop(key, None)
+            for key in [k for k in scan_store(backend) if k[0] == name]:
+                scan_store(backend).pop(key, None)
         return 200, {"scans": [_summary(b, key[0], s, now) for b, key, s in _all_scans()]}
     if method in ("POST", "PUT"):
         items = payload if isinstance(payload, list) else [payload]
@@ -212,7 +205,7 @@ def _control_scan(method: str, payload: Any, query: dict[str, list[str]]) -> tup
                 raise ControlError("an image index cannot be scanned")
             plan = _plan_from(body, started)
             scan = ImageScan(repo.name, image.image_digest, plan, configured=True)
-            scans(backend)[(repo.name, image.image_digest)] = scan
+            scan_store(backend)[(repo.name, image.image_digest)] = scan
             if started:
                 scan = start_scan(backend, repo, image, now)
             out.append(_summary(backend, repo.name, scan, now))
