@@ -93,14 +93,16 @@ pub(super) async fn same_images(
 }
 
 /// `on-conflict: wait`: polls until the deployment in flight has ended, within
-/// `wait-for-minutes`.
+/// `wait-for-minutes`. That wait starts the run's clock: the deadline it returns is the one the
+/// deployment of this run is then watched to, so the two together take `wait-for-minutes` at
+/// most.
 pub(super) async fn wait_for_clear(
     clients: &aws::Clients,
     d: &DeployConfig,
     route: &controllers::route::Route,
     c: &controllers::route::InFlight,
     progress: &Progress,
-) -> Result<()> {
+) -> Result<tokio::time::Instant> {
     progress.emit(Event::Info(format!(
         "waiting for deployment {} to end (on-conflict: wait)",
         c.id
@@ -121,7 +123,7 @@ pub(super) async fn wait_for_clear(
         tokio::time::sleep(poller.next(false)).await;
     }
     progress.emit(Event::Info(format!("deployment {} has ended", c.id)));
-    Ok(())
+    Ok(deadline)
 }
 
 /// What a deploy has read from disk before any AWS call.
@@ -150,6 +152,8 @@ pub(super) struct Prepared<'a> {
     pub(super) reuse_arn: Option<String>,
     /// Images with no scan yet, whose scan starts (a write) once every check has passed.
     pub(super) unscanned: Vec<stages::scan_gate::Resolution>,
+    /// The run's deadline, once waiting for a deployment in flight has started its clock.
+    pub(super) deadline: Option<tokio::time::Instant>,
 }
 
 /// `deploy`, or with `plan` every check and the diff and then a stop before the first write.
@@ -177,12 +181,13 @@ pub(crate) async fn deploy(
         // `on-conflict: wait` waits before the scan starts: a wait that times out or is
         // cancelled must leave nothing written, not even a scan.
         if let (Some(c), OnConflict::Wait) = (&p.conflict, d.on_conflict) {
-            before_any_change(
+            let deadline = before_any_change(
                 wait_for_clear(&clients, d, &p.route, c, progress),
                 cancel.clone(),
             )
             .await?;
             p.conflict = None;
+            p.deadline = Some(deadline);
         }
         scan_while_not_cancelled(&p, progress, outputs, cancel.clone()).await?;
         let end = execute(&clients, &p, progress, outputs, cancel).await?;
@@ -350,6 +355,7 @@ pub(super) async fn prepare<'a>(
         td,
         reuse_arn,
         unscanned,
+        deadline: None,
     })
 }
 
@@ -431,15 +437,8 @@ pub(super) async fn execute(
         outputs.insert("deployment-id", c.id.clone());
         return p
             .route
-            .follow(clients, d, c, &p.service, progress, cancel)
+            .follow(clients, d, c, &p.service, progress, p.deadline, cancel)
             .await;
-    }
-    if let (Some(c), OnConflict::Wait) = (&p.conflict, d.on_conflict) {
-        before_any_change(
-            wait_for_clear(clients, d, &p.route, c, progress),
-            cancel.clone(),
-        )
-        .await?;
     }
 
     // Writes start here; a cancellation that came in meanwhile is honoured between them.
@@ -474,6 +473,8 @@ pub(super) async fn execute(
         });
     }
     p.route
-        .start(clients, d, &p.service, &arn, progress, outputs, cancel)
+        .start(
+            clients, d, &p.service, &arn, progress, outputs, p.deadline, cancel,
+        )
         .await
 }

@@ -94,24 +94,28 @@ pub async fn fleet(
         let clients = &clients;
         async move {
             match (&p.conflict, p.d.on_conflict) {
-                (Some(c), OnConflict::Wait) => {
-                    wait_for_clear(clients, p.d, &p.route, c, scope).await
-                }
-                _ => Ok(()),
+                (Some(c), OnConflict::Wait) => wait_for_clear(clients, p.d, &p.route, c, scope)
+                    .await
+                    .map(Some),
+                _ => Ok(None),
             }
         }
     }));
     let waits = before_any_change(waits.map(Ok), cancel.clone()).await?;
-    if let Some(e) = waits.into_iter().find_map(Result::err) {
-        progress.emit(Event::Info(
-            "a deployment in flight did not end in time; nothing was deployed".into(),
-        ));
-        return Err(e);
-    }
-    for p in &mut prepared {
+    let deadlines = match waits.into_iter().collect::<Result<Vec<_>>>() {
+        Ok(deadlines) => deadlines,
+        Err(e) => {
+            progress.emit(Event::Info(
+                "a deployment in flight did not end in time; nothing was deployed".into(),
+            ));
+            return Err(e);
+        }
+    };
+    for (p, deadline) in prepared.iter_mut().zip(deadlines) {
         if p.d.on_conflict == OnConflict::Wait {
             p.conflict = None;
         }
+        p.deadline = deadline;
     }
     // Missing scans start only now that every service has passed its checks.
     let scans =
@@ -250,6 +254,8 @@ async fn revert(clients: &aws::Clients, p: &Prepared<'_>, progress: &Progress, w
                 previous,
                 progress,
                 &mut outs,
+                // Putting a service back is a deployment of its own, with its own clock.
+                None,
                 std::future::pending(),
             )
             .await

@@ -3,6 +3,8 @@
 
 use std::future::Future;
 
+use tokio::time::Instant;
+
 use crate::aws::Clients;
 use crate::config::{DeployConfig, WaitUntil};
 use crate::controllers::watch::{self, WatchEnd, WatchOptions};
@@ -196,7 +198,8 @@ impl Route {
         }
     }
 
-    /// Starts the deployment of `arn` and follows it as `wait-until` says.
+    /// Starts the deployment of `arn` and follows it as `wait-until` says, within `deadline`
+    /// when the run's clock already started.
     #[allow(clippy::too_many_arguments)]
     pub async fn start(
         &self,
@@ -206,9 +209,13 @@ impl Route {
         arn: &str,
         progress: &Progress,
         outputs: &mut Outputs,
+        deadline: Option<Instant>,
         cancel: impl Future<Output = String>,
     ) -> Result<WatchEnd> {
-        let opts = WatchOptions::from(d);
+        let opts = WatchOptions {
+            deadline,
+            ..WatchOptions::from(d)
+        };
         match self {
             Route::CodeDeploy { appspec, checked } => {
                 let opts = WatchOptions {
@@ -262,6 +269,7 @@ impl Route {
     }
 
     /// Follows a deployment someone else started (`on-conflict: attach`).
+    #[allow(clippy::too_many_arguments)]
     pub async fn follow(
         &self,
         clients: &Clients,
@@ -269,9 +277,13 @@ impl Route {
         c: &InFlight,
         service: &ServiceInfo,
         progress: &Progress,
+        deadline: Option<Instant>,
         cancel: impl Future<Output = String>,
     ) -> Result<WatchEnd> {
-        let opts = WatchOptions::from(d);
+        let opts = WatchOptions {
+            deadline,
+            ..WatchOptions::from(d)
+        };
         match self {
             Route::CodeDeploy { .. } => {
                 let end = codedeploy::watch(

@@ -27,6 +27,10 @@ pub struct WatchOptions {
     pub wait_for_stability: bool,
     /// CodeDeploy canary/linear: the time between two traffic steps.
     pub step_interval: Option<Duration>,
+    /// When the run's clock already started (it waited for the deployment in flight first):
+    /// the one deadline `wait-for-minutes` gives the whole run. Absent: `wait_minutes` from the
+    /// start of the watch.
+    pub deadline: Option<Instant>,
 }
 
 impl From<&DeployConfig> for WatchOptions {
@@ -37,6 +41,7 @@ impl From<&DeployConfig> for WatchOptions {
             wait_until: d.wait_until,
             wait_for_stability: d.wait_for_stability,
             step_interval: None,
+            deadline: None,
         }
     }
 }
@@ -49,6 +54,7 @@ impl From<&VerbConfig> for WatchOptions {
             wait_until: WaitUntil::Complete,
             wait_for_stability: false,
             step_interval: None,
+            deadline: None,
         }
     }
 }
@@ -181,7 +187,9 @@ pub async fn watch<T: Tracker>(
     mut poller: Poller,
     cancel: impl Future<Output = String>,
 ) -> Result<WatchEnd> {
-    let deadline = Instant::now() + Duration::from_secs(u64::from(opts.wait_minutes) * 60);
+    let deadline = opts
+        .deadline
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(u64::from(opts.wait_minutes) * 60));
     let mut failures = 0;
     let mut last_warning: Option<Instant> = None;
     let mut stopped_at: Option<Instant> = None;
@@ -500,12 +508,22 @@ mod tests {
         tracker: &mut Scripted,
         cancel: impl Future<Output = String>,
     ) -> (Result<WatchEnd>, Duration, Vec<String>) {
+        run_until(tracker, cancel, None).await
+    }
+
+    /// `run`, with the run's clock started earlier: `left` is what remains of its deadline.
+    async fn run_until(
+        tracker: &mut Scripted,
+        cancel: impl Future<Output = String>,
+        left: Option<Duration>,
+    ) -> (Result<WatchEnd>, Duration, Vec<String>) {
         let opts = WatchOptions {
             wait_minutes: 1,
             rollback_on_timeout: true,
             wait_until: WaitUntil::Complete,
             wait_for_stability: false,
             step_interval: None,
+            deadline: left.map(|l| Instant::now() + l),
         };
         let (progress, mut rx) = event::channel();
         let start = Instant::now();
@@ -547,6 +565,21 @@ mod tests {
                 .iter()
                 .any(|l| l.contains("got no answer before the deadline")),
             "{lines:?}"
+        );
+    }
+
+    /// A run that first waited for the deployment in flight has only what is left of its
+    /// `wait-for-minutes` to watch its own.
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_started_earlier_is_the_one_the_watch_keeps() {
+        let mut t = Scripted::new(vec![], running, stopped, Step::Answer(Stop::Requested));
+        let (end, _, _) = run_until(&mut t, never(), Some(Duration::from_secs(20))).await;
+        assert_eq!(end.unwrap(), WatchEnd::new("Stopped", 1));
+        assert_eq!(t.stops.len(), 1, "{:?}", t.stops);
+        let (_, at) = t.stops[0];
+        assert!(
+            at >= Duration::from_secs(20) && at < Duration::from_secs(25),
+            "stopped at {at:?}, not at the run's deadline"
         );
     }
 
@@ -654,6 +687,7 @@ mod rollback_tests {
             wait_until: WaitUntil::Complete,
             wait_for_stability: false,
             step_interval: None,
+            deadline: None,
         };
         let poller = Poller::new(Duration::from_secs(2), Duration::from_secs(15));
         let end = watch(&mut t, &opts, &progress, poller, std::future::pending())
