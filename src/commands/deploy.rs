@@ -300,9 +300,11 @@ pub(super) async fn prepare<'a>(
             &d.gate,
             task_def::cpu_architecture(&td),
             progress,
-            outputs,
         )
         .await?;
+        if !res.digest.is_empty() {
+            outputs.insert("image-digest", res.digest.clone());
+        }
         task_def::pin_image(&mut td, container, &res.pinned, &image.to_string());
         outputs.entry("image").or_insert(res.pinned.clone());
         resolutions.push(res);
@@ -339,7 +341,7 @@ pub(super) async fn prepare<'a>(
     // any write. Starting a missing scan is a write, left for after every check has passed.
     let mut unscanned = Vec::new();
     for res in resolutions {
-        if stages::scan_gate::judge(&res, &d.gate, false, progress, outputs)
+        if judge(&res, &d.gate, false, progress, outputs)
             .await?
             .is_none()
         {
@@ -359,6 +361,22 @@ pub(super) async fn prepare<'a>(
     })
 }
 
+/// Judges one image and records the verdict's outputs, which a blocked image sets too before
+/// it fails the run (exit 3).
+async fn judge(
+    res: &stages::scan_gate::Resolution,
+    gate: &crate::config::GateConfig,
+    may_start: bool,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<Option<stages::scan_gate::Gated>> {
+    let Some(gated) = stages::scan_gate::judge(res, gate, may_start, progress).await? else {
+        return Ok(None);
+    };
+    outputs.extend(gated.outputs());
+    gated.passed().map(Some)
+}
+
 /// Starts the scans no image had yet (the first write of a deploy) and judges them once they
 /// have finished.
 pub(super) async fn scan_unscanned(
@@ -367,7 +385,7 @@ pub(super) async fn scan_unscanned(
     outputs: &mut Outputs,
 ) -> Result<()> {
     for res in &p.unscanned {
-        if stages::scan_gate::judge(res, &p.d.gate, true, progress, outputs)
+        if judge(res, &p.d.gate, true, progress, outputs)
             .await?
             .is_none()
         {

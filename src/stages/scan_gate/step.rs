@@ -1,5 +1,6 @@
 //! The gate as a step of a run: resolve an image through ECR, then judge its findings, emitting
-//! the events and writing the reports.
+//! the events and writing the reports. It returns what it found; the command decides which
+//! action outputs that becomes.
 
 use super::ecr;
 use super::policy::{Finding, Severity, Verdict, evaluate};
@@ -12,7 +13,45 @@ pub struct Gated {
     /// `repo@sha256:…`, the reference to deploy.
     pub pinned: String,
     pub digest: String,
+    /// Absent when the gate did not judge the image (it is off).
     pub verdict: Option<Verdict>,
+    /// Where the findings were written as SARIF.
+    pub sarif_file: Option<std::path::PathBuf>,
+}
+
+impl Gated {
+    /// The counts per severity (and the SARIF file) as the action outputs name them.
+    pub fn outputs(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(verdict) = &self.verdict {
+            for (sev, name) in [
+                (Severity::Critical, "scan-critical"),
+                (Severity::High, "scan-high"),
+                (Severity::Medium, "scan-medium"),
+                (Severity::Low, "scan-low"),
+            ] {
+                out.push((name, verdict.count(sev).to_string()));
+            }
+        }
+        if let Some(path) = &self.sarif_file {
+            out.push(("sarif-file", path.display().to_string()));
+        }
+        out
+    }
+
+    /// The image, unless its findings block it (`Error::Gate`, exit 3).
+    pub fn passed(self) -> Result<Gated> {
+        match &self.verdict {
+            Some(verdict) if !verdict.passed => Err(Error::Gate {
+                message: format!(
+                    "blocked by {} findings above threshold ({})",
+                    verdict.blocking.len(),
+                    verdict.counts_text()
+                ),
+            }),
+            _ => Ok(self),
+        }
+    }
 }
 
 /// An image resolved to its digest, before its findings are judged.
@@ -33,7 +72,6 @@ pub async fn resolve_image(
     gate: &crate::config::GateConfig,
     arch: Option<&str>,
     progress: &crate::event::Progress,
-    outputs: &mut crate::outputs::Outputs,
 ) -> Result<Resolution> {
     use crate::event::Event;
     let Some(registry) = image.ecr() else {
@@ -81,7 +119,6 @@ pub async fn resolve_image(
         image: image.to_string(),
         digest: resolved.digest.clone(),
     });
-    outputs.insert("image-digest", resolved.digest.clone());
     if !gate.enabled {
         progress.emit(Event::Warning(format!(
             "SCAN GATE IS OFF (scan-gate: false): {image} is deployed without checking its vulnerabilities"
@@ -99,16 +136,15 @@ pub async fn resolve_image(
     })
 }
 
-/// Judges the findings of a resolved image. A blocked image is `Error::Gate` (exit 3); the
-/// reports are emitted either way. Starting a missing scan is a write, so with `may_start`
-/// false a scan that would have to be started answers `None` (judge again once every other
-/// check has passed).
+/// Judges the findings of a resolved image, emitting the reports; whether they block is the
+/// verdict's (`Gated::passed`). Starting a missing scan is a write, so with `may_start` false a
+/// scan that would have to be started answers `None` (judge again once every other check has
+/// passed).
 pub async fn judge(
     res: &Resolution,
     gate: &crate::config::GateConfig,
     may_start: bool,
     progress: &crate::event::Progress,
-    outputs: &mut crate::outputs::Outputs,
 ) -> Result<Option<Gated>> {
     use crate::event::Event;
     let Some((ecr, resolved)) = &res.scan else {
@@ -116,6 +152,7 @@ pub async fn judge(
             pinned: res.pinned.clone(),
             digest: res.digest.clone(),
             verdict: None,
+            sarif_file: None,
         }));
     };
     let pinned = res.pinned.clone();
@@ -168,17 +205,8 @@ pub async fn judge(
             ),
         });
     }
-    for (sev, name) in [
-        (Severity::Critical, "scan-critical"),
-        (Severity::High, "scan-high"),
-        (Severity::Medium, "scan-medium"),
-        (Severity::Low, "scan-low"),
-    ] {
-        outputs.insert(name, verdict.count(sev).to_string());
-    }
     if let Some(path) = &gate.sarif_file {
         write_sarif(path, &verdict, &pinned)?;
-        outputs.insert("sarif-file", path.display().to_string());
     }
     progress.emit(Event::GateVerdict {
         passed: verdict.passed,
@@ -198,18 +226,10 @@ pub async fn judge(
                 .unwrap_or_default()
         )));
     }
-    if !verdict.passed {
-        return Err(Error::Gate {
-            message: format!(
-                "blocked by {} findings above threshold ({})",
-                verdict.blocking.len(),
-                verdict.counts_text()
-            ),
-        });
-    }
     Ok(Some(Gated {
         pinned,
         digest: resolved.digest.clone(),
         verdict: Some(verdict),
+        sarif_file: gate.sarif_file.clone(),
     }))
 }
