@@ -778,33 +778,38 @@ pub async fn await_rollback(
     }
 }
 
-/// Follows CodeDeploy's own rollback deployment to its end without ever stopping it: stopped,
-/// it would leave production traffic wherever it is at that moment.
-pub async fn follow_rollback(
-    clients: &Clients,
-    opts: &WatchOptions,
-    id: &str,
-    service: (&str, &str),
-    progress: &Progress,
-    poller: Poller,
-) -> Result<WatchEnd> {
-    let mut tracker = CodeDeployTracker::new(clients, opts, id, service);
-    tracker.may_stop = false;
-    super::watch::watch(&mut tracker, opts, progress, poller, std::future::pending()).await
+/// Why a verb follows a deployment it will not stop itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Following {
+    /// CodeDeploy's own rollback deployment: never stopped, since a stopped rollback leaves
+    /// production traffic wherever it is at that moment.
+    Rollback,
+    /// A deployment we have just asked to stop (`abort`): its end is the outcome asked for.
+    OurStop,
 }
 
-/// Watches deployment `id`, which we have just asked to stop (`abort`), to its end.
-pub async fn follow_stop(
+/// Watches deployment `id` to its end, as `why` says.
+pub async fn follow(
     clients: &Clients,
     opts: &WatchOptions,
     id: &str,
     service: (&str, &str),
     progress: &Progress,
-    poller: Poller,
+    why: Following,
 ) -> Result<WatchEnd> {
     let mut tracker = CodeDeployTracker::new(clients, opts, id, service);
-    tracker.stop_requested = true;
-    super::watch::watch(&mut tracker, opts, progress, poller, std::future::pending()).await
+    match why {
+        Following::Rollback => tracker.may_stop = false,
+        Following::OurStop => tracker.stop_requested = true,
+    }
+    super::watch::watch(
+        &mut tracker,
+        opts,
+        progress,
+        Poller::from_env(),
+        std::future::pending(),
+    )
+    .await
 }
 
 /// A CodeDeploy deployment being followed.

@@ -98,7 +98,7 @@ pub async fn abort_deployment(
                 "`status` shows the revision the service runs",
             ));
         }
-        let end = follow_stop(clients, opts, id, target, progress, Poller::from_env()).await?;
+        let end = follow(clients, opts, id, target, progress, Following::OurStop).await?;
         stands(clients, v, None, progress).await?;
         let code = if end.status == "Stopped" { 0 } else { 1 };
         return Ok(WatchEnd::new(end.status, code));
@@ -112,7 +112,7 @@ pub async fn abort_deployment(
         .clone()
         .filter(|live| own.as_deref().is_none_or(|own| !same_revision(live, own)));
     abort(clients, id, progress).await?;
-    let end = follow_stop(clients, opts, id, target, progress, Poller::from_env()).await?;
+    let end = follow(clients, opts, id, target, progress, Following::OurStop).await?;
     if end.status != "Stopped" {
         stands(clients, v, None, progress).await?;
         return Ok(WatchEnd::new(end.status, 1));
@@ -147,13 +147,13 @@ async fn follow_rollback_to_its_end(
     expected: Option<String>,
     progress: &Progress,
 ) -> Result<WatchEnd> {
-    let end = super::follow_rollback(
+    let end = follow(
         clients,
         opts,
         id,
         (&v.cluster, &v.service),
         progress,
-        Poller::from_env(),
+        Following::Rollback,
     )
     .await?;
     ended_where(clients, v, end, "Succeeded", expected.as_deref(), progress).await
