@@ -52,7 +52,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
-BINARY = ROOT / "target" / "release" / "greenlight"
+# The binary measured unless --binary says otherwise: $GREENLIGHT_BENCH_BINARY, else the release build.
+BINARY = Path(os.environ.get("GREENLIGHT_BENCH_BINARY") or ROOT / "target" / "release" / "greenlight")
 
 
 class Emulator:
@@ -564,7 +565,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--runs", type=int, default=5, help="runs per speed figure (median; default 5)")
     parser.add_argument(
-        "--binary", type=Path, default=BINARY, help="the greenlight binary to measure (default: the release build)"
+        "--binary", type=Path, default=BINARY,
+        help="the greenlight binary to measure (default: $GREENLIGHT_BENCH_BINARY, else the release build)",
     )
     parser.add_argument(
         "--suite", choices=("all", "speed", "adversity"), default="all",
