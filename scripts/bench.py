@@ -256,6 +256,27 @@ def wait_idle(emu: Emulator, timeout: float = 30.0) -> None:
     raise SystemExit("a deployment did not end in time")
 
 
+def fleet_config(emu: Emulator, tmp: Path, td: Path, names: list[str]) -> Path:
+    """Seeds a CodeDeploy service per name in cluster bench and writes a `config` file that
+    deploys them all, each with its own task definition made from td."""
+    entries = []
+    for name in names:
+        seed = emu.seed("--cluster", "bench", "--service", name, "--family", name, "--repository", name)
+        # The seeded load balancer routes to a container named after the service.
+        doc = json.loads(td.read_text())
+        doc["family"] = name
+        doc["containerDefinitions"][0]["name"] = seed["containerName"]
+        own = tmp / f"{name}.json"
+        own.write_text(json.dumps(doc))
+        entries.append(
+            f"  - service: {name}\n    task-definition: {own}\n"
+            f"    container-name: {seed['containerName']}\n    image: {seed['image']}\n"
+        )
+    config = tmp / f"services-{len(names)}.yml"
+    config.write_text("services:\n" + "".join(entries))
+    return config
+
+
 def speed(runs: int) -> dict:
     figures: dict[str, float | int | str] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -301,22 +322,7 @@ def speed(runs: int) -> dict:
             for _ in range(runs if count == 1 else max(2, runs // 2)):
                 emu = Emulator(30.0)
                 try:
-                    names = [f"svc{i}" for i in range(count)]
-                    entries = []
-                    for name in names:
-                        seed = emu.seed("--cluster", "bench", "--service", name, "--family", name, "--repository", name)
-                        # The seeded load balancer routes to a container named after the service.
-                        doc = json.loads(td.read_text())
-                        doc["family"] = name
-                        doc["containerDefinitions"][0]["name"] = seed["containerName"]
-                        own = Path(tmp) / f"{name}.json"
-                        own.write_text(json.dumps(doc))
-                        entries.append(
-                            f"  - service: {name}\n    task-definition: {own}\n"
-                            f"    container-name: {seed['containerName']}\n    image: {seed['image']}\n"
-                        )
-                    config = Path(tmp) / "services.yml"
-                    config.write_text("services:\n" + "".join(entries))
+                    config = fleet_config(emu, Path(tmp), td, [f"svc{i}" for i in range(count)])
                     env = dict(aws_env(emu.endpoint), **env_poll)
                     wall, _, peak, _ = timed(
                         ["deploy", "--cluster", "bench", "--config", str(config), "--scan-gate", "false",
