@@ -32,6 +32,23 @@ Adversity (`--suite adversity`; one run each, real time, with production poll in
 * a GitHub that hangs, rate-limits (429, `retry-after: 60`), fails (502) or resets connections:
   the step's wall time minus that of a healthy GitHub, with the default reporting budget;
 * the secret corpus size (tests/fixtures/secrets.txt, not-secrets.txt).
+
+Round trips (`--suite roundtrips`; the emulator's clock at time scale 600, each AWS request
+delayed by the emulator's `--latency-ms`, so every call made after the previous one's answer
+costs that latency once):
+
+* for 0, 50 and 150 ms per request (median of --runs runs; --slow-runs at 150 ms), a deploy with
+  `wait-until: none` of a CodeDeploy blue/green service with the gate off, the same with the gate
+  on and a completed scan with nothing above the threshold, and an ECS rolling service with the
+  gate off: process start to the emulator's arrival of CreateDeployment (or UpdateService), the
+  sequential round trips up to and including it (/_greenlight/round-trips), the AWS calls after
+  it until the process exited, and the process wall time;
+* `plan` as the action on a pull request (one run, latency 0, the gate on), against a local
+  GitHub that answers the reporter's requests: the wall time, and each GitHub request with its
+  arrival after the start;
+* peak memory (max RSS) of the CodeDeploy deploy with the gate off at latency 0;
+* 10 services in one run (`config`) against one, gate off, `wait-until: none`, latency 50 ms:
+  the wall-time ratio.
 """
 
 from __future__ import annotations
@@ -52,7 +69,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
-BINARY = ROOT / "target" / "release" / "greenlight"
+# The binary measured unless --binary says otherwise: $GREENLIGHT_BENCH_BINARY, else the release build.
+BINARY = Path(os.environ.get("GREENLIGHT_BENCH_BINARY") or ROOT / "target" / "release" / "greenlight")
 
 
 class Emulator:
@@ -255,6 +273,32 @@ def wait_idle(emu: Emulator, timeout: float = 30.0) -> None:
     raise SystemExit("a deployment did not end in time")
 
 
+def service_taskdef(tmp: Path, td: Path, service: str, container: str) -> Path:
+    """td with the service's family and container name (the seeded load balancer's)."""
+    doc = json.loads(td.read_text())
+    doc["family"] = service
+    doc["containerDefinitions"][0]["name"] = container
+    own = tmp / f"{service}.json"
+    own.write_text(json.dumps(doc))
+    return own
+
+
+def fleet_config(emu: Emulator, tmp: Path, td: Path, names: list[str]) -> Path:
+    """Seeds a CodeDeploy service per name in cluster bench and writes a `config` file that
+    deploys them all, each with its own task definition made from td."""
+    entries = []
+    for name in names:
+        seed = emu.seed("--cluster", "bench", "--service", name, "--family", name, "--repository", name)
+        own = service_taskdef(tmp, td, name, seed["containerName"])
+        entries.append(
+            f"  - service: {name}\n    task-definition: {own}\n"
+            f"    container-name: {seed['containerName']}\n    image: {seed['image']}\n"
+        )
+    config = tmp / f"services-{len(names)}.yml"
+    config.write_text("services:\n" + "".join(entries))
+    return config
+
+
 def speed(runs: int) -> dict:
     figures: dict[str, float | int | str] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -300,22 +344,7 @@ def speed(runs: int) -> dict:
             for _ in range(runs if count == 1 else max(2, runs // 2)):
                 emu = Emulator(30.0)
                 try:
-                    names = [f"svc{i}" for i in range(count)]
-                    entries = []
-                    for name in names:
-                        seed = emu.seed("--cluster", "bench", "--service", name, "--family", name, "--repository", name)
-                        # The seeded load balancer routes to a container named after the service.
-                        doc = json.loads(td.read_text())
-                        doc["family"] = name
-                        doc["containerDefinitions"][0]["name"] = seed["containerName"]
-                        own = Path(tmp) / f"{name}.json"
-                        own.write_text(json.dumps(doc))
-                        entries.append(
-                            f"  - service: {name}\n    task-definition: {own}\n"
-                            f"    container-name: {seed['containerName']}\n    image: {seed['image']}\n"
-                        )
-                    config = Path(tmp) / "services.yml"
-                    config.write_text("services:\n" + "".join(entries))
+                    config = fleet_config(emu, Path(tmp), td, [f"svc{i}" for i in range(count)])
                     env = dict(aws_env(emu.endpoint), **env_poll)
                     wall, _, peak, _ = timed(
                         ["deploy", "--cluster", "bench", "--config", str(config), "--scan-gate", "false",
@@ -557,6 +586,306 @@ def print_adversity(a: dict) -> None:
             print(f"  {key.replace('corpus_', 'corpus, '):37} {a[key]} lines")
 
 
+# --suite roundtrips: sequential round trips to AWS and GitHub.
+
+ROUNDTRIP_LATENCIES_MS = (0, 50, 150)
+IMAGE_CLEAN_SCAN = "clean"  # the seed's default scan: MEDIUM and LOW findings only, so the gate passes
+
+
+@dataclass(frozen=True)
+class Case:
+    """One deploy measured up to the call that starts the deployment (`until`)."""
+
+    name: str
+    service: str
+    until: str
+    extra: tuple[str, ...]
+
+
+ROUNDTRIP_CASES = (
+    Case("CodeDeploy, gate off", "web", "codedeploy.CreateDeployment",
+         ("--scan-gate", "false", "--codedeploy-deployment-config", "CodeDeployDefault.ECSAllAtOnce")),
+    Case("CodeDeploy, gate on (scan clean)", "web", "codedeploy.CreateDeployment",
+         ("--scan-gate", "true", "--codedeploy-deployment-config", "CodeDeployDefault.ECSAllAtOnce")),
+    Case("ECS rolling, gate off", "roll", "ecs.UpdateService", ("--scan-gate", "false")),
+)
+
+
+def clear_calls(emu: Emulator) -> None:
+    urllib.request.urlopen(urllib.request.Request(emu.endpoint + "/_greenlight/calls", method="DELETE"))
+
+
+def set_latency(emu: Emulator, ms: int) -> None:
+    emu.post("/_greenlight/latency", {"latency_ms": ms})
+
+
+def seed_roundtrip_services(emu: Emulator, tmp: Path, td: Path) -> dict[str, tuple[dict, Path]]:
+    """The CodeDeploy service `web` (scan clean) and the ECS rolling service `roll`, each with
+    its seed and its task definition file."""
+    seeds = {
+        "web": emu.seed("--cluster", "bench", "--service", "web", "--family", "web", "--repository", "web",
+                        "--scan", IMAGE_CLEAN_SCAN),
+        "roll": emu.seed("--cluster", "bench", "--service", "roll", "--family", "roll", "--repository", "roll",
+                         "--controller", "ECS", "--strategy", "ROLLING"),
+    }
+    return {name: (seed, service_taskdef(tmp, td, name, seed["containerName"])) for name, seed in seeds.items()}
+
+
+def settle(emu: Emulator, case: Case) -> None:
+    """Until the previous run's deployment has ended, so the next one is neither refused nor
+    slowed by it."""
+    if case.until.startswith("codedeploy."):
+        wait_idle(emu)
+    else:
+        # A rolling update takes 34 AWS seconds: 0.06 s of wall time at time scale 600.
+        time.sleep(0.2)
+
+
+def case_args(case: Case, seed: dict, taskdef: Path) -> list[str]:
+    """The deploy of a case: wait-until none, and a new deployment even if nothing changed."""
+    return ["deploy", "--cluster", "bench", "--service", case.service, "--task-definition", str(taskdef),
+            "--container-name", seed["containerName"], "--image", seed["image"], "--wait-until", "none",
+            "--force-new-deployment", "true", *case.extra]
+
+
+def measure_once(emu: Emulator, case: Case, seed: dict, taskdef: Path) -> dict:
+    """One deploy with wait-until none: start → the call that starts the deployment, the
+    sequential round trips up to it, the calls after it, and the wall time."""
+    settle(emu, case)
+    clear_calls(emu)
+    wall, started, _, _ = timed(case_args(case, seed, taskdef), aws_env(emu.endpoint), rss=False)
+    ended = started + wall
+    trips = emu.get(f"/_greenlight/round-trips?until={case.until}")
+    calls = sorted(emu.get("/_greenlight/calls")["calls"], key=lambda c: float(c["ts"]))
+    service, action = case.until.split(".")
+    at = next(float(c["ts"]) for c in calls if (c.get("service"), c.get("action")) == (service, action))
+    return {
+        "to_call_ms": (at - started) * 1000,
+        "round_trips": trips["round_trips"],
+        "calls_before": trips["calls"],
+        "calls_after": sum(1 for c in calls if at < float(c["ts"]) <= ended),
+        "wall_ms": wall * 1000,
+    }
+
+
+def median_of(samples: list[dict]) -> dict:
+    """The median of each figure over the runs."""
+    return {key: round(statistics.median(s[key] for s in samples), 1) for key in samples[0]}
+
+
+def latency_table(emu: Emulator, services: dict[str, tuple[dict, Path]], runs: int, slow_runs: int) -> list[dict]:
+    """Every case at every latency, the median of its runs (slow_runs at the highest latency)."""
+    # One unmeasured run of each case first: moto loads a service's backend on its first request.
+    set_latency(emu, 0)
+    for case in ROUNDTRIP_CASES:
+        measure_once(emu, case, *services[case.service])
+    rows = []
+    for ms in ROUNDTRIP_LATENCIES_MS:
+        set_latency(emu, ms)
+        count = slow_runs if ms == max(ROUNDTRIP_LATENCIES_MS) else runs
+        for case in ROUNDTRIP_CASES:
+            seed, taskdef = services[case.service]
+            samples = [measure_once(emu, case, seed, taskdef) for _ in range(count)]
+            rows.append({"case": case.name, "latency_ms": ms, "until": case.until, "runs": count,
+                         **median_of(samples)})
+    set_latency(emu, 0)
+    return rows
+
+
+def peak_rss(emu: Emulator, services: dict[str, tuple[dict, Path]]) -> int:
+    """Max RSS (KiB) of the first case (CodeDeploy, gate off) at latency 0; -1 without GNU time."""
+    case = ROUNDTRIP_CASES[0]
+    seed, taskdef = services[case.service]
+    set_latency(emu, 0)
+    settle(emu, case)
+    _, _, peak, _ = timed(case_args(case, seed, taskdef), aws_env(emu.endpoint))
+    return peak
+
+
+FLEET_LATENCY_MS = 50
+FLEET_SIZE = 10
+
+
+def fleet_ratio(tmp: Path, td: Path, runs: int) -> dict:
+    """One service and FLEET_SIZE services in one run (`config`), gate off, wait-until none,
+    at FLEET_LATENCY_MS: the median wall times and their ratio."""
+    emu = Emulator(600.0)
+    try:
+        names = [f"svc{i}" for i in range(FLEET_SIZE)]
+        configs = {1: fleet_config(emu, tmp, td, names[:1]), FLEET_SIZE: fleet_config(emu, tmp, td, names)}
+        set_latency(emu, FLEET_LATENCY_MS)
+        walls = {}
+        for count, config in configs.items():
+            samples = []
+            for _ in range(runs):
+                wait_idle(emu)
+                wall, _, _, _ = timed(
+                    ["deploy", "--cluster", "bench", "--config", str(config), "--scan-gate", "false",
+                     "--wait-until", "none", "--force-new-deployment", "true",
+                     "--codedeploy-deployment-config", "CodeDeployDefault.ECSAllAtOnce"],
+                    aws_env(emu.endpoint),
+                    rss=False,
+                )
+                samples.append(wall)
+            walls[count] = statistics.median(samples)
+    finally:
+        emu.stop()
+    return {"latency_ms": FLEET_LATENCY_MS, "services": FLEET_SIZE, "one_s": round(walls[1], 2),
+            "many_s": round(walls[FLEET_SIZE], 2), "ratio": round(walls[FLEET_SIZE] / walls[1], 2)}
+
+
+PR_NUMBER = 5
+PR_HEAD_SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+class GitHubMock:
+    """A GitHub API answering what greenlight's reporter calls (src/report/github.rs) with
+    minimal valid JSON, and logging each request's method, path and arrival time."""
+
+    COMMENT = {"id": 1, "html_url": f"https://github.test/o/r/pull/{PR_NUMBER}#issuecomment-1", "body": ""}
+
+    def __init__(self) -> None:
+        import http.server
+
+        self.requests: list[tuple[float, str, str]] = []
+        mock = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # noqa: ANN002
+                pass
+
+            def _answer(self) -> None:
+                mock.requests.append((time.time(), self.command, self.path))
+                length = int(self.headers.get("content-length") or 0)
+                if length:
+                    self.rfile.read(length)
+                status, body = mock.answer(self.command, self.path.split("?", 1)[0])
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @classmethod
+    def answer(cls, method: str, path: str) -> tuple[int, object]:
+        """(status, body) for one request; paths are /repos/{owner}/{repo}/…"""
+        parts = path.strip("/").split("/")[3:]
+        match method, parts:
+            case "GET", ["issues", _, "comments"]:
+                return 200, []
+            case "POST", ["issues", _, "comments"]:
+                return 201, cls.COMMENT
+            case "PATCH", ["issues", "comments", _]:
+                return 200, cls.COMMENT
+            case "POST", ["statuses", _]:
+                return 201, {"id": 1, "state": "pending"}
+            case "GET", ["commits", _, "pulls"]:
+                return 200, [{"number": PR_NUMBER, "state": "open"}]
+            case "POST", ["deployments"]:
+                return 201, {"id": 1}
+            case "POST", ["deployments", _, "statuses"]:
+                return 201, {"id": 1}
+        return 404, {"message": "Not Found"}
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def runner_env(workspace: Path, github_url: str, inputs: dict[str, str]) -> dict[str, str]:
+    """What a runner sets for a step of this action on a pull request (src/gha, Target::from_env):
+    the event, the repository and commit, the token, the output files and the inputs as INPUT_*."""
+    event = workspace / "event.json"
+    event.write_text(json.dumps({"pull_request": {
+        "number": PR_NUMBER,
+        "head": {"sha": PR_HEAD_SHA, "repo": {"full_name": "o/r", "fork": False}},
+        "base": {"sha": "f" * 40, "repo": {"full_name": "o/r", "fork": False}},
+    }}))
+    return {
+        "GITHUB_ACTIONS": "true", "GITHUB_API_URL": github_url, "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event), "GITHUB_SHA": "e" * 40,
+        "GITHUB_TOKEN": "ghs_bench", "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_OUTPUT": str(workspace / "output"), "GITHUB_STEP_SUMMARY": str(workspace / "summary.md"),
+        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
+    }
+
+
+def plan_on_pull_request(tmp: Path, td: Path) -> dict:
+    """`plan` run once as the action on a pull request, latency 0, the gate on (scan clean), the
+    sticky comment and the commit status on: its wall time and the GitHub requests, with their
+    arrival after the start."""
+    workspace = tmp / "workspace"
+    workspace.mkdir()
+    emu = Emulator(600.0)
+    github = GitHubMock()
+    try:
+        seed = emu.seed("--cluster", "bench", "--service", "web", "--family", "web", "--repository", "web")
+        taskdef = service_taskdef(workspace, td, "web", seed["containerName"])
+        inputs = {"command": "plan", "cluster": "bench", "service": "web", "task-definition": taskdef.name,
+                  "container-name": seed["containerName"], "image": seed["image"], "github-token": "ghs_bench",
+                  "pr-comment": "true", "commit-status": "true"}
+        env = dict(aws_env(emu.endpoint), **runner_env(workspace, github.url, inputs))
+        start = time.time()
+        proc = subprocess.run([str(BINARY)], env=env, cwd=workspace, capture_output=True, text=True)
+        wall = time.time() - start
+    finally:
+        github.stop()
+        emu.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"plan on a pull request: exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
+    return {
+        "wall_s": round(wall, 2),
+        "requests": [{"at_ms": round((t - start) * 1000), "method": m, "path": p} for t, m, p in github.requests],
+    }
+
+
+def roundtrips(runs: int, slow_runs: int) -> dict:
+    """The figures of --suite roundtrips (see the docstring at the top)."""
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        td = tmp / "taskdef.json"
+        td.write_text((ROOT / "tests" / "fixtures" / "taskdef.json").read_text())
+        emu = Emulator(600.0)
+        try:
+            services = seed_roundtrip_services(emu, tmp, td)
+            table = latency_table(emu, services, runs, slow_runs)
+            rss_kib = peak_rss(emu, services)
+        finally:
+            emu.stop()
+        plan = plan_on_pull_request(tmp, td)
+        fleet = fleet_ratio(tmp, td, runs)
+    return {"latency": table, "peak_rss_kib": rss_kib, "plan_pull_request": plan, "fleet": fleet}
+
+
+def print_roundtrips(r: dict) -> None:
+    print("round trips (emulator time scale 600; latency added to every AWS request)")
+    print(f"  {'case':34} {'latency':>8} {'to call':>10} {'round trips':>12} {'calls':>6} {'after':>6} {'wall':>9}")
+    for row in r["latency"]:
+        print(f"  {row['case']:34} {row['latency_ms']:>5} ms {row['to_call_ms']:>7.0f} ms {row['round_trips']:>12g}"
+              f" {row['calls_before']:>6g} {row['calls_after']:>6g} {row['wall_ms']:>6.0f} ms")
+    print("  (to call: process start to CreateDeployment / UpdateService arriving; round trips: sequential,")
+    print("   up to and including it; calls: before it, itself included; after: AWS calls after it; median)")
+    rss = r["peak_rss_kib"]
+    print(f"  peak RSS, CodeDeploy gate off, latency 0   {rss / 1024:.1f} MiB" if rss >= 0
+          else "  peak RSS: n/a (needs /usr/bin/time)")
+    f = r["fleet"]
+    print(f"  {f['services']} services in one run vs one, latency {f['latency_ms']} ms   "
+          f"{f['many_s']} s vs {f['one_s']} s ({f['ratio']}x)")
+    plan = r["plan_pull_request"]
+    print(f"  plan on a pull request (comment and commit status), latency 0: {plan['wall_s']} s; GitHub saw")
+    for req in plan["requests"]:
+        print(f"    {req['at_ms']:>6} ms  {req['method']:6} {req['path']}")
+
+
 def main() -> int:
     global BINARY
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -564,17 +893,28 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--runs", type=int, default=5, help="runs per speed figure (median; default 5)")
     parser.add_argument(
-        "--binary", type=Path, default=BINARY, help="the greenlight binary to measure (default: the release build)"
+        "--slow-runs", type=int, default=None,
+        help="runs per round-trip figure at the highest latency (default: --runs)",
     )
     parser.add_argument(
-        "--suite", choices=("all", "speed", "adversity"), default="all",
-        help="speed: start-up, canaries and watching; adversity: bad days (about 4 minutes); default all",
+        "--binary", type=Path, default=BINARY,
+        help="the greenlight binary to measure (default: $GREENLIGHT_BENCH_BINARY, else the release build)",
+    )
+    parser.add_argument(
+        "--suite", choices=("all", "speed", "adversity", "roundtrips"), default="all",
+        help="speed: start-up, canaries and watching; adversity: bad days (about 4 minutes); "
+        "roundtrips: sequential round trips to AWS and GitHub; default all",
     )
     args = parser.parse_args()
     BINARY = args.binary.resolve()
+    slow_runs = args.slow_runs if args.slow_runs is not None else args.runs
     if args.suite == "adversity":
         figures = adversity()
         print(json.dumps(figures, indent=2)) if args.json else print_adversity(figures)
+        return 0
+    if args.suite == "roundtrips":
+        figures = roundtrips(args.runs, slow_runs)
+        print(json.dumps(figures, indent=2)) if args.json else print_roundtrips(figures)
         return 0
     fast = speed(args.runs)
     # Production poll intervals unless overridden: the figures describe what users get.
@@ -597,8 +937,9 @@ def main() -> int:
         ),
     ]
     hard = adversity() if args.suite == "all" else None
+    trips = roundtrips(args.runs, slow_runs) if args.suite == "all" else None
     if args.json:
-        print(json.dumps({"speed": fast, "watching": results, "adversity": hard}, indent=2))
+        print(json.dumps({"speed": fast, "watching": results, "adversity": hard, "roundtrips": trips}, indent=2))
         return 0
     print(f"{BINARY}: median of {args.runs} runs; {os.cpu_count()} CPUs")
     print(f"  binary size                          {fast['binary_bytes'] / 1e6:.1f} MB")
@@ -619,6 +960,9 @@ def main() -> int:
     if hard is not None:
         print()
         print_adversity(hard)
+    if trips is not None:
+        print()
+        print_roundtrips(trips)
     return 0
 
 
