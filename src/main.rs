@@ -64,14 +64,7 @@ fn github_client(cfg: &Config, runner: &Runner) -> Option<report::github::Client
             }
         });
     let deploys = matches!(cfg.command, Command::Deploy);
-    let channels = report::github::ReportTo {
-        github_token: cfg.report.github_token.clone(),
-        pr_comment: cfg.report.pr_comment,
-        commit_status: cfg.report.commit_status,
-        environment: cfg.report.environment.clone(),
-        environment_url: cfg.report.environment_url.clone(),
-    };
-    let target = report::github::Target::from_env(&channels, event.as_ref(), deploys, |name| {
+    let target = report::github::Target::from_env(&cfg.report, event.as_ref(), deploys, |name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })?;
     let warner = runner.clone();

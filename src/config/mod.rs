@@ -22,7 +22,7 @@ use fleet::fleet;
 pub use gate::{GateConfig, OnMissingScan};
 pub use inputs::{INPUTS, InputSpec, default_of, spec};
 use inputs::{Inputs, unknown_input};
-pub use report::{MAX_REPORT_TIMEOUT_SECONDS, ReportConfig};
+pub use report::{MAX_REPORT_TIMEOUT_SECONDS, ReportTo};
 use report::{report_config, report_timeout};
 pub use tag::TagConfig;
 use tag::tag_config;
@@ -69,7 +69,7 @@ impl Command {
 pub struct Config {
     pub command: Command,
     pub job: Job,
-    pub report: ReportConfig,
+    pub report: ReportTo,
     /// The most GitHub reporting may add to the run once its end state is known.
     pub report_timeout: std::time::Duration,
     /// Notes produced while reading inputs (e.g. a capped value) to print as warnings.

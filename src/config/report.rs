@@ -5,33 +5,11 @@ use std::time::Duration;
 use super::inputs::Inputs;
 use crate::error::{Error, Result};
 
-/// Where the run reports besides the log and the step summary.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct ReportConfig {
-    /// Absent outside a workflow unless given: then nothing is posted to GitHub.
-    pub github_token: Option<String>,
-    pub pr_comment: bool,
-    pub commit_status: bool,
-    /// A GitHub Deployment in this environment (deploy only).
-    pub environment: Option<String>,
-    pub environment_url: Option<String>,
-}
+/// Where the run reports: one type, the reporter's own, so config and report cannot drift.
+pub use crate::report::github::ReportTo;
 
-// The token never reaches a log, not even a debug print.
-impl std::fmt::Debug for ReportConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReportConfig")
-            .field("github_token", &self.github_token.as_ref().map(|_| "***"))
-            .field("pr_comment", &self.pr_comment)
-            .field("commit_status", &self.commit_status)
-            .field("environment", &self.environment)
-            .field("environment_url", &self.environment_url)
-            .finish()
-    }
-}
-
-pub(super) fn report_config(inputs: Inputs<'_>) -> Result<ReportConfig> {
-    Ok(ReportConfig {
+pub(super) fn report_config(inputs: Inputs<'_>) -> Result<ReportTo> {
+    Ok(ReportTo {
         // The action's default is an expression the runner fills in; unfilled (on the CLI) it
         // means no token.
         github_token: inputs

@@ -30,8 +30,9 @@ pub struct Target {
     pub environment_url: Option<String>,
 }
 
-/// Which channels to report on, and the token to do it with: what the configuration says,
-/// mapped here by the caller so the reporter needs nothing of the configuration.
+/// Which channels to report on, and the token to do it with. Plain data, read from the inputs
+/// by `config` (which uses this type as its own), so the reporter needs nothing of the
+/// configuration.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct ReportTo {
     pub github_token: Option<String>,
