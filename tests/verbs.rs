@@ -541,3 +541,43 @@ fn ecs_rolling_abort_says_where_the_service_stands_and_a_rollback_then_has_nothi
     );
     assert_eq!(s.emu.service_task_definition("demo", "web"), s.initial_td);
 }
+
+#[test]
+fn ecs_native_verbs_on_a_deployment_already_rolling_back_say_so_and_write_nothing() {
+    // AWS time at real pace: the rollback (about 17 AWS seconds) is still under way when the
+    // verbs read it.
+    let s = common::seeded_at(
+        1.0,
+        &[
+            "--controller",
+            "ECS",
+            "--strategy",
+            "BLUE_GREEN",
+            "--pause-hook",
+            "POST_TEST_TRAFFIC_SHIFT",
+        ],
+    );
+    s.start("ready");
+    let listed = s.emu.aws(
+        "AmazonEC2ContainerServiceV20141113.ListServiceDeployments",
+        json!({"cluster": "demo", "service": "web", "status": ["IN_PROGRESS"]}),
+    );
+    let arn = listed["serviceDeployments"][0]["serviceDeploymentArn"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{listed}"))
+        .to_string();
+    // Someone else (the console, another run) stops it with rollback.
+    s.emu.aws(
+        "AmazonEC2ContainerServiceV20141113.StopServiceDeployment",
+        json!({"serviceDeploymentArn": arn, "stopType": "ROLLBACK"}),
+    );
+    s.emu.clear_calls();
+    for verb in ["abort", "promote"] {
+        s.verb(verb, &[])
+            .assert()
+            .code(2)
+            .stderr(contains(format!("deployment {arn} is ROLLBACK_")))
+            .stderr(contains(format!("there is nothing to {verb}")));
+    }
+    assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
+}

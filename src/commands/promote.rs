@@ -22,7 +22,7 @@ pub async fn promote(
     let service = describe_service(&clients, &v.cluster, &v.service).await?;
     let controller = Controller::require(&service, &v.service, EXTERNAL_FIX)?;
     let end = controller
-        .promote(&clients, v, progress, outputs, cancel)
+        .promote(&clients, v, &service, progress, outputs, cancel)
         .await?;
     outputs.insert("deployment-status", end.status);
     Ok(end.exit_code)

@@ -98,6 +98,7 @@ impl Controller {
         self,
         clients: &Clients,
         v: &VerbConfig,
+        service: &ServiceInfo,
         progress: &Progress,
         outputs: &mut Outputs,
         cancel: impl Future<Output = String>,
@@ -110,7 +111,7 @@ impl Controller {
             }
             Controller::Rolling => ecs::rolling::promote(v),
             Controller::Native => {
-                ecs::native::promote(clients, v, &opts, progress, outputs, cancel).await
+                ecs::native::promote(clients, v, service, &opts, progress, outputs, cancel).await
             }
         }
     }
@@ -136,7 +137,9 @@ impl Controller {
             Controller::Rolling => {
                 ecs::rolling::abort(clients, v, service, &opts, progress, outputs).await?
             }
-            Controller::Native => ecs::native::abort(clients, v, &opts, progress, outputs).await?,
+            Controller::Native => {
+                ecs::native::abort(clients, v, service, &opts, progress, outputs).await?
+            }
         };
         standing::ended_where(clients, v, end, "Stopped", expected.as_deref(), progress).await
     }

@@ -6,6 +6,7 @@ use std::future::Future;
 
 use super::*;
 use crate::config::VerbConfig;
+use crate::controllers::ServiceInfo;
 use crate::controllers::poll::Poller;
 use crate::controllers::watch::{self, WatchOptions};
 use crate::outputs::Outputs;
@@ -333,41 +334,76 @@ impl<'a> NativeTracker<'a> {
 }
 
 /// The native service deployment a verb acts on: the given ARN, or the one in flight.
+///
+/// Whether one is in flight is decided as for every ECS service, from the service's own
+/// deployments (`ecs::in_flight`, what the deploy's route reads too). Only its ARN, which the
+/// deployment id does not give, is looked up in ListServiceDeployments.
 pub async fn find_in_flight(
     clients: &Clients,
-    cluster: &str,
-    service: &str,
+    service: &ServiceInfo,
+    (cluster, name): (&str, &str),
     given: Option<&str>,
+    verb: &str,
 ) -> Result<String> {
+    use aws_sdk_ecs::types::ServiceDeploymentStatus as S;
     if let Some(arn) = given.filter(|g| g.starts_with("arn:")) {
         return Ok(arn.to_string());
     }
-    let out = clients
+    if super::in_flight(&service.deployments).is_none() {
+        return Err(Error::state(
+            format!("no deployment is in flight for {cluster}/{name}"),
+            "start one with `deploy`",
+        ));
+    }
+    let mut listing = clients
         .ecs
         .list_service_deployments()
         .cluster(cluster)
-        .service(service)
-        .status(aws_sdk_ecs::types::ServiceDeploymentStatus::Pending)
-        .status(aws_sdk_ecs::types::ServiceDeploymentStatus::InProgress)
+        .service(name);
+    for status in [
+        S::Pending,
+        S::InProgress,
+        S::StopRequested,
+        S::RollbackRequested,
+        S::RollbackInProgress,
+    ] {
+        listing = listing.status(status);
+    }
+    let out = listing
         .send()
         .await
         .map_err(|e| Error::aws("ListServiceDeployments", &e))?;
-    let arns: Vec<String> = out
+    let listed: Vec<(String, S)> = out
         .service_deployments()
         .iter()
-        .filter_map(|b| b.service_deployment_arn().map(str::to_string))
+        .filter_map(|b| Some((b.service_deployment_arn()?.to_string(), b.status()?.clone())))
         .collect();
-    match arns.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(Error::state(
-            format!("no deployment is in flight for {cluster}/{service}"),
-            "start one with `deploy`",
-        )),
-        many => Err(Error::state(
+    let (actionable, ending): (Vec<_>, Vec<_>) = listed
+        .into_iter()
+        .partition(|(_, status)| matches!(status, S::Pending | S::InProgress));
+    match (actionable.as_slice(), ending.as_slice()) {
+        ([(one, _)], _) => Ok(one.clone()),
+        ([], [(arn, status), ..]) => Err(Error::state(
             format!(
-                "{} deployments are in flight for {cluster}/{service}: {}",
+                "deployment {arn} is {}: it is already ending, there is nothing to {verb}",
+                status.as_str()
+            ),
+            "wait for it to end; `status` shows where the service stands",
+        )),
+        ([], []) => Err(Error::state(
+            format!(
+                "a deployment is in flight for {cluster}/{name}, but ECS lists no service deployment for it yet"
+            ),
+            "run again in a moment, or name it with `deployment-id` (its service-deployment ARN)",
+        )),
+        (many, _) => Err(Error::state(
+            format!(
+                "{} deployments are in flight for {cluster}/{name}: {}",
                 many.len(),
-                many.join(", ")
+                many.iter()
+                    .map(|(arn, _)| arn.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             "name the one to act on with `deployment-id`",
         )),
@@ -404,8 +440,21 @@ pub async fn continue_paused(clients: &Clients, arn: &str, hook_id: &str) -> Res
 }
 
 /// The service deployment a verb acts on, named in the outputs.
-async fn deployment(clients: &Clients, v: &VerbConfig, outputs: &mut Outputs) -> Result<String> {
-    let arn = find_in_flight(clients, &v.cluster, &v.service, v.deployment_id.as_deref()).await?;
+async fn deployment(
+    clients: &Clients,
+    v: &VerbConfig,
+    service: &ServiceInfo,
+    verb: &str,
+    outputs: &mut Outputs,
+) -> Result<String> {
+    let arn = find_in_flight(
+        clients,
+        service,
+        (&v.cluster, &v.service),
+        v.deployment_id.as_deref(),
+        verb,
+    )
+    .await?;
     outputs.insert("deployment-id", arn.clone());
     Ok(arn)
 }
@@ -414,12 +463,13 @@ async fn deployment(clients: &Clients, v: &VerbConfig, outputs: &mut Outputs) ->
 pub async fn promote(
     clients: &Clients,
     v: &VerbConfig,
+    service: &ServiceInfo,
     opts: &WatchOptions,
     progress: &Progress,
     outputs: &mut Outputs,
     cancel: impl Future<Output = String>,
 ) -> Result<WatchEnd> {
-    let arn = deployment(clients, v, outputs).await?;
+    let arn = deployment(clients, v, service, "promote", outputs).await?;
     let Some(hook) = paused_hook(clients, &arn).await? else {
         return Err(Error::state(
             format!(
@@ -441,11 +491,12 @@ pub async fn promote(
 pub async fn abort(
     clients: &Clients,
     v: &VerbConfig,
+    service: &ServiceInfo,
     opts: &WatchOptions,
     progress: &Progress,
     outputs: &mut Outputs,
 ) -> Result<(WatchEnd, Option<String>)> {
-    let arn = deployment(clients, v, outputs).await?;
+    let arn = deployment(clients, v, service, "abort", outputs).await?;
     // The revision the deployment replaces is where its rollback takes traffic.
     let expected = describe_past(clients, vec![arn.clone()])
         .await?
