@@ -259,6 +259,21 @@ fn a_deployment_already_in_flight_is_refused_before_any_write() {
 }
 
 #[test]
+fn wait_until_none_returns_right_after_create_deployment() {
+    let s = seeded(&[]);
+    AssertCommand::from_std(s.deploy(&["--wait-until", "none"]))
+        .assert()
+        .code(0);
+    let calls = s.emu.calls();
+    let created = calls
+        .iter()
+        .position(|c| c == "codedeploy:CreateDeployment")
+        .unwrap_or_else(|| panic!("{calls:?}"));
+    assert_eq!(&calls[created + 1..], &[] as &[String], "{calls:?}");
+    assert_eq!(deployment_status(&s.out_file()).as_deref(), Some("Created"));
+}
+
+#[test]
 fn wait_until_ready_returns_at_the_ready_pause() {
     let s = seeded(&["--deployment-ready-option", "STOP_DEPLOYMENT"]);
     let out = s.deploy(&["--wait-until", "ready"]).output().unwrap();

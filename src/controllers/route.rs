@@ -230,9 +230,10 @@ impl Route {
                     config: checked.config_name.clone(),
                     console_url: codedeploy::console_url(&clients.region, &id),
                 });
+                // CreateDeployment's answer is all `none` waits for: reading the deployment
+                // back would only cost round trips to learn it was created.
                 if d.wait_until == WaitUntil::None {
-                    let snap = codedeploy::read(clients, &id, &mut None).await?;
-                    return Ok(WatchEnd::new(snap.status, 0));
+                    return Ok(WatchEnd::new("Created", 0));
                 }
                 let end = codedeploy::watch(
                     clients,
