@@ -220,7 +220,46 @@ async fn edits_are_spaced_five_seconds_apart_and_the_last_state_always_lands() {
             json!("<!-- greenlight:prod/web -->\nstep 9")
         ]
     );
-    assert!(t0.elapsed() >= Duration::from_secs(5), "{:?}", t0.elapsed());
+    // The run ended after a second: its final state did not wait out the spacing.
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn intermediate_edits_are_spaced_and_the_final_state_is_written_when_the_run_ends() {
+    let server = MockServer::start().await;
+    no_comments_yet(&server, 5).await;
+    Mock::given(method("POST"))
+        .respond_with(created(11))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 11})))
+        .mount(&server)
+        .await;
+    // A change every second for twelve seconds, then the run ends.
+    let docs = (0..12)
+        .map(|i| doc(&format!("step {i}"), Outcome::Pending))
+        .collect();
+    let t0 = tokio::time::Instant::now();
+    run(target(&server, Some(5)), docs, Duration::from_secs(1)).await;
+    let edits: Vec<Value> = requests(&server)
+        .await
+        .into_iter()
+        .filter(|(m, ..)| m == "PATCH")
+        .map(|(_, _, b)| b["body"].clone())
+        .collect();
+    // Spaced: the POST at 0 s, then edits near 5 s and 10 s, and the final state.
+    assert_eq!(edits.len(), 3, "{edits:?}");
+    assert_eq!(
+        edits.last(),
+        Some(&json!("<!-- greenlight:prod/web -->\nstep 11"))
+    );
+    // The run ended at 12 s; its final state did not wait for the 15-second mark.
+    assert!(
+        t0.elapsed() < Duration::from_millis(12_500),
+        "{:?}",
+        t0.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -279,12 +279,13 @@ struct Channels {
 /// then posts the final state once more.
 pub async fn publish(client: Client, mut docs: watch::Receiver<Vec<Doc>>) -> Published {
     let mut ch = Channels::default();
-    while docs.changed().await.is_ok() {
+    'follow: while docs.changed().await.is_ok() {
         let current = docs.borrow_and_update().clone();
         for doc in &current {
             client.sync(&mut ch, doc, false).await;
         }
-        // Edits are spaced out: the latest document wins, the ones in between are skipped.
+        // Intermediate edits are spaced out: the latest document wins, the ones in between are
+        // skipped. The end of the run cuts the wait short: the final state goes out at once.
         let next_edit = ch
             .comments
             .values()
@@ -294,15 +295,22 @@ pub async fn publish(client: Client, mut docs: watch::Receiver<Vec<Doc>>) -> Pub
         if let Some(at) = next_edit
             && at > Instant::now()
         {
-            tokio::select! {
-                () = tokio::time::sleep_until(at) => {}
-                r = docs.changed() => {
-                    if r.is_err() {
-                        break;
+            let mut changed = false;
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at) => break,
+                    r = docs.changed() => {
+                        if r.is_err() {
+                            break 'follow;
+                        }
+                        // Seen, so the next `changed` waits for another change or the end.
+                        docs.borrow_and_update();
+                        changed = true;
                     }
-                    docs.mark_changed();
-                    tokio::time::sleep_until(at).await;
                 }
+            }
+            if changed {
+                docs.mark_changed();
             }
         }
     }
