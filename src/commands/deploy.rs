@@ -261,53 +261,93 @@ pub(super) async fn prepare<'a>(
     for note in &td.notes {
         progress.emit(Event::Info(format!("task definition: {note}")));
     }
-    let service = controllers::describe_service(clients, &d.cluster, &d.service).await?;
-    // The live revision (for the diff) is read while the controller is checked.
-    let live_read = async {
-        match &service.task_definition {
-            Some(arn) => Some(task_def::describe_live(clients, arn).await),
-            None => None,
+    // Every read that needs nothing but the inputs starts at once (round trips are the cost
+    // in a real region): the service, CodeDeploy's group, config and deployments in flight, and
+    // each image's digest and findings. What needs an answer (the live revision, the group's
+    // own config) follows. Only reads: the first write still waits for every check.
+    let arch = task_def::cpu_architecture(&td).map(str::to_string);
+    let images_read = futures_util::future::join_all(images.iter().map(|(_, image)| {
+        let arch = arch.as_deref();
+        async move {
+            let res = stages::scan_gate::resolve_image(clients, image, &d.gate, arch).await?;
+            let scanned = stages::scan_gate::scan_findings(&res, &d.gate, false, progress).await?;
+            Ok::<_, Error>((res, scanned))
         }
+    }));
+    let service_checks = async {
+        let (service, codedeploy_read) = tokio::join!(
+            controllers::describe_service(clients, &d.cluster, &d.service),
+            controllers::codedeploy::prefetch(clients, d)
+        );
+        let service = service?;
+        // The live revision (for the diff) is read while the controller is checked.
+        let live_read = async {
+            match &service.task_definition {
+                Some(arn) => Some(task_def::describe_live(clients, arn).await),
+                None => None,
+            }
+        };
+        let (route, live) = tokio::join!(
+            controllers::route::route(
+                clients,
+                d,
+                &service,
+                files.appspec,
+                &td,
+                codedeploy_read,
+                progress
+            ),
+            live_read
+        );
+        Ok::<_, Error>((service, route?, live))
     };
-    let (route, live) = tokio::join!(
-        controllers::route::route(clients, d, &service, files.appspec, &td, progress),
-        live_read
-    );
-    let route = route?;
-    let conflict = route.conflict(clients, d, &service).await?;
-    if let Some(c) = &conflict {
-        if d.on_conflict == OnConflict::Fail {
-            return Err(Error::state(
-                format!(
-                    "deployment {} is still in flight for {}/{}; starting another would fight it ({})",
-                    c.id, d.cluster, d.service, c.url
-                ),
-                "wait for it to end or stop it, or set `on-conflict: wait` (or `attach` when it deploys this image)",
-            ));
+    // The service's checks come first, as they always have; a failure there need not wait
+    // for a scan still running.
+    let (service, route, live, conflict, read) = {
+        tokio::pin!(images_read);
+        tokio::pin!(service_checks);
+        let mut images_early = None;
+        let checked = loop {
+            tokio::select! {
+                checked = &mut service_checks => break checked,
+                read = &mut images_read, if images_early.is_none() => images_early = Some(read),
+            }
+        };
+        let (service, route, live) = checked?;
+        let conflict = route.conflict(clients, d, &service).await?;
+        if let Some(c) = &conflict {
+            if d.on_conflict == OnConflict::Fail {
+                return Err(Error::state(
+                    format!(
+                        "deployment {} is still in flight for {}/{}; starting another would fight it ({})",
+                        c.id, d.cluster, d.service, c.url
+                    ),
+                    "wait for it to end or stop it, or set `on-conflict: wait` (or `attach` when it deploys this image)",
+                ));
+            }
+            progress.emit(Event::Info(format!(
+                "deployment {} is in flight ({})",
+                c.id, c.url
+            )));
         }
-        progress.emit(Event::Info(format!(
-            "deployment {} is in flight ({})",
-            c.id, c.url
-        )));
-    }
-    // Each image is resolved to its digest and pinned into its container (reads only); the
-    // digest that is judged below is the one pinned (promise 2).
+        // Each image is pinned into its container at the digest it was resolved to; the digest
+        // that is judged below is the one pinned (promise 2).
+        let read = match images_early {
+            Some(read) => read,
+            None => images_read.await,
+        };
+        (service, route, live, conflict, read)
+    };
     let mut resolutions = Vec::new();
-    for (container, image) in &images {
-        let res = stages::scan_gate::resolve_image(
-            clients,
-            image,
-            &d.gate,
-            task_def::cpu_architecture(&td),
-            progress,
-        )
-        .await?;
+    for ((container, image), read) in images.iter().zip(read) {
+        let (res, scanned) = read?;
+        res.announce(&d.gate, progress);
         if !res.digest.is_empty() {
             outputs.insert("image-digest", res.digest.clone());
         }
         task_def::pin_image(&mut td, container, &res.pinned, &image.to_string());
         outputs.entry("image").or_insert(res.pinned.clone());
-        resolutions.push(res);
+        resolutions.push((res, scanned));
     }
     // Pinning adds a digest and a label per image: the limit is on what will be sent.
     task_def::check_size(&td)?;
@@ -340,12 +380,15 @@ pub(super) async fn prepare<'a>(
     // The gate last: images already scanned are judged now, so a blocked one fails before
     // any write. Starting a missing scan is a write, left for after every check has passed.
     let mut unscanned = Vec::new();
-    for res in resolutions {
-        if judge(&res, &d.gate, false, progress, outputs)
-            .await?
-            .is_none()
-        {
-            unscanned.push(res);
+    for (res, scanned) in resolutions {
+        match scanned {
+            Some(scanned) => {
+                record(
+                    stages::scan_gate::verdict(&res, scanned, &d.gate, progress)?,
+                    outputs,
+                )?;
+            }
+            None => unscanned.push(res),
         }
     }
     Ok(Prepared {
@@ -373,8 +416,16 @@ async fn judge(
     let Some(gated) = stages::scan_gate::judge(res, gate, may_start, progress).await? else {
         return Ok(None);
     };
+    record(gated, outputs).map(Some)
+}
+
+/// Records a verdict's outputs, which a blocked image sets too before it fails the run.
+fn record(
+    gated: stages::scan_gate::Gated,
+    outputs: &mut Outputs,
+) -> Result<stages::scan_gate::Gated> {
     outputs.extend(gated.outputs());
-    gated.passed().map(Some)
+    gated.passed()
 }
 
 /// Starts the scans no image had yet (the first write of a deploy) and judges them once they

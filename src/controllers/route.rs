@@ -37,13 +37,15 @@ pub struct InFlight {
 }
 
 /// Checks the controller and everything it needs (AppSpec, deployment group and config), and
-/// says in the log how the deployment will go.
+/// says in the log how the deployment will go. `read` is CodeDeploy's first-wave reads, made
+/// before the controller was known; another controller drops them.
 pub async fn route(
     clients: &Clients,
     d: &DeployConfig,
     service: &ServiceInfo,
     user_appspec: Option<AppSpec>,
     td: &TaskDef,
+    read: codedeploy::Prefetched,
     progress: &Progress,
 ) -> Result<Route> {
     let controller = Controller::require(
@@ -54,7 +56,7 @@ pub async fn route(
     match controller {
         Controller::CodeDeploy => {
             let appspec = appspec_for(d, service, user_appspec, td)?;
-            let checked = codedeploy::precheck(clients, d).await?;
+            let checked = codedeploy::precheck(clients, d, read).await?;
             progress.emit(Event::Info(format!(
                 "deployment config {} ({})",
                 checked.config_name, checked.routing

@@ -43,9 +43,44 @@ pub struct Checked {
     pub step_interval: Option<std::time::Duration>,
 }
 
-pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> {
-    let cd = &clients.codedeploy;
-    let group = cd
+/// The reads a CodeDeploy deploy needs that depend on nothing but the inputs: the group (its
+/// default name is known before the service is described), the deployments in flight, and the
+/// config when it is named. Started with the first wave, before the controller is known; for a
+/// service CodeDeploy does not deploy they are dropped unread (reads only, never a write).
+pub struct Prefetched {
+    group: Result<aws_sdk_codedeploy::operation::get_deployment_group::GetDeploymentGroupOutput>,
+    in_flight: Result<Vec<String>>,
+    named_config: Option<Result<ConfigRead>>,
+}
+
+type ConfigRead = aws_sdk_codedeploy::operation::get_deployment_config::GetDeploymentConfigOutput;
+
+/// Starts every read `precheck` needs that needs nothing else, at once.
+pub async fn prefetch(clients: &Clients, cfg: &DeployConfig) -> Prefetched {
+    let named = async {
+        match &cfg.deployment_config {
+            Some(name) => Some(read_config(clients, name).await),
+            None => None,
+        }
+    };
+    let (group, in_flight, named_config) = tokio::join!(
+        read_group(clients, cfg),
+        in_flight(clients, &cfg.application, &cfg.deployment_group),
+        named
+    );
+    Prefetched {
+        group,
+        in_flight,
+        named_config,
+    }
+}
+
+async fn read_group(
+    clients: &Clients,
+    cfg: &DeployConfig,
+) -> Result<aws_sdk_codedeploy::operation::get_deployment_group::GetDeploymentGroupOutput> {
+    clients
+        .codedeploy
         .get_deployment_group()
         .application_name(&cfg.application)
         .deployment_group_name(&cfg.deployment_group)
@@ -67,7 +102,37 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> 
                 "set `codedeploy-deployment-group` (default DgpECS-{cluster}-{service})",
             ),
             _ => Error::aws("GetDeploymentGroup", &e),
-        })?;
+        })
+}
+
+async fn read_config(clients: &Clients, config_name: &str) -> Result<ConfigRead> {
+    clients
+        .codedeploy
+        .get_deployment_config()
+        .deployment_config_name(config_name)
+        .send()
+        .await
+        .map_err(|e| match sdk_error_code(&e) {
+            Some("DeploymentConfigDoesNotExistException") => {
+                let hint = did_you_mean(config_name, PREDEFINED_CONFIGS.iter().copied())
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| {
+                        format!("predefined ECS configs: {}", PREDEFINED_CONFIGS.join(", "))
+                    });
+                Error::input(
+                    "codedeploy-deployment-config",
+                    format!("deployment config `{config_name}` does not exist"),
+                    hint,
+                )
+            }
+            _ => Error::aws("GetDeploymentConfig", &e),
+        })
+}
+
+/// Checks the group, its service and its config from what `prefetch` read; only the group's
+/// own config, when none is named, is read now (it is named by the group's answer).
+pub async fn precheck(clients: &Clients, cfg: &DeployConfig, read: Prefetched) -> Result<Checked> {
+    let group = read.group?;
     let info = group.deployment_group_info().ok_or_else(|| {
         Error::aws_reply(
             "CodeDeploy",
@@ -106,28 +171,10 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> 
         .clone()
         .or_else(|| info.deployment_config_name().map(str::to_string))
         .unwrap_or_else(|| DEFAULT_CONFIG.to_string());
-    // The config and the deployments in flight are independent reads: one round trip for both.
-    let (config, in_flight) = tokio::join!(
-        cd.get_deployment_config()
-            .deployment_config_name(&config_name)
-            .send(),
-        in_flight(clients, &cfg.application, &cfg.deployment_group)
-    );
-    let config = config.map_err(|e| match sdk_error_code(&e) {
-        Some("DeploymentConfigDoesNotExistException") => {
-            let hint = did_you_mean(&config_name, PREDEFINED_CONFIGS.iter().copied())
-                .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| {
-                    format!("predefined ECS configs: {}", PREDEFINED_CONFIGS.join(", "))
-                });
-            Error::input(
-                "codedeploy-deployment-config",
-                format!("deployment config `{config_name}` does not exist"),
-                hint,
-            )
-        }
-        _ => Error::aws("GetDeploymentConfig", &e),
-    })?;
+    let config = match read.named_config {
+        Some(config) => config?,
+        None => read_config(clients, &config_name).await?,
+    };
     let routing = config
         .deployment_config_info()
         .and_then(|i| i.traffic_routing_config())
@@ -180,7 +227,7 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig) -> Result<Checked> 
         config_name,
         routing,
         waits_at_ready,
-        in_flight: in_flight?,
+        in_flight: read.in_flight?,
         step_interval,
     })
 }

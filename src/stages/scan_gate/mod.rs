@@ -11,4 +11,4 @@ pub use policy::{
     parse_ignore,
 };
 pub use reports::{markdown_table, sarif};
-pub use step::{Gated, Resolution, judge, resolve_image};
+pub use step::{Gated, Resolution, Scanned, judge, resolve_image, scan_findings, verdict};

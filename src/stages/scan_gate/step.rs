@@ -57,23 +57,49 @@ impl Gated {
 /// An image resolved to its digest, before its findings are judged.
 #[derive(Debug, Clone)]
 pub struct Resolution {
+    /// The reference as given.
+    pub image: String,
     /// `repo@sha256:…`, the reference to deploy.
     pub pinned: String,
+    /// Empty when the image is outside ECR (and the gate off): deployed as given.
     pub digest: String,
     /// The ECR side, when the image is in ECR and the gate is on: what to judge.
     scan: Option<(aws_sdk_ecr::Client, ecr::Resolved)>,
 }
 
-/// Resolves `image` to its digest: reads only. A gate that is off, or an image outside ECR with
-/// the gate off, needs nothing more (see `judge`).
+impl Resolution {
+    /// Says in the log what the resolution found. Kept apart from `resolve_image`, so a deploy
+    /// can resolve while it checks the service and still report in the order of its checks.
+    pub fn announce(&self, gate: &crate::config::GateConfig, progress: &crate::event::Progress) {
+        use crate::event::Event;
+        let image = &self.image;
+        if self.digest.is_empty() {
+            progress.emit(Event::Warning(format!(
+                "scan gate is off and `{image}` is not in ECR: deploying it as given, not pinned to a digest"
+            )));
+            return;
+        }
+        progress.emit(Event::ImageResolved {
+            image: image.clone(),
+            digest: self.digest.clone(),
+        });
+        if !gate.enabled {
+            progress.emit(Event::Warning(format!(
+                "SCAN GATE IS OFF (scan-gate: false): {image} is deployed without checking its vulnerabilities"
+            )));
+        }
+    }
+}
+
+/// Resolves `image` to its digest: reads only, and says nothing (see `Resolution::announce`).
+/// A gate that is off, or an image outside ECR with the gate off, needs nothing more (see
+/// `judge`).
 pub async fn resolve_image(
     clients: &crate::aws::Clients,
     image: &crate::stages::image::ImageRef,
     gate: &crate::config::GateConfig,
     arch: Option<&str>,
-    progress: &crate::event::Progress,
 ) -> Result<Resolution> {
-    use crate::event::Event;
     let Some(registry) = image.ecr() else {
         if gate.enabled {
             return Err(Error::input(
@@ -84,10 +110,8 @@ pub async fn resolve_image(
                 "push the image to ECR, or set `scan-gate: false` to deploy it unscanned",
             ));
         }
-        progress.emit(Event::Warning(format!(
-            "scan gate is off and `{image}` is not in ECR: deploying it as given, not pinned to a digest"
-        )));
         return Ok(Resolution {
+            image: image.to_string(),
             pinned: image.to_string(),
             digest: String::new(),
             scan: None,
@@ -115,48 +139,30 @@ pub async fn resolve_image(
             r => r,
         }?;
     let pinned = image.pinned(&resolved.digest).to_string();
-    progress.emit(Event::ImageResolved {
-        image: image.to_string(),
-        digest: resolved.digest.clone(),
-    });
-    if !gate.enabled {
-        progress.emit(Event::Warning(format!(
-            "SCAN GATE IS OFF (scan-gate: false): {image} is deployed without checking its vulnerabilities"
-        )));
-        return Ok(Resolution {
-            pinned,
-            digest: resolved.digest,
-            scan: None,
-        });
-    }
     Ok(Resolution {
+        image: image.to_string(),
         pinned,
         digest: resolved.digest.clone(),
-        scan: Some((ecr, resolved)),
+        scan: gate.enabled.then_some((ecr, resolved)),
     })
 }
 
-/// Judges the findings of a resolved image, emitting the reports; whether they block is the
-/// verdict's (`Gated::passed`). Starting a missing scan is a write, so with `may_start` false a
-/// scan that would have to be started answers `None` (judge again once every other check has
-/// passed).
-pub async fn judge(
+/// The findings of each platform the gate covers, as ECR reports them (reads only, unless
+/// `may_start`). `None` when a scan would have to be started and `may_start` is false.
+pub struct Scanned(Vec<(String, String, Vec<Finding>)>);
+
+/// Reads the findings of a resolved image: the ECR half of `judge`, which a deploy starts with
+/// its first reads.
+pub async fn scan_findings(
     res: &Resolution,
     gate: &crate::config::GateConfig,
     may_start: bool,
     progress: &crate::event::Progress,
-) -> Result<Option<Gated>> {
-    use crate::event::Event;
+) -> Result<Option<Scanned>> {
     let Some((ecr, resolved)) = &res.scan else {
-        return Ok(Some(Gated {
-            pinned: res.pinned.clone(),
-            digest: res.digest.clone(),
-            verdict: None,
-            sarif_file: None,
-        }));
+        return Ok(Some(Scanned(Vec::new())));
     };
-    let pinned = res.pinned.clone();
-    let mut all: Vec<Finding> = Vec::new();
+    let mut out = Vec::new();
     for (platform, digest) in &resolved.gated {
         let Some(found) = ecr::findings_unless_starting(
             ecr,
@@ -171,6 +177,46 @@ pub async fn judge(
         else {
             return Ok(None);
         };
+        out.push((platform.clone(), digest.clone(), found));
+    }
+    Ok(Some(Scanned(out)))
+}
+
+/// Judges the findings of a resolved image, emitting the reports; whether they block is the
+/// verdict's (`Gated::passed`). Starting a missing scan is a write, so with `may_start` false a
+/// scan that would have to be started answers `None` (judge again once every other check has
+/// passed).
+pub async fn judge(
+    res: &Resolution,
+    gate: &crate::config::GateConfig,
+    may_start: bool,
+    progress: &crate::event::Progress,
+) -> Result<Option<Gated>> {
+    match scan_findings(res, gate, may_start, progress).await? {
+        Some(scanned) => verdict(res, scanned, gate, progress).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The verdict on findings already read, with its reports (log, SARIF, summary table).
+pub fn verdict(
+    res: &Resolution,
+    scanned: Scanned,
+    gate: &crate::config::GateConfig,
+    progress: &crate::event::Progress,
+) -> Result<Gated> {
+    use crate::event::Event;
+    if res.scan.is_none() {
+        return Ok(Gated {
+            pinned: res.pinned.clone(),
+            digest: res.digest.clone(),
+            verdict: None,
+            sarif_file: None,
+        });
+    }
+    let pinned = res.pinned.clone();
+    let mut all: Vec<Finding> = Vec::new();
+    for (platform, digest, found) in scanned.0 {
         if !platform.is_empty() {
             progress.emit(Event::Info(format!(
                 "{platform} ({digest}): {} findings",
@@ -226,10 +272,10 @@ pub async fn judge(
                 .unwrap_or_default()
         )));
     }
-    Ok(Some(Gated {
+    Ok(Gated {
         pinned,
-        digest: resolved.digest.clone(),
+        digest: res.digest.clone(),
         verdict: Some(verdict),
         sarif_file: gate.sarif_file.clone(),
-    }))
+    })
 }
