@@ -161,7 +161,8 @@ pub struct DeployArgs {
     /// Docker labels to set in the named containers, one KEY=value per line.
     #[arg(long, value_name = "LINES")]
     pub docker_labels: Option<String>,
-    /// AppSpec file (YAML or JSON) [default: generated from the service's load balancer].
+    /// AppSpec file (YAML or JSON) [default: appspec.yaml in the working directory, else generated
+    /// from the service's load balancer].
     #[arg(long, value_name = "FILE")]
     pub codedeploy_appspec: Option<String>,
     /// Deployment config, e.g. CodeDeployDefault.ECSCanary10Percent5Minutes [default: the group's].

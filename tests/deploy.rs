@@ -259,6 +259,45 @@ fn a_deployment_already_in_flight_is_refused_before_any_write() {
 }
 
 #[test]
+fn an_appspec_yaml_in_the_working_directory_is_used_as_the_aws_action_does() {
+    let s = seeded(&[]);
+    let work = s.dir.path().join("checkout");
+    std::fs::create_dir_all(&work).unwrap();
+    let spec = std::fs::read_to_string(fixture("appspec.yml")).unwrap();
+    std::fs::write(
+        work.join("appspec.yaml"),
+        format!(
+            "{spec}Hooks:\n  - BeforeAllowTraffic: arn:aws:lambda:us-east-1:123456789012:function:smoke\n"
+        ),
+    )
+    .unwrap();
+    // The deploy of `deploy_command`, without naming an AppSpec.
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
+        .arg("--task-definition")
+        .arg(fixture("taskdef.json"))
+        .args(["--container-name", "web", "--image", &s.image])
+        .args(["--wait-until", "none"])
+        .current_dir(&work);
+    let out = cmd.output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("AppSpec: appspec.yaml (found in the working directory"),
+        "{stdout}"
+    );
+    let id = outputs(&s.out_file())["codedeploy-deployment-id"].clone();
+    let info = s.emu.aws(
+        "CodeDeploy_20141006.GetDeployment",
+        json!({ "deploymentId": id }),
+    );
+    let content = info["deploymentInfo"]["revision"]["appSpecContent"]["content"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{info}"));
+    assert!(content.contains("function:smoke"), "{content}");
+}
+
+#[test]
 fn wait_until_none_returns_right_after_create_deployment() {
     let s = seeded(&[]);
     AssertCommand::from_std(s.deploy(&["--wait-until", "none"]))

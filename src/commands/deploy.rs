@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::event::{Event, Progress};
 use crate::outputs::Outputs;
 use crate::redact;
-use crate::stages::{self, appspec::AppSpec, task_def};
+use crate::stages::{self, task_def};
 
 /// Shows what this deployment changes against the revision the service runs now, and says
 /// whether they are the same revision in substance. A diff is a report: failing to read the
@@ -129,14 +129,14 @@ pub(super) async fn wait_for_clear(
 /// What a deploy has read from disk before any AWS call.
 pub(super) struct Files {
     pub(super) source: task_def::Source,
-    pub(super) appspec: Option<AppSpec>,
+    pub(super) appspec: Option<stages::appspec::UserFile>,
 }
 
 /// Files first: a typo in them must not cost a single AWS call.
 pub(super) fn load_files(d: &DeployConfig) -> Result<Files> {
     Ok(Files {
         source: task_def::prepare(d)?,
-        appspec: d.appspec.as_deref().map(AppSpec::load).transpose()?,
+        appspec: stages::appspec::UserFile::find(d.appspec.as_deref())?,
     })
 }
 

@@ -12,7 +12,7 @@ use crate::controllers::{Controller, ServiceInfo, codedeploy, ecs, poll::Poller}
 use crate::error::{Error, Result};
 use crate::event::{Event, Progress};
 use crate::outputs::Outputs;
-use crate::stages::appspec::AppSpec;
+use crate::stages::appspec::{AppSpec, UserFile};
 use crate::stages::task_def::TaskDef;
 
 /// How this service deploys.
@@ -43,7 +43,7 @@ pub async fn route(
     clients: &Clients,
     d: &DeployConfig,
     service: &ServiceInfo,
-    user_appspec: Option<AppSpec>,
+    user_appspec: Option<UserFile>,
     td: &TaskDef,
     read: codedeploy::Prefetched,
     progress: &Progress,
@@ -55,6 +55,12 @@ pub async fn route(
     )?;
     match controller {
         Controller::CodeDeploy => {
+            if let Some(f) = user_appspec.as_ref().filter(|f| f.by_default) {
+                progress.emit(Event::Info(format!(
+                    "AppSpec: {} (found in the working directory, as the AWS deploy action reads it; set codedeploy-appspec to use another)",
+                    f.path.display()
+                )));
+            }
             let appspec = appspec_for(d, service, user_appspec, td)?;
             let checked = codedeploy::precheck(clients, d, read).await?;
             progress.emit(Event::Info(format!(
@@ -103,19 +109,13 @@ pub async fn route(
 fn appspec_for(
     d: &DeployConfig,
     service: &ServiceInfo,
-    user_appspec: Option<AppSpec>,
+    user_appspec: Option<UserFile>,
     td: &TaskDef,
 ) -> Result<AppSpec> {
     match (user_appspec, &service.load_balancer) {
-        (Some(spec), _) => {
-            let origin = format!(
-                "AppSpec {}",
-                d.appspec
-                    .as_deref()
-                    .unwrap_or_else(|| "".as_ref())
-                    .display()
-            );
-            spec.check_against(&origin, td)?;
+        (Some(file), _) => {
+            let spec = file.spec?;
+            spec.check_against(&format!("AppSpec {}", file.path.display()), td)?;
             Ok(spec)
         }
         (None, Some((name, port))) => {

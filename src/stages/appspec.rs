@@ -10,6 +10,44 @@ use crate::error::{Error, Problem, Result};
 use crate::stages::read_document;
 use crate::stages::task_def::TaskDef;
 
+/// The AppSpec files the AWS deploy action reads when `codedeploy-appspec` is not given, in
+/// the order tried (it names `appspec.yaml`; the other spellings are the same file to a user).
+pub const DEFAULT_FILES: &[&str] = &["appspec.yaml", "appspec.yml", "appspec.json"];
+
+/// A user's AppSpec file: named by `codedeploy-appspec`, or found under its default name. A
+/// file found by default is judged only if the service deploys with CodeDeploy (the AWS action
+/// reads it only then), so its error waits until that is known.
+#[derive(Debug)]
+pub struct UserFile {
+    pub path: std::path::PathBuf,
+    pub spec: Result<AppSpec>,
+    pub by_default: bool,
+}
+
+impl UserFile {
+    /// The named file (loaded now: a typo in it must not cost an AWS call), or the first
+    /// default file that exists in the working directory.
+    pub fn find(named: Option<&Path>) -> Result<Option<UserFile>> {
+        if let Some(path) = named {
+            return Ok(Some(UserFile {
+                path: path.to_path_buf(),
+                spec: Ok(AppSpec::load(path)?),
+                by_default: false,
+            }));
+        }
+        Ok(DEFAULT_FILES
+            .iter()
+            .map(Path::new)
+            // A regular file only: a link found by name alone could point anywhere.
+            .find(|p| p.symlink_metadata().is_ok_and(|m| m.file_type().is_file()))
+            .map(|path| UserFile {
+                path: path.to_path_buf(),
+                spec: AppSpec::load(path),
+                by_default: true,
+            }))
+    }
+}
+
 /// An AppSpec ready to send, with the container and port the load balancer routes to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppSpec {
