@@ -116,6 +116,9 @@ pub struct ReportArgs {
     /// Most seconds GitHub reporting may add once the end state is known.
     #[arg(long, value_name = "SECONDS")]
     pub report_timeout_seconds: Option<String>,
+    /// Attempts per AWS API call, the first included (1 to 10).
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +130,9 @@ pub struct TagArgs {
     /// {run_attempt} {ref_slug} {pr}.
     #[arg(long, value_name = "TEMPLATE")]
     pub image_tag_template: Option<String>,
+    /// Attempts per AWS API call, the first included (1 to 10).
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<String>,
 }
 
 /// Booleans accept `--flag`, `--flag true` and `--flag false`, like the action's `true`/`false`.

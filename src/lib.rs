@@ -42,14 +42,15 @@ pub async fn run(
             service: service.to_string(),
         });
     }
+    let aws = cfg.aws;
     match &cfg.job {
-        Job::Deploy(d) => commands::deploy::deploy(d, false, progress, outputs, cancel).await,
-        Job::Plan(d) => commands::deploy::deploy(d, true, progress, outputs, cancel).await,
-        Job::Fleet(f) => commands::fleet::fleet(f, progress, outputs, cancel).await,
-        Job::Tag(t) => commands::tag::run(t, progress, outputs).await,
-        Job::Promote(v) => commands::promote::promote(v, progress, outputs, cancel).await,
-        Job::Status(v) => commands::status::status(v, progress, outputs).await,
-        Job::Abort(v) => commands::abort::abort(v, progress, outputs).await,
-        Job::Rollback(v) => commands::rollback::rollback(v, progress, outputs, cancel).await,
+        Job::Deploy(d) => commands::deploy::deploy(d, false, aws, progress, outputs, cancel).await,
+        Job::Plan(d) => commands::deploy::deploy(d, true, aws, progress, outputs, cancel).await,
+        Job::Fleet(f) => commands::fleet::fleet(f, aws, progress, outputs, cancel).await,
+        Job::Tag(t) => commands::tag::run(t, aws, progress, outputs).await,
+        Job::Promote(v) => commands::promote::promote(v, aws, progress, outputs, cancel).await,
+        Job::Status(v) => commands::status::status(v, aws, progress, outputs).await,
+        Job::Abort(v) => commands::abort::abort(v, aws, progress, outputs).await,
+        Job::Rollback(v) => commands::rollback::rollback(v, aws, progress, outputs, cancel).await,
     }
 }

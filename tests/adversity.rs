@@ -408,3 +408,39 @@ async fn sigterm_after_the_end_cuts_a_hanging_report_and_the_outputs_are_written
     .await
     .unwrap();
 }
+
+#[test]
+fn max_retries_sets_the_attempts_per_aws_call() {
+    // Two throttled answers: the default three attempts get through, a single one does not.
+    let s = seeded(&[]);
+    s.emu
+        .fault(json!({"kind": "throttle", "action": "DescribeServices", "count": 2}));
+    let out = deploy(&s, &["--wait-until", "none"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    s.emu.clear_calls();
+    s.emu
+        .fault(json!({"kind": "throttle", "action": "DescribeServices", "count": 2}));
+    let out = deploy(&s, &["--wait-until", "none", "--max-retries", "1"])
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(4), "{log}");
+    assert!(log.contains("DescribeServices"), "{log}");
+    let described = s
+        .emu
+        .calls()
+        .iter()
+        .filter(|c| *c == "ecs:DescribeServices")
+        .count();
+    assert_eq!(described, 1, "one attempt only");
+    assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
+}

@@ -160,7 +160,6 @@ const NOT_YET: &[&str] = &[
     "run-task-managed-ebs-volume",
     "wait-for-task-stopped",
     "keep-null-value-keys",
-    "max-retries",
     "run-task-arn",
 ];
 

@@ -14,8 +14,26 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// One operation with all its retries: the most a single AWS call can add to a run.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
-/// Attempts per operation (the first and two retries).
+/// Attempts per operation by default (the first and two retries), as the AWS deploy action's
+/// `max-retries` default. However many are allowed, `OPERATION_TIMEOUT` bounds them all.
 pub const MAX_ATTEMPTS: u32 = 3;
+/// The most `max-retries` may ask for: beyond this, retries only wait out the operation timeout.
+pub const MAX_ATTEMPTS_LIMIT: u32 = 10;
+
+/// What the run's inputs say about calling AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Attempts per operation (`max-retries`).
+    pub max_attempts: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_attempts: MAX_ATTEMPTS,
+        }
+    }
+}
 /// The longest backoff between two attempts: below the watch's 15 s poll cap, so a throttled
 /// read never waits longer than the next poll would.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
@@ -37,9 +55,9 @@ pub fn timeout_config() -> TimeoutConfig {
         .build()
 }
 
-pub fn retry_config() -> RetryConfig {
+pub fn retry_config(settings: Settings) -> RetryConfig {
     RetryConfig::standard()
-        .with_max_attempts(MAX_ATTEMPTS)
+        .with_max_attempts(settings.max_attempts)
         .with_initial_backoff(Duration::from_millis(500))
         .with_max_backoff(MAX_BACKOFF)
 }

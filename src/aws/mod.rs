@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 
 pub mod bounds;
 
-pub use bounds::{retry_config, timeout_config};
+pub use bounds::{Settings, retry_config, timeout_config};
 
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -27,9 +27,9 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub async fn from_env() -> Result<Clients> {
+    pub async fn from_env(settings: Settings) -> Result<Clients> {
         let conf = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(retry_config())
+            .retry_config(retry_config(settings))
             .timeout_config(timeout_config())
             .stalled_stream_protection(
                 aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()

@@ -9,8 +9,13 @@ use crate::outputs::Outputs;
 
 use super::promote::EXTERNAL_FIX;
 
-pub async fn abort(v: &VerbConfig, progress: &Progress, outputs: &mut Outputs) -> Result<u8> {
-    let clients = aws::Clients::from_env().await?;
+pub async fn abort(
+    v: &VerbConfig,
+    settings: aws::Settings,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<u8> {
+    let clients = aws::Clients::from_env(settings).await?;
     let service = describe_service(&clients, &v.cluster, &v.service).await?;
     let controller = Controller::require(&service, &v.service, EXTERNAL_FIX)?;
     let end = controller

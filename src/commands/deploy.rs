@@ -160,6 +160,7 @@ pub(super) struct Prepared<'a> {
 pub(crate) async fn deploy(
     d: &DeployConfig,
     plan: bool,
+    settings: aws::Settings,
     progress: &Progress,
     outputs: &mut Outputs,
     cancel: impl Future<Output = String>,
@@ -168,7 +169,7 @@ pub(crate) async fn deploy(
     let cancel = cancel.shared();
     let result = async {
         let checked = async {
-            let clients = aws::Clients::from_env().await?;
+            let clients = aws::Clients::from_env(settings).await?;
             let p = prepare(&clients, d, files, progress, outputs).await?;
             Ok((clients, p))
         };

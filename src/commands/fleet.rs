@@ -18,6 +18,7 @@ use crate::outputs::Outputs;
 /// with rollback and rolls back those that had already finished.
 pub async fn fleet(
     f: &config::Fleet,
+    settings: aws::Settings,
     progress: &Progress,
     outputs: &mut Outputs,
     cancel: impl Future<Output = String>,
@@ -28,7 +29,7 @@ pub async fn fleet(
         files.push(load_files(d)?);
     }
     let cancel = cancel.shared();
-    let clients = before_any_change(aws::Clients::from_env(), cancel.clone()).await?;
+    let clients = before_any_change(aws::Clients::from_env(settings), cancel.clone()).await?;
     let scopes: Vec<Progress> = f
         .services
         .iter()

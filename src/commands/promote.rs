@@ -14,11 +14,12 @@ pub const EXTERNAL_FIX: &str = "act on it with the tool that owns its task sets"
 
 pub async fn promote(
     v: &VerbConfig,
+    settings: aws::Settings,
     progress: &Progress,
     outputs: &mut Outputs,
     cancel: impl Future<Output = String>,
 ) -> Result<u8> {
-    let clients = aws::Clients::from_env().await?;
+    let clients = aws::Clients::from_env(settings).await?;
     let service = describe_service(&clients, &v.cluster, &v.service).await?;
     let controller = Controller::require(&service, &v.service, EXTERNAL_FIX)?;
     let end = controller

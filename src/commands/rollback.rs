@@ -17,11 +17,12 @@ use super::promote::EXTERNAL_FIX;
 
 pub async fn rollback(
     v: &VerbConfig,
+    settings: aws::Settings,
     progress: &Progress,
     outputs: &mut Outputs,
     cancel: impl Future<Output = String>,
 ) -> Result<u8> {
-    let clients = aws::Clients::from_env().await?;
+    let clients = aws::Clients::from_env(settings).await?;
     let service = describe_service(&clients, &v.cluster, &v.service).await?;
     let controller = Controller::require(&service, &v.service, EXTERNAL_FIX)?;
     let in_flight = controller.any_in_flight(&clients, v, &service).await?;
@@ -65,7 +66,7 @@ pub async fn rollback(
         short(&target)
     )));
     let d = v.redeploy(&target)?;
-    super::deploy::deploy(&d, false, progress, outputs, cancel).await
+    super::deploy::deploy(&d, false, settings, progress, outputs, cancel).await
 }
 
 /// Why there is nothing to roll back when the service's last deployment did not go through and

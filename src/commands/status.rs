@@ -12,10 +12,11 @@ use crate::stages::task_def;
 /// with its traffic split. Reads only.
 pub async fn status(
     v: &config::VerbConfig,
+    settings: aws::Settings,
     progress: &Progress,
     outputs: &mut Outputs,
 ) -> Result<u8> {
-    let clients = aws::Clients::from_env().await?;
+    let clients = aws::Clients::from_env(settings).await?;
     let service = controllers::describe_service(&clients, &v.cluster, &v.service).await?;
     let mut rows = vec![(
         "Controller".to_string(),

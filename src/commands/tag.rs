@@ -8,7 +8,12 @@ use crate::outputs::Outputs;
 use crate::stages::image::{ImageRef, TagContext, render_tag, repository_uri};
 
 /// `greenlight tag`: the unique, immutable reference this build should push and deploy.
-pub async fn run(cfg: &TagConfig, progress: &Progress, outputs: &mut Outputs) -> Result<u8> {
+pub async fn run(
+    cfg: &TagConfig,
+    settings: crate::aws::Settings,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<u8> {
     let pr = std::env::var_os("GITHUB_EVENT_PATH")
         .and_then(|p| crate::gha::event::read(std::path::Path::new(&p)).ok())
         .and_then(|e| e.pr_number);
@@ -19,7 +24,7 @@ pub async fn run(cfg: &TagConfig, progress: &Progress, outputs: &mut Outputs) ->
         .map(|r| r.registry.is_none())
         .unwrap_or(false);
     let clients = if needs_aws {
-        Some(Clients::from_env().await?)
+        Some(Clients::from_env(settings).await?)
     } else {
         None
     };

@@ -30,6 +30,7 @@ const RUN_ONLY: &[&str] = &[
     "report-timeout-seconds",
     "environment",
     "environment-url",
+    "max-retries",
 ];
 
 /// Reads the `config` file: a `services` list whose entries take the same names as the action

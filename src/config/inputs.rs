@@ -113,6 +113,7 @@ pub const INPUTS: &[InputSpec] = &[
     input_for("report-timeout-seconds", Some("15"), STATUS),
     input("environment", None),
     input("environment-url", None),
+    input_for("max-retries", Some("3"), Command::ALL),
 ];
 
 /// The input of that name in the table.

@@ -72,6 +72,8 @@ pub struct Config {
     pub report: ReportTo,
     /// The most GitHub reporting may add to the run once its end state is known.
     pub report_timeout: std::time::Duration,
+    /// How AWS is called (`max-retries`).
+    pub aws: crate::aws::Settings,
     /// Notes produced while reading inputs (e.g. a capped value) to print as warnings.
     pub warnings: Vec<String>,
 }
@@ -178,8 +180,26 @@ impl Config {
             job,
             report: report_config(inputs)?,
             report_timeout: report_timeout(inputs)?,
+            aws: aws_settings(inputs)?,
             warnings,
         })
+    }
+}
+
+/// `max-retries`: attempts per AWS operation, as the AWS deploy action counts them (its
+/// value is the SDK's `maxAttempts`, the first attempt included).
+fn aws_settings(inputs: Inputs<'_>) -> Result<crate::aws::Settings> {
+    use crate::aws::bounds::MAX_ATTEMPTS_LIMIT;
+    let value = inputs.get("max-retries").unwrap_or_default();
+    match value.parse::<u32>() {
+        Ok(n) if (1..=MAX_ATTEMPTS_LIMIT).contains(&n) => {
+            Ok(crate::aws::Settings { max_attempts: n })
+        }
+        _ => Err(Error::input(
+            "max-retries",
+            format!("`{value}` is not a whole number of attempts from 1 to {MAX_ATTEMPTS_LIMIT}"),
+            "give a number like `3` (each AWS call is tried that many times at most, within its 30 s bound)",
+        )),
     }
 }
 

@@ -232,6 +232,37 @@ fn gate_input_errors() {
 }
 
 #[test]
+fn max_retries_is_the_attempts_per_call_as_the_aws_action_counts_them() {
+    let c = Config::from_inputs(&inputs(&base())).unwrap();
+    assert_eq!(c.aws.max_attempts, 3);
+    let mut i = base();
+    i.push(("max-retries", "7"));
+    assert_eq!(
+        Config::from_inputs(&inputs(&i)).unwrap().aws.max_attempts,
+        7
+    );
+    for bad in ["0", "11", "many"] {
+        let mut i = base();
+        i.push(("max-retries", bad));
+        let e = Config::from_inputs(&inputs(&i)).unwrap_err().to_string();
+        assert!(e.starts_with("input `max-retries`: "), "{e}");
+        assert!(e.contains("from 1 to 10"), "{e}");
+    }
+    // A `config` entry cannot set it: the run has one set of AWS clients.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("services.yml");
+    std::fs::write(
+        &path,
+        "services:\n  - service: web\n    task-definition: web.json\n    max-retries: 5\n",
+    )
+    .unwrap();
+    let e = Config::from_inputs(&inputs(&[("config", path.to_str().unwrap())]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("services[0].max-retries"), "{e}");
+}
+
+#[test]
 fn tag_needs_only_a_repository() {
     let c = Config::from_inputs(&inputs(&[("command", "tag"), ("image", "web")])).unwrap();
     assert_eq!(
