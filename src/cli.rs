@@ -73,6 +73,9 @@ pub struct VerbArgs {
     /// Minutes to follow the deployment, at most 360.
     #[arg(long, value_name = "MINUTES")]
     pub wait_for_minutes: Option<String>,
+    /// The longest wait between two reads, in seconds (1 to 600) [default: 2 s backing off to 15 s].
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_max_delay_seconds: Option<String>,
     /// Stop with rollback on timeout or cancellation.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rollback_on_timeout: Option<String>,
@@ -204,6 +207,9 @@ pub struct DeployArgs {
     /// Minutes to wait before stopping the deployment, at most 360.
     #[arg(long, value_name = "MINUTES")]
     pub wait_for_minutes: Option<String>,
+    /// The longest wait between two reads, in seconds (1 to 600) [default: 2 s backing off to 15 s].
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_max_delay_seconds: Option<String>,
     /// Stop with rollback on timeout or cancellation.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rollback_on_timeout: Option<String>,

@@ -109,7 +109,7 @@ pub(super) async fn wait_for_clear(
     )));
     let deadline = tokio::time::Instant::now()
         + std::time::Duration::from_secs(u64::from(d.wait_minutes) * 60);
-    let mut poller = Poller::from_env();
+    let mut poller = Poller::from_env().at_most(d.poll_max);
     while route.busy(clients, d).await? {
         if tokio::time::Instant::now() >= deadline {
             return Err(Error::state(

@@ -66,6 +66,8 @@ pub struct DeployConfig {
     pub description: Option<String>,
     pub wait_until: WaitUntil,
     pub wait_minutes: u32,
+    /// The longest wait between two reads while waiting (`wait-max-delay-seconds`).
+    pub poll_max: Option<std::time::Duration>,
     pub rollback_on_timeout: bool,
     /// CodeDeploy: also wait out the original task set's termination wait.
     pub wait_for_stability: bool,
@@ -105,6 +107,29 @@ pub(super) fn target(
         .string("codedeploy-deployment-group")
         .unwrap_or_else(|| format!("DgpECS-{cluster}-{service}"));
     Ok((cluster, service, application, deployment_group))
+}
+
+/// The most `wait-max-delay-seconds` may be: a read at least every ten minutes.
+pub const MAX_POLL_DELAY_SECONDS: u64 = 600;
+
+/// `wait-max-delay-seconds`: the AWS action's cap on the delay between two polls.
+pub(super) fn poll_max(inputs: Inputs<'_>) -> Result<Option<std::time::Duration>> {
+    let name = "wait-max-delay-seconds";
+    inputs
+        .get(name)
+        .map(|value| match value.parse::<u64>() {
+            Ok(secs) if (1..=MAX_POLL_DELAY_SECONDS).contains(&secs) => {
+                Ok(std::time::Duration::from_secs(secs))
+            }
+            _ => Err(Error::input(
+                name,
+                format!(
+                    "`{value}` is not a whole number of seconds from 1 to {MAX_POLL_DELAY_SECONDS}"
+                ),
+                "give a number like `15`, or leave it out for greenlight's own 2 s to 15 s backoff",
+            )),
+        })
+        .transpose()
 }
 
 /// `wait-for-minutes`, capped as the AWS action caps it.
@@ -299,6 +324,7 @@ pub(super) fn deploy_config(
         description,
         wait_until,
         wait_minutes,
+        poll_max: poll_max(inputs)?,
         rollback_on_timeout,
         wait_for_stability: stability,
         on_conflict: inputs.choice(

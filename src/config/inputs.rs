@@ -106,6 +106,7 @@ pub const INPUTS: &[InputSpec] = &[
     ),
     input("wait-for-service-stability", Some("false")),
     input_for("wait-for-minutes", Some("30"), SERVICE),
+    input_for("wait-max-delay-seconds", None, SERVICE),
     input_for("rollback-on-timeout", Some("true"), SERVICE),
     input_for("github-token", Some("${{ github.token }}"), STATUS),
     input_for("pr-comment", Some("true"), STATUS),

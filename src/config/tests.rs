@@ -263,6 +263,23 @@ fn max_retries_is_the_attempts_per_call_as_the_aws_action_counts_them() {
 }
 
 #[test]
+fn wait_max_delay_seconds_is_a_cap_in_seconds() {
+    assert_eq!(deploy_of(&base()).poll_max, None);
+    let mut i = base();
+    i.push(("wait-max-delay-seconds", "15"));
+    assert_eq!(
+        deploy_of(&i).poll_max,
+        Some(std::time::Duration::from_secs(15))
+    );
+    for bad in ["0", "601", "soon"] {
+        let mut i = base();
+        i.push(("wait-max-delay-seconds", bad));
+        let e = Config::from_inputs(&inputs(&i)).unwrap_err().to_string();
+        assert!(e.starts_with("input `wait-max-delay-seconds`: "), "{e}");
+    }
+}
+
+#[test]
 fn tag_needs_only_a_repository() {
     let c = Config::from_inputs(&inputs(&[("command", "tag"), ("image", "web")])).unwrap();
     assert_eq!(

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::deploy::{DeployConfig, deploy_config, target, wait_minutes};
+use super::deploy::{DeployConfig, deploy_config, poll_max, target, wait_minutes};
 use super::inputs::Inputs;
 use crate::error::{Error, Result};
 
@@ -20,6 +20,8 @@ pub struct VerbConfig {
     /// revision the service ran before the last deployment.
     pub to: Option<String>,
     pub wait_minutes: u32,
+    /// The longest wait between two reads while following (`wait-max-delay-seconds`).
+    pub poll_max: Option<std::time::Duration>,
     pub rollback_on_timeout: bool,
     /// `abort`/`rollback`: stop CodeDeploy's own rollback deployment named by `deployment-id`
     /// instead of waiting for it.
@@ -47,6 +49,7 @@ impl VerbConfig {
         d.gate.enabled = false;
         d.force_new_deployment = true;
         d.wait_minutes = self.wait_minutes;
+        d.poll_max = self.poll_max;
         d.rollback_on_timeout = self.rollback_on_timeout;
         d.description = Some(format!("greenlight rollback to {task_definition}"));
         Ok(d)
@@ -97,6 +100,7 @@ pub(super) fn verb_config(
         deployment_id,
         to: inputs.string("to"),
         wait_minutes: wait_minutes(inputs, warnings)?,
+        poll_max: poll_max(inputs)?,
         rollback_on_timeout: inputs.flag("rollback-on-timeout")?,
     })
 }

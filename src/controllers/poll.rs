@@ -24,6 +24,15 @@ impl Poller {
         }
     }
 
+    /// Waits no longer than `cap` (`wait-max-delay-seconds`), never below the minimum.
+    pub fn at_most(mut self, cap: Option<Duration>) -> Self {
+        if let Some(cap) = cap {
+            self.max = cap.max(self.min);
+            self.current = self.current.min(self.max);
+        }
+        self
+    }
+
     pub fn with_jitter(mut self) -> Self {
         self.jitter = true;
         self
@@ -77,6 +86,25 @@ impl Poller {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_cap_bounds_the_backoff_but_not_below_the_minimum() {
+        let mut p = Poller::new(Duration::from_secs(2), Duration::from_secs(15))
+            .at_most(Some(Duration::from_secs(5)));
+        let waits: Vec<Duration> = (0..6).map(|_| p.next(false)).collect();
+        assert_eq!(waits.last(), Some(&Duration::from_secs(5)), "{waits:?}");
+        assert!(
+            waits.iter().all(|w| *w <= Duration::from_secs(5)),
+            "{waits:?}"
+        );
+        let mut p = Poller::new(Duration::from_secs(2), Duration::from_secs(15))
+            .at_most(Some(Duration::from_secs(1)));
+        assert_eq!(p.next(false), Duration::from_secs(2));
+        let mut p = Poller::new(Duration::from_secs(2), Duration::from_secs(15))
+            .at_most(Some(Duration::from_secs(120)));
+        let last = (0..20).map(|_| p.next(false)).last();
+        assert_eq!(last, Some(Duration::from_secs(120)));
+    }
+
     use super::*;
 
     #[test]

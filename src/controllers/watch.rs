@@ -27,6 +27,8 @@ pub struct WatchOptions {
     pub wait_for_stability: bool,
     /// CodeDeploy canary/linear: the time between two traffic steps.
     pub step_interval: Option<Duration>,
+    /// The longest wait between two reads (`wait-max-delay-seconds`); absent, the poller's.
+    pub poll_max: Option<Duration>,
     /// When the run's clock already started (it waited for the deployment in flight first):
     /// the one deadline `wait-for-minutes` gives the whole run. Absent: `wait_minutes` from the
     /// start of the watch.
@@ -41,6 +43,7 @@ impl From<&DeployConfig> for WatchOptions {
             wait_until: d.wait_until,
             wait_for_stability: d.wait_for_stability,
             step_interval: None,
+            poll_max: d.poll_max,
             deadline: None,
         }
     }
@@ -54,6 +57,7 @@ impl From<&VerbConfig> for WatchOptions {
             wait_until: WaitUntil::Complete,
             wait_for_stability: false,
             step_interval: None,
+            poll_max: v.poll_max,
             deadline: None,
         }
     }
@@ -184,9 +188,10 @@ pub async fn watch<T: Tracker>(
     tracker: &mut T,
     opts: &WatchOptions,
     progress: &Progress,
-    mut poller: Poller,
+    poller: Poller,
     cancel: impl Future<Output = String>,
 ) -> Result<WatchEnd> {
+    let mut poller = poller.at_most(opts.poll_max);
     let deadline = opts
         .deadline
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(u64::from(opts.wait_minutes) * 60));
@@ -523,6 +528,7 @@ mod tests {
             wait_until: WaitUntil::Complete,
             wait_for_stability: false,
             step_interval: None,
+            poll_max: None,
             deadline: left.map(|l| Instant::now() + l),
         };
         let (progress, mut rx) = event::channel();
@@ -566,6 +572,35 @@ mod tests {
                 .any(|l| l.contains("got no answer before the deadline")),
             "{lines:?}"
         );
+    }
+
+    /// `wait-max-delay-seconds` caps the backoff: a quiet deployment is read every 3 s, not at
+    /// up to 15 s.
+    #[tokio::test(start_paused = true)]
+    async fn wait_max_delay_seconds_caps_the_time_between_reads() {
+        let reads = |poll_max: Option<Duration>| async move {
+            let mut t = Scripted::new(vec![], running, stopped, Step::Answer(Stop::Requested));
+            let opts = WatchOptions {
+                wait_minutes: 1,
+                rollback_on_timeout: true,
+                wait_until: WaitUntil::Complete,
+                wait_for_stability: false,
+                step_interval: None,
+                poll_max,
+                deadline: None,
+            };
+            let (progress, _rx) = event::channel();
+            let poller = Poller::new(Duration::from_secs(2), Duration::from_secs(15));
+            watch(&mut t, &opts, &progress, poller, never())
+                .await
+                .unwrap();
+            t.reads_made
+        };
+        let backing_off = reads(None).await;
+        let capped = reads(Some(Duration::from_secs(3))).await;
+        // A minute at 2 s, then 3 s: about 20 reads; backing off to 15 s: under 10.
+        assert!(capped >= 18, "{capped}");
+        assert!(backing_off < 10, "{backing_off}");
     }
 
     /// A run that first waited for the deployment in flight has only what is left of its
@@ -687,6 +722,7 @@ mod rollback_tests {
             wait_until: WaitUntil::Complete,
             wait_for_stability: false,
             step_interval: None,
+            poll_max: None,
             deadline: None,
         };
         let poller = Poller::new(Duration::from_secs(2), Duration::from_secs(15));
