@@ -229,6 +229,10 @@ pub struct DeployArgs {
     /// Tags for the registered task definition revision, one KEY=value per line.
     #[arg(long, value_name = "LINES")]
     pub tags: Option<String>,
+    /// Keys whose empty values stay in the task definition, comma-separated [default: none;
+    /// other empty values are dropped, as the AWS deploy action drops them].
+    #[arg(long, value_name = "KEYS")]
+    pub keep_null_value_keys: Option<String>,
     /// Register a new revision even when it equals the live one.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub force_new_deployment: Option<String>,

@@ -158,7 +158,6 @@ const NOT_YET: &[&str] = &[
     "run-task-managed-ebs-volume-name",
     "run-task-managed-ebs-volume",
     "wait-for-task-stopped",
-    "keep-null-value-keys",
     "run-task-arn",
 ];
 

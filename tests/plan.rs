@@ -99,3 +99,22 @@ fn an_overlapping_deployment_is_reported_by_plan() {
         .stderr(contains("still in flight"));
     s.assert_no_write();
 }
+
+#[test]
+fn empty_values_in_the_file_are_dropped_as_the_aws_action_drops_them() {
+    let s = seeded(&[]);
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("taskdef.json")).unwrap()).unwrap();
+    doc["taskRoleArn"] = json!("");
+    doc["volumes"] = json!([]);
+    doc["containerDefinitions"][0]["portMappings"][0]["hostPort"] = json!(null);
+    let path = s.dir.path().join("with-empties.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    s.plan(&path)
+        .assert()
+        .code(0)
+        .stdout(contains(
+            "dropped empty values, as the AWS deploy action does (keep-null-value-keys keeps a key): `containerDefinitions[0].portMappings[0].hostPort`, `taskRoleArn`, `volumes`",
+        ));
+    s.assert_no_write();
+}

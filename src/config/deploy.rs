@@ -55,6 +55,9 @@ pub struct DeployConfig {
     pub render: Render,
     /// Lets containers keep `latest`/untagged images (sidecars the gate does not cover).
     pub allow_mutable_images: bool,
+    /// Keys whose empty values stay in the task definition (`keep-null-value-keys`); other
+    /// empty values are dropped, as the AWS deploy action drops them.
+    pub keep_empty: Vec<String>,
     /// Tags for the registered revision, on top of the file's own `tags`.
     pub tags: Vec<(String, String)>,
     /// Register a new revision even when it equals the live one.
@@ -306,6 +309,7 @@ pub(super) fn deploy_config(
     }
     Ok(DeployConfig {
         tags: inputs.pairs("tags")?,
+        keep_empty: inputs.list("keep-null-value-keys"),
         force_new_deployment: inputs.flag("force-new-deployment")?,
         allow_mutable_images: inputs.flag("allow-mutable-images")?,
         image_definitions,

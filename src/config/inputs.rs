@@ -71,6 +71,7 @@ pub const INPUTS: &[InputSpec] = &[
     input("mutable-tags", Some("latest")),
     input("allow-mutable-images", Some("false")),
     input("tags", None),
+    input("keep-null-value-keys", None),
     input("force-new-deployment", Some("false")),
     input("desired-count", None),
     input("propagate-tags", None),

@@ -18,7 +18,22 @@ pub fn prepare(cfg: &DeployConfig) -> Result<Source> {
         return Ok(Source::Registered(reference));
     }
     let (src, value) = read_document(&cfg.task_definition, "task definition")?;
+    let (value, dropped) = super::empty::drop_empty(value, &cfg.keep_empty);
     let mut td = from_value(&cfg.task_definition, &src, value)?;
+    if !dropped.is_empty() {
+        const SHOWN: usize = 10;
+        let more = dropped.len().saturating_sub(SHOWN);
+        td.notes.push(format!(
+            "dropped empty values, as the AWS deploy action does (keep-null-value-keys keeps a key): {}{}",
+            dropped
+                .iter()
+                .take(SHOWN)
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ));
+    }
     render(&mut td, &src, cfg)?;
     Ok(Source::File(td))
 }

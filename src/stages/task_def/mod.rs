@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 mod checks;
 mod ecs;
+mod empty;
 mod load;
 pub mod refs;
 #[cfg(test)]
