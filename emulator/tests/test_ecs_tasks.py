@@ -1,5 +1,6 @@
 """One-off ECS tasks (RunTask, StartTask): their lifecycle on the emulator clock,
-StopTask, DescribeTasks/ListTasks, the awslogs log lines and RunTask's checks."""
+StopTask, DescribeTasks/ListTasks, the awslogs log lines, the container_exits fault and
+RunTask's checks."""
 
 from __future__ import annotations
 
@@ -52,6 +53,12 @@ def task_transitions(url: str, arn: str, field: str) -> list[tuple[float, str]]:
     assert status == 200
     prefix = field + "="
     return [(t["at"], t["what"][len(prefix) :]) for t in body if t["id"] == arn and t["what"].startswith(prefix)]
+
+
+def add_fault(url: str, fault: dict[str, Any]) -> dict[str, Any]:
+    status, body = h.control(url, "POST", "faults", fault)
+    assert status == 200, body
+    return body["fault"]
 
 
 def stream_of(env: dict[str, Any], arn: str) -> str:
@@ -370,6 +377,86 @@ def test_container_lines_arrive_in_the_awslogs_stream_as_the_task_runs(emulator,
 
 
 # ----------------------------------------------------------------------
+# The container_exits fault
+# ----------------------------------------------------------------------
+def test_container_exits_fault_fails_tasks_of_new_revisions(emulator, aws, seeded):
+    env = seeded()
+    fault = add_fault(
+        emulator,
+        {
+            "kind": "container_exits",
+            "container": env["containerName"],
+            "exitCode": 137,
+            "reason": "OutOfMemoryError: Container killed due to memory usage",
+            "log": ["Running migrations", "Applying 0042_big_table...", "Killed"],
+            "count": 1,
+        },
+    )
+    # A revision registered before the fault is not affected.
+    old = run(aws, env)["tasks"][0]["taskArn"]
+    revision = h.register_revision(aws.ecs, env)
+    first, second = (t["taskArn"] for t in run(aws, env, taskDefinition=revision, count=2)["tasks"])
+    status, body = h.control(emulator, "GET", "faults")
+    assert status == 200 and all(f["id"] != fault["id"] for f in body["faults"])  # its one use is spent
+
+    failed = wait_task(aws, env, first, "STOPPED")
+    [container] = failed["containers"]
+    assert container["exitCode"] == 137
+    assert container["reason"] == "OutOfMemoryError: Container killed due to memory usage"
+    assert failed["stopCode"] == "EssentialContainerExited"
+    assert failed["stoppedReason"] == "Essential container in task exited"
+    assert log_lines(emulator, env, first) == ["Running migrations", "Applying 0042_big_table...", "Killed"]
+
+    for arn in (second, old):
+        task = wait_task(aws, env, arn, "STOPPED")
+        assert task["containers"][0]["exitCode"] == 0 and "reason" not in task["containers"][0]
+
+
+def test_container_exits_fault_without_container_hits_every_essential_one(emulator, aws, seeded):
+    env = seeded()
+    current = aws.ecs.describe_task_definition(taskDefinition=env["taskDefinitionArn"])["taskDefinition"]
+    web = dict(current["containerDefinitions"][0], essential=True)
+    sidecar = {"name": "sidecar", "image": "public.ecr.aws/nginx/nginx:latest", "essential": False}
+    lines = [f"line {n}" for n in range(12)]  # longer than the default run: the run lasts 12 AWS s
+    add_fault(emulator, {"kind": "container_exits", "exitCode": 1, "log": lines})
+    revision = aws.ecs.register_task_definition(
+        family=current["family"],
+        containerDefinitions=[web, sidecar],
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+    )["taskDefinition"]["taskDefinitionArn"]
+    tasks = [t["taskArn"] for t in run(aws, env, taskDefinition=revision, count=2)["tasks"]]
+    for arn in tasks:  # without count the fault stays
+        task = wait_task(aws, env, arn, "STOPPED")
+        codes = {c["name"]: c.get("exitCode") for c in task["containers"]}
+        assert codes == {web["name"]: 1, "sidecar": 0}
+        ran = epoch(task["executionStoppedAt"]) - epoch(task["startedAt"])
+        assert ran == pytest.approx(12 / 600, abs=0.002)
+        assert log_lines(emulator, env, arn) == lines
+    status, body = h.control(emulator, "GET", "faults")
+    assert [f["kind"] for f in body["faults"]] == ["container_exits"]
+
+
+def test_container_exits_fault_is_validated(emulator):
+    for bad in (
+        {"kind": "container_exits"},
+        {"kind": "container_exits", "exitCode": "137"},
+        {"kind": "container_exits", "exitCode": 256},
+        {"kind": "container_exits", "exitCode": 1, "log": "line"},
+        {"kind": "container_exits", "exitCode": 1, "log": [1]},
+        {"kind": "container_exits", "exitCode": 1, "container": ""},
+        {"kind": "container_exits", "exitCode": 1, "count": 0},
+        {"kind": "container_exits", "exitCode": 1, "reason": 5},
+    ):
+        status, body = h.control(emulator, "POST", "faults", bad)
+        assert status == 400 and body["error"], bad
+    fault = add_fault(emulator, {"kind": "container_exits", "exitCode": 0, "count": 2})
+    assert fault == {"kind": "container_exits", "exitCode": 0, "count": 2, "id": fault["id"]}
+
+
+# ----------------------------------------------------------------------
 # RunTask's checks
 # ----------------------------------------------------------------------
 def _error(call: Any) -> tuple[str, str]:
@@ -405,6 +492,7 @@ def test_run_task_checks_its_parameters_as_ecs_does(aws, seeded):
 def test_task_answers_fit_botocore_shapes(emulator, aws, seeded):
     env = seeded()
     cluster = env["cluster"]
+    add_fault(emulator, {"kind": "container_exits", "exitCode": 137, "reason": "OutOfMemoryError: killed"})
     revision = h.register_revision(aws.ecs, env)
     payload = {
         "cluster": cluster,
@@ -427,7 +515,7 @@ def test_task_answers_fit_botocore_shapes(emulator, aws, seeded):
     assert status == 200
     check_output("DescribeTasks", body)
     task = body["tasks"][0]
-    assert task["containers"][0]["exitCode"] == 0 and task["stopCode"] == "EssentialContainerExited"
+    assert task["containers"][0]["exitCode"] == 137 and task["stopCode"] == "EssentialContainerExited"
     for field in ("createdAt", "pullStartedAt", "pullStoppedAt", "startedAt", "stoppingAt", "stoppedAt"):
         assert isinstance(task[field], (int, float)), field
     assert body["failures"][0]["reason"] == "MISSING"

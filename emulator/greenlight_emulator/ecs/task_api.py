@@ -1,7 +1,8 @@
 """RunTask, StartTask, DescribeTasks, StopTask and ListTasks for tasks with a lifecycle
 (tasks.py): moto's backend creates the tasks; these response methods check the request
 the way ECS does, start each task's lifecycle and answer with what the task shows now.
-moto's resource accounting is patched to accept containers without a memory size."""
+RegisterTaskDefinition is hooked to note which faults predate each revision, and moto's
+resource accounting patched to accept containers without a memory size."""
 
 from __future__ import annotations
 
@@ -283,6 +284,15 @@ def install() -> None:
     for name, method in _METHODS.items():
         _original[name] = getattr(EC2ContainerServiceResponse, name, None)
         setattr(EC2ContainerServiceResponse, name, method)
+
+    original_register = EC2ContainerServiceBackend.register_task_definition
+
+    def register_task_definition(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> TaskDefinition:
+        definition = original_register(self, *args, **kwargs)
+        task_runs.mark_task_definition(definition)
+        return definition
+
+    EC2ContainerServiceBackend.register_task_definition = register_task_definition  # type: ignore[method-assign]
 
     original_requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
 

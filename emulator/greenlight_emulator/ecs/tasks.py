@@ -2,9 +2,9 @@
 
 moto creates a task RUNNING and leaves it so; here each task it creates gets a TaskRun
 (task.greenlight_run) that plans its lifecycle in AWS time when it starts:
-PROVISIONING, PENDING (the image pull), RUNNING, then, once its containers exited
-by themselves (exit code 0) or after
-StopTask (SIGTERM, 143), STOPPING/DEPROVISIONING and STOPPED. What DescribeTasks shows
+PROVISIONING, PENDING (the image pull), RUNNING, then, once its containers exited by
+themselves (exit code 0 unless a container_exits fault says otherwise) or after StopTask
+(SIGTERM, 143), STOPPING/DEPROVISIONING and STOPPED. What DescribeTasks shows
 is a function of that plan and the time. Containers with an awslogs log configuration
 write their lines to moto's CloudWatch Logs as they run. As for deployments, nothing
 runs in the background: tick_all(), before every request, writes the log lines that
@@ -46,6 +46,7 @@ FARGATE_PLATFORM_VERSION = "1.4.0"
 FARGATE_EPHEMERAL_GIB = 20
 
 _RUN = "greenlight_run"
+_FAULT_MARK = "greenlight_fault_mark"
 
 
 def _reached(instant: float | None, now: float) -> bool:
@@ -129,6 +130,17 @@ class TaskRun:
                     log=log_target(spec, backend.account_id, task.region_name, task.id),
                 )
             )
+        faults = STATE.faults.take_container_exits(
+            int(getattr(definition, _FAULT_MARK, 0)), [(c.name, c.essential) for c in self.containers]
+        )
+        for container in self.containers:
+            fault = faults.get(container.name)
+            if fault is not None:
+                container.exit_code = fault["exitCode"]
+                container.reason = fault.get("reason")
+                container.lines = fault.get("log")
+        self.faults = {name: fault["id"] for name, fault in faults.items()}
+
         longest = max((len(c.lines or []) for c in self.containers), default=0) * TASK_LOG_LINE_SECONDS
         self.run_seconds = max(TASK_RUN_SECONDS, longest)
         self.created_at = now
@@ -291,6 +303,7 @@ class TaskRun:
                     "exitCode": c.exit_code,
                     "reason": c.reason,
                     "logStream": f"{c.log.group}:{c.log.stream}" if c.log else None,
+                    "fault": self.faults.get(c.name),
                 }
                 for c in self.containers
             ],
@@ -411,11 +424,17 @@ def run_of(task: Task) -> TaskRun | None:
 def start(
     backend: EC2ContainerServiceBackend, task: Task, definition: TaskDefinition, now: float, inputs: dict[str, Any]
 ) -> TaskRun:
-    """Gives a task moto just created its lifecycle."""
+    """Gives a task moto just created its lifecycle (and takes the faults that apply)."""
     run = TaskRun(backend, task, definition, now, inputs)
     setattr(task, _RUN, run)
     run.advance(now)
     return run
+
+
+def mark_task_definition(definition: TaskDefinition) -> None:
+    """Notes which faults existed when a task definition revision was registered: only
+    those apply to its tasks (a container_exits fault hits revisions registered after it)."""
+    setattr(definition, _FAULT_MARK, STATE.faults.mark())
 
 
 def cluster_runs(backend: EC2ContainerServiceBackend, cluster_name: str) -> list[TaskRun]:
