@@ -4,6 +4,7 @@ RunTask's checks."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -437,6 +438,33 @@ def test_container_exits_fault_without_container_hits_every_essential_one(emulat
         assert log_lines(emulator, env, arn) == lines
     status, body = h.control(emulator, "GET", "faults")
     assert [f["kind"] for f in body["faults"]] == ["container_exits"]
+
+
+def test_container_exits_fault_fails_a_service_deployment_of_a_new_revision(emulator, aws, seeded):
+    env = seeded(controller="ECS")
+    fault = add_fault(
+        emulator, {"kind": "container_exits", "exitCode": 137, "reason": "OutOfMemoryError: killed", "count": 1}
+    )
+    revision = h.register_revision(aws.ecs, env)
+    answer = aws.ecs.update_service(cluster=env["cluster"], service=env["service"], taskDefinition=revision)
+    failed_id = answer["service"]["deployments"][0]["id"]
+    status, body = h.control(emulator, "GET", "faults")
+    assert all(f["id"] != fault["id"] for f in body["faults"])  # one use per deployment
+
+    def rolled_back(service: dict[str, Any]) -> bool:
+        rows = service["deployments"]
+        return len(rows) == 1 and rows[0]["id"] != failed_id and rows[0]["rolloutState"] == "COMPLETED"
+
+    after = h.poll(lambda: h.service(aws, env), rolled_back)
+    assert after["taskDefinition"] == env["taskDefinitionArn"]
+    name, container = env["service"], env["containerName"]
+    exited = re.compile(
+        rf"\(service {name}\) \(task [0-9a-f]{{32}}\) stopped: Essential container in task exited "
+        rf"\({container} exited with code 137: OutOfMemoryError: killed\)\."
+    )
+    messages = [event["message"] for event in after["events"]]
+    assert sum(1 for m in messages if exited.fullmatch(m)) >= 3
+    assert f"(service {name}) (deployment {failed_id}) deployment failed: tasks failed to start." in messages
 
 
 def test_container_exits_fault_is_validated(emulator):

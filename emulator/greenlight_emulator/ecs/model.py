@@ -287,6 +287,14 @@ def task_failed_message(service: str, task_id: str, reason: str) -> str:
     return f"(service {service}) (task {task_id}) failed to start: {reason}"
 
 
+def task_exited_message(service: str, task_id: str, exit: dict[str, Any]) -> str:
+    """A service task whose essential container exited (a container_exits fault)."""
+    detail = f"{exit['container']} exited with code {exit['exitCode']}"
+    if exit.get("reason"):
+        detail += f": {exit['reason']}"
+    return f"(service {service}) (task {task_id}) stopped: Essential container in task exited ({detail})."
+
+
 def placement_message(service: str, reason: str) -> str:
     return (
         f"(service {service}) was unable to place a task because no container instance met all of "

@@ -130,9 +130,8 @@ class TaskRun:
                     log=log_target(spec, backend.account_id, task.region_name, task.id),
                 )
             )
-        faults = STATE.faults.take_container_exits(
-            int(getattr(definition, _FAULT_MARK, 0)), [(c.name, c.essential) for c in self.containers]
-        )
+        hit = [(c.name, c.essential) for c in self.containers]
+        faults = STATE.faults.take_container_exits(fault_mark(definition), hit)
         for container in self.containers:
             fault = faults.get(container.name)
             if fault is not None:
@@ -435,6 +434,10 @@ def mark_task_definition(definition: TaskDefinition) -> None:
     """Notes which faults existed when a task definition revision was registered: only
     those apply to its tasks (a container_exits fault hits revisions registered after it)."""
     setattr(definition, _FAULT_MARK, STATE.faults.mark())
+
+
+def fault_mark(definition: TaskDefinition) -> int:
+    return int(getattr(definition, _FAULT_MARK, 0))
 
 
 def cluster_runs(backend: EC2ContainerServiceBackend, cluster_name: str) -> list[TaskRun]:
