@@ -166,7 +166,7 @@ def test_a_task_goes_from_provisioning_to_stopped_with_its_timestamps(emulator, 
 
 def test_polling_sees_every_state_in_order(emulator, aws, seeded):
     env = seeded()
-    set_scale(emulator, 20)
+    set_scale(emulator, 10)  # the shortest state lasts 0.3 s
     arn = run(aws, env)["tasks"][0]["taskArn"]
     seen: list[tuple[str, str, str]] = []
     deadline = time.monotonic() + 20
@@ -336,6 +336,41 @@ def test_cluster_counts_follow_one_off_tasks(emulator, aws, seeded):
     wait_task(aws, env, arn, "STOPPED")
     assert counts() == before
     assert h.service(aws, env)["runningCount"] == 2
+
+
+def test_ec2_tasks_from_run_task_and_start_task_give_their_instance_back(emulator, aws):
+    ec2 = boto3.client("ec2", endpoint_url=emulator, region_name=h.REGION)
+    cluster = f"ec2-{h.unique_name('ec2 tasks', 0)}"
+    aws.ecs.create_cluster(clusterName=cluster)
+    aws.ecs.register_task_definition(
+        family="job", containerDefinitions=[{"name": "job", "image": "busybox", "memory": 128, "cpu": 256}]
+    )
+    with pytest.raises(ClientError) as error:
+        aws.ecs.run_task(cluster=cluster, taskDefinition="job", launchType="EC2")
+    assert error.value.response["Error"]["Message"] == "No Container Instances were found in your cluster."
+
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
+    document = '{"instanceId": "%s"}' % instance["InstanceId"]
+    registered = aws.ecs.register_container_instance(cluster=cluster, instanceIdentityDocument=document)
+    instance_arn = registered["containerInstance"]["containerInstanceArn"]
+    set_scale(emulator, 1)
+    ran = aws.ecs.run_task(cluster=cluster, taskDefinition="job", launchType="EC2")["tasks"][0]
+    started = aws.ecs.start_task(cluster=cluster, taskDefinition="job", containerInstances=[instance_arn])["tasks"][0]
+    assert ran["containerInstanceArn"] == started["containerInstanceArn"] == instance_arn
+    assert (ran["launchType"], started["launchType"]) == ("EC2", "EC2")
+    counts = aws.ecs.describe_clusters(clusters=[cluster])["clusters"][0]
+    assert (counts["runningTasksCount"], counts["pendingTasksCount"]) == (0, 2)
+
+    set_scale(emulator, 600)
+    for arn in (ran["taskArn"], started["taskArn"]):
+        task = wait_task(aws, {"cluster": cluster}, arn, "STOPPED")
+        assert task["containers"][0]["exitCode"] == 0
+    counts = aws.ecs.describe_clusters(clusters=[cluster])["clusters"][0]
+    assert (counts["runningTasksCount"], counts["pendingTasksCount"]) == (0, 0)
+    described = aws.ecs.describe_container_instances(cluster=cluster, containerInstances=[instance_arn])
+    remaining = {r["name"]: r.get("integerValue") for r in described["containerInstances"][0]["remainingResources"]}
+    registered_cpu = next(r for r in registered["containerInstance"]["registeredResources"] if r["name"] == "CPU")
+    assert remaining["CPU"] == registered_cpu["integerValue"]
 
 
 # ----------------------------------------------------------------------

@@ -94,12 +94,15 @@ def _started(
     created: list[Task],
     definition: TaskDefinition,
     inputs: dict[str, Any],
+    counted: bool,
 ) -> list[dict[str, Any]]:
+    """Starts the lifecycle of the tasks moto created; counted: whether moto counted those
+    on a container instance as RUNNING in the cluster (its RunTask does, StartTask not)."""
     now = STATE.clock.now()
     answer = []
     for task in created:
-        if task.container_instance_arn:
-            # moto counted it RUNNING in the cluster; its lifecycle counts it from now on.
+        if counted and task.container_instance_arn:
+            # The task's lifecycle counts it from now on.
             cluster = backend.clusters[task.cluster_name]
             backend.update_cluster_resources(cluster, -1, task_state="RUNNING")
         run = task_runs.start(backend, task, definition, now, copy.deepcopy(inputs))
@@ -136,7 +139,8 @@ def run_task(self: EC2ContainerServiceResponse) -> ActionResult:
         if str(exc).startswith("No instances found"):
             raise _invalid(NO_CONTAINER_INSTANCES) from exc
         raise
-    return ActionResult({"tasks": _started(backend, created, definition, _inputs(self, network)), "failures": []})
+    answer = _started(backend, created, definition, _inputs(self, network), counted=True)
+    return ActionResult({"tasks": answer, "failures": []})
 
 
 def start_task(self: EC2ContainerServiceResponse) -> ActionResult:
@@ -154,7 +158,7 @@ def start_task(self: EC2ContainerServiceResponse) -> ActionResult:
         self._get_param("group"),
     )
     inputs = {"launchType": "EC2", **({"networkConfiguration": network} if network else {})}
-    return ActionResult({"tasks": _started(backend, created, definition, inputs), "failures": []})
+    return ActionResult({"tasks": _started(backend, created, definition, inputs, counted=False), "failures": []})
 
 
 def _task_arn(backend: EC2ContainerServiceBackend, cluster: str, ref: str) -> str:
