@@ -123,6 +123,7 @@ def test_a_task_goes_from_provisioning_to_stopped_with_its_timestamps(emulator, 
     assert answer["failures"] == []
     [started] = answer["tasks"]
     arn = started["taskArn"]
+    assert re.fullmatch(rf"arn:aws:ecs:us-east-1:123456789012:task/{env['cluster']}/[0-9a-f]{{32}}", arn)
     assert started["lastStatus"] == "PROVISIONING" and started["desiredStatus"] == "RUNNING"
     assert started["containers"][0]["lastStatus"] == "PENDING"
     for absent in ("startedAt", "pullStartedAt", "stoppingAt", "stoppedAt", "stopCode", "stoppedReason"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -89,6 +90,15 @@ def _inputs(self: EC2ContainerServiceResponse, network: dict[str, Any] | None) -
     return {k: v for k, v in inputs.items() if v is not None}
 
 
+def _aws_task_id(backend: EC2ContainerServiceBackend, task: Task) -> None:
+    """ECS task IDs are 32 hex digits (moto's are UUIDs with dashes): the task's ID, and so
+    its ARN and its key in the backend, become that."""
+    tasks = backend.tasks[task.cluster_name]
+    del tasks[task.task_arn]
+    task.id = uuid.UUID(task.id).hex
+    tasks[task.task_arn] = task
+
+
 def _started(
     backend: EC2ContainerServiceBackend,
     created: list[Task],
@@ -101,6 +111,7 @@ def _started(
     now = STATE.clock.now()
     answer = []
     for task in created:
+        _aws_task_id(backend, task)
         if counted and task.container_instance_arn:
             # The task's lifecycle counts it from now on.
             cluster = backend.clusters[task.cluster_name]

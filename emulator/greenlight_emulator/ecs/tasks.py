@@ -124,7 +124,7 @@ class TaskRun:
                         f"arn:{partition}:ecs:{task.region_name}:{backend.account_id}:container/"
                         f"{task.cluster_name}/{task.id}/{uuid.uuid4()}"
                     ),
-                    runtime_id=f"{task.id.replace('-', '')}-{secrets.randbelow(10**10):010d}",
+                    runtime_id=f"{task.id}-{secrets.randbelow(10**10):010d}",
                     definition=spec,
                     command=list(command) if command else None,
                     log=log_target(spec, backend.account_id, task.region_name, task.id),
