@@ -47,8 +47,19 @@ ECS_LIFECYCLE_STAGES = (
 # Faults bound to an ECS deployment (of a service with the ECS deployment controller) when
 # UpdateService starts it.
 ECS_DEPLOYMENT_FAULT_KINDS = ("circuit_breaker", "placement_failure", "fail_lifecycle_stage")
+# Faults bound to an ECS task (RunTask, StartTask or a service deployment's) when it starts.
+ECS_TASK_FAULT_KINDS = ("container_exits",)
 REQUEST_FAULT_KINDS = ("throttle", "http_error", "hang")
-FAULT_KINDS = ("fail_lifecycle_event", "never_ready", "slow_rollback", *REQUEST_FAULT_KINDS, *ECS_DEPLOYMENT_FAULT_KINDS)
+FAULT_KINDS = (
+    "fail_lifecycle_event",
+    "never_ready",
+    "slow_rollback",
+    *REQUEST_FAULT_KINDS,
+    *ECS_DEPLOYMENT_FAULT_KINDS,
+    *ECS_TASK_FAULT_KINDS,
+)
+# A container's exit code is what a process exits with: 0 to 255.
+MAX_EXIT_CODE = 255
 # The longest a `hang` fault holds a request when it does not say.
 DEFAULT_HANG_SECONDS = 3600.0
 
@@ -115,6 +126,7 @@ class FaultStore:
         self._removed = threading.Condition(self._lock)
         self._faults: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
+        self._last_id = 0
 
     # -- management -------------------------------------------------------
     def add(self, body: Any) -> dict[str, Any]:
@@ -152,6 +164,8 @@ class FaultStore:
             fault["count"] = None if body.get("count") is None else _positive_int(body["count"], "count")
         elif kind in ECS_DEPLOYMENT_FAULT_KINDS:
             fault.update(_ecs_deployment_fault(kind, body))
+        elif kind in ECS_TASK_FAULT_KINDS:
+            fault.update(_container_exits_fault(body))
         else:
             action = _optional_str(body, "action")
             if action is None:
@@ -182,9 +196,15 @@ class FaultStore:
                 if message is not None:
                     fault["message"] = message
         with self._lock:
-            fault["id"] = next(self._ids)
+            fault["id"] = self._last_id = next(self._ids)
             self._faults.append(fault)
             return dict(fault)
+
+    def mark(self) -> int:
+        """The id of the latest fault added so far: what was created now predates every
+        fault added later (see take_container_exits)."""
+        with self._lock:
+            return self._last_id
 
     def list(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -251,6 +271,27 @@ class FaultStore:
                 self._use(fault)
         return taken
 
+    def take_container_exits(self, mark: int, containers: list[tuple[str, bool]]) -> dict[str, dict[str, Any]]:
+        """The container_exits faults that apply to a task starting now, by container name:
+        faults added before its task definition revision was registered (whose mark() was
+        then at least their id) and naming one of its containers, or none (every essential
+        container). The first fault for a container wins; each fault that applied loses a use.
+        containers: (name, essential) of each of the task's containers."""
+        taken: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            for fault in list(self._faults):
+                if fault["kind"] != "container_exits" or fault["id"] > mark:
+                    continue
+                wanted = fault.get("container")
+                names = [n for n, essential in containers if (n == wanted if wanted else essential)]
+                names = [n for n in names if n not in taken]
+                if not names:
+                    continue
+                for name in names:
+                    taken[name] = dict(fault)
+                self._use(fault)
+        return taken
+
     def take_deployment_faults(self, application: str, deployment_group: str) -> dict[str, Any]:
         """The deployment faults bound to a deployment created now (uses are consumed)."""
         result: dict[str, Any] = {"fail_event": None, "never_ready": False, "rollback_seconds": None}
@@ -293,6 +334,27 @@ def _ecs_deployment_fault(kind: str, body: dict[str, Any]) -> dict[str, Any]:
         if value is not None:
             # Given by name or ARN; faults match on the name.
             fault[field] = value.split("/")[-1]
+    fault["count"] = None if body.get("count") is None else _positive_int(body["count"], "count")
+    return fault
+
+
+def _container_exits_fault(body: dict[str, Any]) -> dict[str, Any]:
+    fault: dict[str, Any] = {}
+    container = _optional_str(body, "container")
+    if container is not None:
+        fault["container"] = container
+    code = body.get("exitCode")
+    if isinstance(code, bool) or not isinstance(code, int) or not 0 <= code <= MAX_EXIT_CODE:
+        raise FaultError(f"exitCode must be an integer from 0 to {MAX_EXIT_CODE}")
+    fault["exitCode"] = code
+    reason = _optional_str(body, "reason")
+    if reason is not None:
+        fault["reason"] = reason
+    log = body.get("log")
+    if log is not None:
+        if not isinstance(log, list) or not all(isinstance(line, str) for line in log):
+            raise FaultError("log must be a list of strings (the container's log lines)")
+        fault["log"] = list(log)
     fault["count"] = None if body.get("count") is None else _positive_int(body["count"], "count")
     return fault
 

@@ -20,6 +20,7 @@ from .codedeploy.engine import EcsDeployment
 from .control import LIFECYCLE_EVENTS, STATE, FaultError, latency_ms
 from .ecr import control_endpoint as ecr_control
 from .ecs import controller as ecs_controller
+from .ecs import tasks as ecs_tasks
 from .round_trips import calls_until, sequential_round_trips
 
 CONTROL_PREFIX = "/_greenlight/"
@@ -28,9 +29,11 @@ StartResponse = Callable[..., Any]
 
 
 def tick_all() -> None:
-    """Advances every deployment (CodeDeploy and ECS) to now; call it under STATE.lock."""
+    """Advances every deployment (CodeDeploy and ECS) and one-off ECS task to now; call it
+    under STATE.lock."""
     codedeploy_api.tick_all()
     ecs_controller.tick_all()
+    ecs_tasks.tick_all()
 
 
 def _json_response(start_response: StartResponse, status: int, payload: Any) -> list[bytes]:
@@ -274,6 +277,13 @@ class GreenlightMiddleware:
             with STATE.lock:
                 tick_all()
                 return _json_response(start_response, 200, {"deployments": _deployments_snapshot()})
+
+        if route == "tasks":
+            if not allowed("GET"):
+                return _json_response(start_response, 405, {"error": "use GET"})
+            with STATE.lock:
+                tick_all()
+                return _json_response(start_response, 200, {"tasks": ecs_tasks.snapshot()})
 
         if route == "transitions":
             if allowed("GET"):

@@ -49,6 +49,7 @@ from .model import (
 from .native import NativeDeployment
 from .rolling import RollingDeployment
 from .service_deployment import InitialDeployment, ServiceDeployment
+from .tasks import fault_mark
 
 
 # ----------------------------------------------------------------------
@@ -173,9 +174,30 @@ class ServiceController:
         strategy = self.service.deployment_configuration.get("strategy") or "ROLLING"
         kind: type[ServiceDeployment] = RollingDeployment if strategy == "ROLLING" else NativeDeployment
         faults = STATE.faults.take_ecs_faults(self.service.cluster_name, self.service.name, kind.FAULT_KINDS)
+        exits = self._container_exits(task_definition)
+        if exits is not None:
+            faults["container_exits"] = exits
         deployment = kind(self, self.new_revision(task_definition, now), now, faults)
         self._add(deployment, now)
         return deployment
+
+    def _container_exits(self, task_definition: str | None) -> dict[str, Any] | None:
+        """The container_exits fault a deployment of that task definition takes (one use per
+        deployment, as for the other deployment faults): the first container it hits."""
+        if not task_definition:
+            return None
+        try:
+            definition = self.backend.describe_task_definition(task_definition)
+        except Exception:  # noqa: BLE001 - moto raises several kinds for a missing task definition
+            return None
+        containers = [
+            (str(c.get("name")), c.get("essential", True) is not False) for c in definition.container_definitions
+        ]
+        taken = STATE.faults.take_container_exits(fault_mark(definition), containers)
+        if not taken:
+            return None
+        name, fault = next(iter(taken.items()))
+        return {**fault, "container": name}
 
     def scale(self, now: float, desired: int) -> None:
         """UpdateService with only a new desired count: a settled service follows at once."""

@@ -3,7 +3,8 @@ deployment controller start with a PRIMARY task set (task_sets.py), as they do o
 AWS, and refuse a task definition change through UpdateService. Services with the
 ECS deployment controller get deployments that progress (controller.py, answered by
 api.py). UpdateService answers ServiceNotActiveException for a deleted service and
-keeps a deploymentConfiguration."""
+keeps a deploymentConfiguration. One-off tasks (RunTask, StartTask) get a lifecycle
+(tasks.py, answered by task_api.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from moto.core.utils import utcnow
 from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service
 
-from . import api
+from . import api, task_api
 from .api import update_ecs_service, update_other_service
 from .controller import attach
 from .task_sets import ensure_primary_task_set, refresh_service_counts
@@ -84,3 +85,4 @@ def install() -> None:
     EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
 
     api.install()
+    task_api.install()

@@ -49,6 +49,20 @@ ROLLBACK_DELAY = 2.0
 ROLLBACK_SECONDS = 15.0
 # StopServiceDeployment(ABORT): STOP_REQUESTED -> STOPPED.
 STOP_DELAY = 2.0
+# One-off tasks (RunTask, StartTask; see tasks.py): PROVISIONING this long, then PENDING while
+# the image is pulled (pullStartedAt to pullStoppedAt) and the containers start, then RUNNING
+# until the containers exit by themselves (a container_exits fault's longer log stretches that
+# to one line per second). Once they exited (executionStoppedAt) the task is STOPPED after
+# TASK_DEPROVISIONING_SECONDS. StopTask sends SIGTERM: the containers exit (143) after
+# TASK_SIGTERM_SECONDS.
+TASK_PROVISIONING_SECONDS = 3.0
+TASK_PULL_SECONDS = 4.0
+TASK_ACTIVATING_SECONDS = 1.0
+TASK_RUN_SECONDS = 10.0
+TASK_SIGTERM_SECONDS = 1.0
+TASK_DEPROVISIONING_SECONDS = 3.0
+# A container's log lines (awslogs) come one per this many seconds while it runs.
+TASK_LOG_LINE_SECONDS = 1.0
 # When a client polls rarely at a high time scale, repeating failures are fast-forwarded,
 # keeping only this many of the most recent repetitions (the event list keeps 100 anyway).
 CATCH_UP_REPEATS = 50
@@ -271,6 +285,14 @@ def rolling_back_message(service: str, rollout_id: str) -> str:
 
 def task_failed_message(service: str, task_id: str, reason: str) -> str:
     return f"(service {service}) (task {task_id}) failed to start: {reason}"
+
+
+def task_exited_message(service: str, task_id: str, exit: dict[str, Any]) -> str:
+    """A service task whose essential container exited (a container_exits fault)."""
+    detail = f"{exit['container']} exited with code {exit['exitCode']}"
+    if exit.get("reason"):
+        detail += f": {exit['reason']}"
+    return f"(service {service}) (task {task_id}) stopped: Essential container in task exited ({detail})."
 
 
 def placement_message(service: str, reason: str) -> str:

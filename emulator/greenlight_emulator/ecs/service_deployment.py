@@ -22,6 +22,7 @@ from .model import (
     RELAUNCH_DELAY,
     STOP_DELAY,
     TASK_FAIL_SECONDS,
+    TASK_RUN_SECONDS,
     TASK_START_INTERVAL,
     Action,
     Controller,
@@ -38,6 +39,7 @@ from .model import (
     placement_message,
     started_message,
     steady_message,
+    task_exited_message,
     task_failed_message,
 )
 
@@ -63,8 +65,9 @@ def ecs_error(code: str, message: str) -> ECSException:
 # ----------------------------------------------------------------------
 class TaskLauncher:
     """Brings a deployment (Rollout) to its desired number of running tasks, or fails
-    trying when a fault says so: tasks that never start (circuit_breaker) or that
-    cannot be placed (placement_failure)."""
+    trying when a fault says so: tasks that never start (circuit_breaker), that
+    cannot be placed (placement_failure) or whose essential container exits after
+    TASK_RUN_SECONDS running (container_exits)."""
 
     def __init__(
         self,
@@ -79,6 +82,7 @@ class TaskLauncher:
         self.rollout = rollout
         self.failing = faults.get("circuit_breaker")
         self.unplaceable = faults.get("placement_failure")
+        self.exits = faults.get("container_exits")
         self.on_ready = on_ready
         # Called after tasks failed; answers whether to launch replacements.
         self.on_failed = on_failed
@@ -99,7 +103,7 @@ class TaskLauncher:
         rollout = self.rollout
         missing = rollout.desired - len(rollout.running) - len(rollout.pending)
         if missing <= 0:
-            if not rollout.pending:
+            if not rollout.pending and self.exits is None:
                 self.on_ready(at)
             return
         task_ids = [new_task_id() for _ in range(missing)]
@@ -110,7 +114,10 @@ class TaskLauncher:
             self.owner.after(at, TASK_FAIL_SECONDS, lambda t: self._failed(t, task_ids))
             return
         for index, task_id in enumerate(task_ids):
-            self.owner.after(at, TASK_START_INTERVAL * (index + 1), functools.partial(self._running, task_id=task_id))
+            started = TASK_START_INTERVAL * (index + 1)
+            self.owner.after(at, started, functools.partial(self._running, task_id=task_id))
+            if self.exits is not None:
+                self.owner.after(at, started + TASK_RUN_SECONDS, functools.partial(self._exited, task_id=task_id))
 
     def _running(self, at: float, task_id: str) -> None:
         rollout = self.rollout
@@ -118,8 +125,28 @@ class TaskLauncher:
             rollout.pending.remove(task_id)
             rollout.running.append(task_id)
             rollout.updated_at = at
-        if not rollout.pending and len(rollout.running) >= rollout.desired:
+        if not rollout.pending and len(rollout.running) >= rollout.desired and self.exits is None:
             self.on_ready(at)
+
+    def _exited(self, at: float, task_id: str) -> None:
+        """A running task whose essential container exited: it stops and, unless the circuit
+        breaker trips, is replaced."""
+        rollout = self.rollout
+        if task_id not in rollout.running:
+            return
+        rollout.running.remove(task_id)
+        rollout.failed += 1
+        rollout.updated_at = at
+        add_event(self.service, at, task_exited_message(self.service.name, task_id, self.exits or {}))
+        if not self.on_failed(at):
+            return
+        next_launch = at + RELAUNCH_DELAY
+        if not self.failures_count:
+            cycle = TASK_START_INTERVAL + TASK_RUN_SECONDS + RELAUNCH_DELAY
+            skipped = self._cycles_to_skip(next_launch, cycle)
+            rollout.failed += skipped
+            next_launch += skipped * cycle
+        self.owner.after(next_launch, 0.0, self._launch)
 
     def _failed(self, at: float, task_ids: list[str]) -> None:
         rollout = self.rollout
