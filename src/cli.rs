@@ -364,15 +364,7 @@ mod tests {
     #[test]
     fn each_command_has_a_flag_for_exactly_its_inputs() {
         let cmd = command();
-        for command in [
-            Command::Deploy,
-            Command::Plan,
-            Command::Tag,
-            Command::Promote,
-            Command::Abort,
-            Command::Rollback,
-            Command::Status,
-        ] {
+        for &command in Command::ALL {
             let sub = cmd.find_subcommand(command.name()).unwrap();
             let mut flags: Vec<&str> = sub
                 .get_arguments()
