@@ -331,14 +331,14 @@ pub(super) async fn prepare<'a>(
                 c.id, c.url
             )));
         }
-        // Each image is pinned into its container at the digest it was resolved to; the digest
-        // that is judged below is the one pinned (promise 2).
         let read = match images_early {
             Some(read) => read,
             None => images_read.await,
         };
         (service, route, live, conflict, read)
     };
+    // Each image is pinned into its container at the digest it was resolved to; the digest
+    // that is judged below is the one pinned (promise 2).
     let mut resolutions = Vec::new();
     for ((container, image), read) in images.iter().zip(read) {
         let (res, scanned) = read?;
