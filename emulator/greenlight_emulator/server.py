@@ -17,12 +17,29 @@ from .ecs import ext as ecs_ext
 from .middleware import GreenlightMiddleware
 
 
+class Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher with the backend of each host remembered. moto finds it anew on every
+    request by scanning its list of modules and every URL pattern, about half of its own
+    per-request work; the answer depends on the host alone, and the server handles requests one
+    at a time, so that scan is what several clients wait for in turn."""
+
+    def __init__(self, create_app: Any) -> None:
+        super().__init__(create_app)
+        self._backend_of: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        # Called under the dispatcher's own lock.
+        if host not in self._backend_of:
+            self._backend_of[host] = super().get_backend_for_host(host)
+        return self._backend_of[host]
+
+
 def build_app() -> Any:
     """The WSGI application: our middleware around moto's dispatcher."""
     ecs_ext.install()
     codedeploy_api.install()
     ecr_api.install()
-    return GreenlightMiddleware(DomainDispatcherApplication(create_backend_app))
+    return GreenlightMiddleware(Dispatcher(create_backend_app))
 
 
 def serve(startup: Startup) -> int:
