@@ -16,19 +16,38 @@ ensure_venv() {
     return 0
   fi
   command -v python3 >/dev/null || die "python3 is required (3.10 or newer)"
-  log "installing the emulator and Python tools into .venv"
+  log "installing the emulator and Python tools into .venv (the first time takes a few minutes)"
   [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements-dev.txt" >&2
+  # One line per package, so a first run is visibly busy rather than silent for minutes.
+  local status=0
+  "$VENV/bin/python" -m pip install --progress-bar off -r "$ROOT/requirements-dev.txt" 2>&1 \
+    | { grep --line-buffered -E '^(Collecting|Successfully installed|ERROR)' >&2 || true; } \
+    || status=$?
+  [[ "$status" == 0 ]] || die "installing the Python tools into .venv failed"
   echo "$want" > "$stamp"
+}
+
+# Builds the release binary, with cargo's progress shown, and sets `greenlight` to its path
+# wherever cargo puts it ($CARGO_TARGET_DIR or a configured target-dir included).
+build_release() {
+  log "building greenlight (release; the first build takes several minutes)"
+  cargo build --release --locked
+  local dir
+  dir="$(cargo metadata --format-version 1 --no-deps --locked \
+    | "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+  greenlight="$dir/release/greenlight"
+  [[ -x "$greenlight" ]] || die "cargo built greenlight, but $greenlight is not there"
 }
 
 # Starts the emulator in the background at time scale $1, logging into folder $2; sets
 # `emulator_pid` and `endpoint`. Stop it with stop_emulator (the caller's EXIT trap).
 start_emulator() {
   local scale="$1" work="$2"
+  # In a session of its own: Ctrl-C in the terminal reaches greenlight, which then stops its
+  # deployment with rollback against an emulator still there to answer; the EXIT trap stops it.
   GREENLIGHT_EMULATOR_TIME_SCALE="$scale" PYTHONPATH="$ROOT/emulator" \
-    "$VENV/bin/python" -m greenlight_emulator --port 0 >"$work/emulator.out" 2>"$work/emulator.err" &
+    setsid "$VENV/bin/python" -m greenlight_emulator --port 0 >"$work/emulator.out" 2>"$work/emulator.err" &
   emulator_pid=$!
   endpoint=""
   for _ in $(seq 1 300); do

@@ -614,6 +614,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("AWS_PROFILE", None)
     try:
         result = seed(args)
+    except KeyboardInterrupt:
+        # Ctrl-C in the demo: one line, not a traceback from inside botocore.
+        print(f"seeding {args.endpoint} interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:  # noqa: BLE001 - report any failure in one line
         print(f"error: seeding {args.endpoint} failed: {exc}", file=sys.stderr)
         return 1
