@@ -159,6 +159,15 @@ impl Error {
         use aws_sdk_ecs::error::ProvideErrorMetadata;
         let service = service_of::<E>();
         let code = err.code().map(str::to_string);
+        // No credentials is not a bad moment of the network: retrying cannot help.
+        if let Some(message) = credentials_failure(err) {
+            return Error::Aws {
+                service,
+                operation,
+                code,
+                message,
+            };
+        }
         let message = match code {
             Some(_) => err.message().unwrap_or_default().to_string(),
             None => describe_sdk_error(err),
@@ -276,6 +285,50 @@ where
     }
 }
 
+/// The messages of an error and its sources, once each: what went wrong, without the SDK's
+/// `Debug` dump of the same.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// When the request never left because no credentials could be had: one line saying which
+/// sources were tried and how to set one up.
+fn credentials_failure<E>(err: &aws_sdk_ecs::error::SdkError<E>) -> Option<String>
+where
+    E: std::error::Error + 'static,
+{
+    use aws_credential_types::provider::error::CredentialsError;
+    let aws_sdk_ecs::error::SdkError::DispatchFailure(failure) = err else {
+        return None;
+    };
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(failure.as_connector_error()?);
+    while let Some(e) = next {
+        if let Some(cred) = e.downcast_ref::<CredentialsError>() {
+            let fix = "in a workflow, run aws-actions/configure-aws-credentials before this step (for OIDC the job needs the `id-token` permission set to `write`); on the command line, set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+            return Some(match cred {
+                CredentialsError::CredentialsNotLoaded(_) => format!(
+                    "no AWS credentials were found (tried: environment variables, the shared config and credentials files, web identity, the ECS container endpoint, EC2 instance metadata). Fix: {fix}"
+                ),
+                _ => format!(
+                    "the AWS credentials could not be loaded: {}. Fix: {fix}",
+                    chain(cred)
+                ),
+            });
+        }
+        next = e.source();
+    }
+    None
+}
+
 /// "CODE: message" from an SDK error, falling back to the error chain for transport failures.
 pub fn describe_sdk_error<E>(err: &aws_sdk_ecs::error::SdkError<E>) -> String
 where
@@ -300,7 +353,23 @@ where
                 "HTTP {} without an AWS error in the reply (a proxy in the way, or AWS_ENDPOINT_URL not pointing at AWS?)",
                 raw.status().as_u16()
             ),
-            None => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+            None => match err {
+                SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_timeout() => {
+                    let detail = failure
+                        .as_connector_error()
+                        .map(|e| chain(e))
+                        .unwrap_or_else(|| "the connection failed".to_string());
+                    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+                        .ok()
+                        .filter(|v| !v.is_empty())
+                        .map(|v| format!("AWS_ENDPOINT_URL is `{v}`: is something listening there?"))
+                        .unwrap_or_else(|| {
+                            "check the network, DNS and any proxy (HTTPS_PROXY) between here and AWS".to_string()
+                        });
+                    format!("AWS could not be reached ({detail}). Fix: {endpoint}")
+                }
+                _ => chain(err),
+            },
         },
     }
 }
@@ -317,6 +386,73 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dispatch_failure(
+        source: Box<dyn std::error::Error + Send + Sync>,
+        io: bool,
+    ) -> aws_sdk_ecs::error::SdkError<
+        aws_sdk_ecs::operation::describe_services::DescribeServicesError,
+    > {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let connector = if io {
+            ConnectorError::io(source)
+        } else {
+            ConnectorError::other(source, None)
+        };
+        aws_sdk_ecs::error::SdkError::dispatch_failure(connector)
+    }
+
+    #[test]
+    fn no_credentials_is_one_line_with_the_sources_tried_and_a_fix_and_not_retried() {
+        let err = dispatch_failure(
+            Box::new(
+                aws_credential_types::provider::error::CredentialsError::not_loaded(
+                    "no providers in chain provided credentials",
+                ),
+            ),
+            false,
+        );
+        let e = Error::aws("DescribeServices", &err);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("AWS DescribeServices failed: no AWS credentials were found (tried: environment variables"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Fix: in a workflow, run aws-actions/configure-aws-credentials"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("DispatchFailure") && !text.contains('\n'),
+            "{text}"
+        );
+        assert!(!e.is_transient());
+        assert_eq!(e.exit_code(), 4);
+    }
+
+    #[test]
+    fn an_endpoint_that_refuses_is_named_with_a_fix_and_retried_later() {
+        let err = dispatch_failure(
+            Box::new(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "tcp connect error: Connection refused (os error 111)",
+            )),
+            true,
+        );
+        let e = Error::aws("DescribeServices", &err);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("AWS DescribeServices failed: AWS could not be reached (")
+                && text.contains("Connection refused"),
+            "{text}"
+        );
+        assert!(text.contains(". Fix: "), "{text}");
+        assert!(
+            !text.contains("ConnectorError") && !text.contains("DispatchFailure"),
+            "{text}"
+        );
+        assert!(e.is_transient());
+    }
 
     #[test]
     fn a_reply_that_is_not_aws_is_named_by_its_status() {
