@@ -69,6 +69,19 @@ impl TaskDef {
             .collect()
     }
 
+    /// The names of the volumes whose configuration is given at launch (a service's EBS
+    /// volume, say).
+    pub fn volumes_configured_at_launch(&self) -> Vec<&str> {
+        self.doc
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|v| v.get("configuredAtLaunch").and_then(Value::as_bool) == Some(true))
+            .filter_map(|v| v.get("name").and_then(Value::as_str))
+            .collect()
+    }
+
     pub fn image_of(&self, name: &str) -> Option<&str> {
         containers(&self.doc)
             .iter()
