@@ -12,6 +12,7 @@ mod checks;
 mod ecs;
 mod empty;
 mod load;
+pub mod prune;
 pub mod refs;
 #[cfg(test)]
 mod tests;
