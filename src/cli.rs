@@ -257,6 +257,28 @@ pub struct DeployArgs {
     /// Write the findings as SARIF 2.1.0 to this file.
     #[arg(long, value_name = "FILE")]
     pub sarif_file: Option<String>,
+    /// The task definition's taskRoleArn (an IAM role ARN).
+    #[arg(long, value_name = "ARN")]
+    pub task_role_arn: Option<String>,
+    /// The task definition's executionRoleArn (an IAM role ARN).
+    #[arg(long, value_name = "ARN")]
+    pub execution_role_arn: Option<String>,
+    /// S3 environment files (object ARNs ending in .env) for the named containers, one per line.
+    #[arg(long, value_name = "LINES")]
+    pub env_files: Option<String>,
+    /// The named containers' command: words separated by spaces, or a JSON array of strings.
+    #[arg(long, value_name = "COMMAND")]
+    pub container_command: Option<String>,
+    /// ECS-controller services: the configuredAtLaunch volume the EBS configuration is for.
+    #[arg(long, value_name = "NAME")]
+    pub service_managed_ebs_volume_name: Option<String>,
+    /// ECS-controller services: the ServiceManagedEBSVolumeConfiguration, as JSON (roleArn required).
+    #[arg(long, value_name = "JSON")]
+    pub service_managed_ebs_volume: Option<String>,
+    /// After a successful deploy, deregister the family's ACTIVE revisions beyond the N newest
+    /// (1 to 1000) [default: keep all].
+    #[arg(long, value_name = "N")]
+    pub keep_task_definition_revisions: Option<String>,
 }
 
 /// The CLI as users see it: each flag's help ends with the default `INPUTS` declares for its

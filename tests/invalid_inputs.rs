@@ -880,3 +880,132 @@ fn a_bad_image_input_names_the_input_and_the_reason() {
         ],
     );
 }
+
+#[test]
+fn bad_render_extras_are_refused_naming_the_input() {
+    let s = seeded(&[]);
+    for (flag, value, needles) in [
+        (
+            "--task-role-arn",
+            "web-task",
+            &[
+                "input `task-role-arn`: `web-task` is not an IAM role ARN",
+                "arn:aws:iam::123456789012:role/",
+            ][..],
+        ),
+        (
+            "--execution-role-arn",
+            "arn:aws:iam::1234:role/exec",
+            &["input `execution-role-arn`", "12-digit account"][..],
+        ),
+        (
+            "--env-files",
+            "arn:aws:s3:::config/web.env\ns3://config/prod.env",
+            &["input `env-files`: line 2", "not an S3 object ARN"][..],
+        ),
+        (
+            "--env-files",
+            "arn:aws:s3:::config/web.json",
+            &["input `env-files`: line 1", "does not end in `.env`"][..],
+        ),
+        (
+            "--container-command",
+            r#"["sh", "-c", ]"#,
+            &[
+                "input `container-command`: is not a JSON array of strings",
+                "line 1 column",
+            ][..],
+        ),
+        (
+            "--keep-task-definition-revisions",
+            "0",
+            &["input `keep-task-definition-revisions`: `0` is not a whole number from 1 to 1000"][..],
+        ),
+    ] {
+        refused(&s, &mut standard(&s, &[flag, value]), needles);
+    }
+}
+
+#[test]
+fn a_bad_ebs_volume_is_refused_before_any_write() {
+    let s = seeded(&["--controller", "ECS"]);
+    let ecs = |extra: &[&str]| {
+        let mut cmd = s.emu.greenlight(&s.out_file());
+        cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
+            .arg("--task-definition")
+            .arg(fixture("taskdef.json"))
+            .args(["--container-name", "web", "--image", &s.image])
+            .args(extra);
+        cmd
+    };
+    for (volume, needle) in [
+        (
+            r#"{"roleArn": "arn:aws:iam::123456789012:role/infra", "sizeInGiB": }"#,
+            "line 1 column",
+        ),
+        (r#"{"sizeInGiB": 20}"#, "has no `roleArn`"),
+        (
+            r#"{"roleArn": "arn:aws:iam::123456789012:role/infra", "sizeInGib": 20}"#,
+            "unknown field `sizeInGib`",
+        ),
+    ] {
+        refused(
+            &s,
+            &mut ecs(&[
+                "--service-managed-ebs-volume-name",
+                "data",
+                "--service-managed-ebs-volume",
+                volume,
+            ]),
+            &["input `service-managed-ebs-volume`", needle],
+        );
+    }
+    // The name must be a volume of the task definition configured at launch: ECS would refuse
+    // it only after a revision was registered.
+    refused(
+        &s,
+        &mut ecs(&[
+            "--service-managed-ebs-volume-name",
+            "data",
+            "--service-managed-ebs-volume",
+            r#"{"roleArn": "arn:aws:iam::123456789012:role/infra"}"#,
+        ]),
+        &[
+            "input `service-managed-ebs-volume-name`: `data` is not a volume of the task definition with `configuredAtLaunch: true`",
+        ],
+    );
+}
+
+#[test]
+fn an_ebs_volume_for_a_codedeploy_service_is_refused_rather_than_ignored() {
+    let s = seeded(&[]);
+    let td = write(
+        &s,
+        "volume.json",
+        taskdef_with(|d| {
+            d["volumes"] = serde_json::json!([{"name": "data", "configuredAtLaunch": true}])
+        }),
+    );
+    refused(
+        &s,
+        &mut deploy(
+            &s,
+            &td,
+            &fixture("appspec.yml"),
+            &[
+                "--container-name",
+                "web",
+                "--image",
+                &s.image,
+                "--service-managed-ebs-volume-name",
+                "data",
+                "--service-managed-ebs-volume",
+                r#"{"roleArn": "arn:aws:iam::123456789012:role/infra"}"#,
+            ],
+        ),
+        &[
+            "input `service-managed-ebs-volume`",
+            "CODE_DEPLOY deployment controller, where UpdateService cannot change its volume configuration",
+        ],
+    );
+}

@@ -176,6 +176,9 @@ pub(crate) async fn deploy(
         let (clients, mut p) = before_any_change(checked, cancel.clone()).await?;
         if plan {
             report_plan(&p, progress);
+            if let Some(c) = cleanup(&p, None) {
+                task_def::prune::plan(&clients, c, p.reuse_arn.is_none(), progress).await;
+            }
             outputs.insert("deployment-status", "Planned".into());
             return Ok(0);
         }
@@ -191,8 +194,16 @@ pub(crate) async fn deploy(
             p.deadline = Some(deadline);
         }
         scan_while_not_cancelled(&p, progress, outputs, cancel.clone()).await?;
-        let end = execute(&clients, &p, progress, outputs, cancel).await?;
-        outputs.insert("deployment-status", end.status);
+        let end = execute(&clients, &p, progress, outputs, cancel.clone()).await?;
+        outputs.insert("deployment-status", end.status.clone());
+        // A cleanup once the end state is known and good: the new revision is live and the
+        // deployment over, so nothing a rollback needs can go.
+        if end.exit_code == 0
+            && matches!(end.status.as_str(), "Succeeded" | "TrafficShifted")
+            && let Some(c) = cleanup(&p, outputs.get("task-definition-arn"))
+        {
+            task_def::prune::after_deploy(&clients, c, progress, cancel).await;
+        }
         Ok(end.exit_code)
     }
     .await;
@@ -547,4 +558,33 @@ pub(super) async fn execute(
             clients, d, &p.service, &arn, progress, outputs, p.deadline, cancel,
         )
         .await
+}
+
+/// `keep-task-definition-revisions`, when set: the family, and the revisions it must keep
+/// whatever the service says afterwards (the one deployed, the one it replaced, and any a
+/// deployment in flight before this run used).
+fn cleanup<'a>(
+    p: &'a Prepared<'_>,
+    deployed: Option<&String>,
+) -> Option<task_def::prune::Cleanup<'a>> {
+    let keep = p.d.keep_revisions?;
+    let protected = deployed
+        .into_iter()
+        .chain(p.service.task_definition.iter())
+        .chain(
+            p.service
+                .deployments
+                .iter()
+                .filter_map(|d| d.task_definition.as_ref()),
+        )
+        .chain(p.attach.iter().filter_map(|c| c.task_definition.as_ref()))
+        .cloned()
+        .collect();
+    Some(task_def::prune::Cleanup {
+        cluster: &p.d.cluster,
+        service: &p.d.service,
+        family: &p.td.family,
+        keep,
+        protected,
+    })
 }

@@ -30,11 +30,28 @@ pub struct Render {
     pub log_driver: Option<String>,
     pub log_options: Vec<(String, String)>,
     pub docker_labels: Vec<(String, String)>,
+    /// S3 object ARNs for the containers' `environmentFiles` (`env-files`).
+    pub env_files: Vec<String>,
+    /// The containers' `command` (`container-command`).
+    pub command: Option<Vec<String>>,
+    /// The task definition's `taskRoleArn` and `executionRoleArn`: task-level, so they need no
+    /// container to go into.
+    pub task_role_arn: Option<String>,
+    pub execution_role_arn: Option<String>,
 }
 
 impl Render {
     pub fn is_empty(&self) -> bool {
         self == &Render::default()
+    }
+
+    /// Nothing to write into a container (the role ARNs may still be set).
+    pub fn containers_untouched(&self) -> bool {
+        self == &Render {
+            task_role_arn: self.task_role_arn.clone(),
+            execution_role_arn: self.execution_role_arn.clone(),
+            ..Render::default()
+        }
     }
 }
 
@@ -81,6 +98,11 @@ pub struct DeployConfig {
     pub desired_count: Option<i32>,
     pub propagate_tags: Option<String>,
     pub enable_ecs_managed_tags: Option<bool>,
+    /// ECS-controller services: UpdateService's `volumeConfigurations`.
+    pub volume: Option<super::ServiceVolume>,
+    /// After a deploy that succeeded, deregister the family's ACTIVE revisions beyond the N
+    /// newest (`keep-task-definition-revisions`).
+    pub keep_revisions: Option<u32>,
 }
 
 /// When another deployment of the same service is in flight.
@@ -271,6 +293,10 @@ pub(super) fn deploy_config(
         log_driver: inputs.string("log-configuration-log-driver"),
         log_options: inputs.pairs("log-configuration-options")?,
         docker_labels: inputs.pairs("docker-labels")?,
+        env_files: super::extras::env_files(inputs)?,
+        command: super::extras::container_command(inputs)?,
+        task_role_arn: super::extras::role_arn(inputs, "task-role-arn")?,
+        execution_role_arn: super::extras::role_arn(inputs, "execution-role-arn")?,
     };
     for (name, from) in &render.secrets {
         if let Some(problem) = crate::stages::task_def::refs::secret_reference_problem(from) {
@@ -304,7 +330,7 @@ pub(super) fn deploy_config(
         return Err(Error::input(
             "container-name",
             "a container is named but nothing is given to change in it",
-            "set `image` (or environment-variables, secrets, docker-labels …), or drop `container-name`",
+            "set `image` (or environment-variables, secrets, docker-labels, env-files, container-command …), or drop `container-name`",
         ));
     }
     Ok(DeployConfig {
@@ -364,5 +390,7 @@ pub(super) fn deploy_config(
             )?
             .map(str::to_string),
         enable_ecs_managed_tags: inputs.opt_flag("enable-ecs-managed-tags")?,
+        volume: super::extras::service_volume(inputs, warnings)?,
+        keep_revisions: super::extras::keep_revisions(inputs)?,
     })
 }

@@ -116,6 +116,13 @@ pub const INPUTS: &[InputSpec] = &[
     input("environment", None),
     input("environment-url", None),
     input_for("max-retries", Some("3"), Command::ALL),
+    input("task-role-arn", None),
+    input("execution-role-arn", None),
+    input("env-files", None),
+    input("container-command", None),
+    input("service-managed-ebs-volume-name", None),
+    input("service-managed-ebs-volume", None),
+    input("keep-task-definition-revisions", None),
 ];
 
 /// The input of that name in the table.

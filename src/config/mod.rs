@@ -4,6 +4,7 @@
 //! through it; each other module reads what one command (or one concern) needs.
 
 mod deploy;
+mod extras;
 mod fleet;
 mod gate;
 mod inputs;
@@ -17,6 +18,10 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use deploy::deploy_config;
 pub use deploy::{DeployConfig, MAX_WAIT_MINUTES, OnConflict, Render, WaitUntil};
+pub use extras::{
+    EbsTag, EbsTagSpecification, MAX_KEEP_REVISIONS, ManagedEbsVolume, ServiceVolume,
+    env_file_problem, parse_command, role_arn_problem,
+};
 pub use fleet::Fleet;
 use fleet::fleet;
 pub use gate::{GateConfig, OnMissingScan};

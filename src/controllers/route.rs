@@ -55,6 +55,18 @@ pub async fn route(
     )?;
     match controller {
         Controller::CodeDeploy => {
+            if d.volume.is_some() {
+                // The AWS action drops it silently here; a volume the user asked for and did
+                // not get is worse than a refusal.
+                return Err(Error::input(
+                    "service-managed-ebs-volume",
+                    format!(
+                        "service `{}` uses the CODE_DEPLOY deployment controller, where UpdateService cannot change its volume configuration",
+                        d.service
+                    ),
+                    "drop service-managed-ebs-volume(-name) for this service; its volume configuration is set on the service itself",
+                ));
+            }
             if let Some(f) = user_appspec.as_ref().filter(|f| f.by_default) {
                 progress.emit(Event::Info(format!(
                     "AppSpec: {} (found in the working directory, as the AWS deploy action reads it; set codedeploy-appspec to use another)",
@@ -81,6 +93,27 @@ pub async fn route(
                 circuit_breaker: service.circuit_breaker,
             };
             progress.emit(Event::Info(format!("deploys with {}", route.describe())));
+            if let Some(v) = &d.volume {
+                let at_launch = td.volumes_configured_at_launch();
+                if !at_launch.contains(&v.name.as_str()) {
+                    return Err(Error::input(
+                        "service-managed-ebs-volume-name",
+                        format!(
+                            "`{}` is not a volume of the task definition with `configuredAtLaunch: true`",
+                            v.name
+                        ),
+                        if at_launch.is_empty() {
+                            "add the volume to the task definition's `volumes` with `configuredAtLaunch: true`".to_string()
+                        } else {
+                            format!("volumes configured at launch: {}", at_launch.join(", "))
+                        },
+                    ));
+                }
+                progress.emit(Event::Info(format!(
+                    "volume `{}`: a managed EBS volume for each task (UpdateService volumeConfigurations)",
+                    v.name
+                )));
+            }
             if d.appspec.is_some() {
                 progress.emit(Event::Warning(format!(
                     "codedeploy-appspec is ignored: service `{}` uses the ECS deployment controller",

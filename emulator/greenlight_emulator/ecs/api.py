@@ -2,7 +2,7 @@
 CreateService/UpdateService with a deploymentConfiguration and deployments for
 services with the ECS deployment controller, ListServiceDeployments,
 DescribeServiceDeployments, StopServiceDeployment, ContinueServiceDeployment and
-DescribeServiceRevisions. moto dispatches an action to the
+DescribeServiceRevisions, and ListTaskDefinitions with its sort and paging. moto dispatches an action to the
 EC2ContainerServiceResponse method of the same name in snake_case, so each call
 here is a method set on that class; UpdateService is hooked on the backend
 (ext.py), where moto's own validation runs first."""
@@ -308,6 +308,60 @@ def continue_service_deployment(self: EC2ContainerServiceResponse) -> ActionResu
     return ActionResult({"serviceDeploymentArn": deployment.arn})
 
 
+# ----------------------------------------------------------------------
+# ListTaskDefinitions: moto ignores sort, maxResults and nextToken
+# ----------------------------------------------------------------------
+TASK_DEFINITION_STATUSES = ("ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS")
+TASK_DEFINITIONS_MAX_RESULTS = 100
+
+
+def _task_definitions_token(listing: dict[str, Any], offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({**listing, "offset": offset}, sort_keys=True).encode()).decode()
+
+
+def _task_definitions_offset(token: Any, listing: dict[str, Any]) -> int:
+    if not token:
+        return 0
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(str(token).encode()))
+        if all(decoded.get(k) == v for k, v in listing.items()):
+            return int(decoded["offset"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    raise _invalid("The nextToken is not valid.")
+
+
+def list_task_definitions(self: EC2ContainerServiceResponse) -> ActionResult:
+    """As AWS documents it: familyPrefix is the full family name, status ACTIVE by default,
+    sorted by family then revision (ASC by default), at most maxResults (1-100, 100 by
+    default) a page with a nextToken for the rest."""
+    family = self._get_param("familyPrefix")
+    status = self._get_param("status") or "ACTIVE"
+    if status not in TASK_DEFINITION_STATUSES:
+        raise _invalid(f"status must be one of {', '.join(TASK_DEFINITION_STATUSES)}.")
+    sort = self._get_param("sort") or "ASC"
+    if sort not in ("ASC", "DESC"):
+        raise _invalid("sort must be ASC or DESC.")
+    limit = self._get_param("maxResults")
+    if limit is None:
+        limit = TASK_DEFINITIONS_MAX_RESULTS
+    elif isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= TASK_DEFINITIONS_MAX_RESULTS:
+        raise _invalid(f"maxResults must be from 1 to {TASK_DEFINITIONS_MAX_RESULTS}.")
+    found = [
+        (definition.family, definition.revision, definition.arn)
+        for revisions in self.ecs_backend.task_definitions.values()
+        for definition in revisions.values()
+        if (family is None or definition.family == family) and definition.status == status
+    ]
+    found.sort(reverse=sort == "DESC")
+    listing = {"family": family, "status": status, "sort": sort}
+    start = _task_definitions_offset(self._get_param("nextToken"), listing)
+    answer: dict[str, Any] = {"taskDefinitionArns": [arn for _, _, arn in found[start : start + limit]]}
+    if start + limit < len(found):
+        answer["nextToken"] = _task_definitions_token(listing, start + limit)
+    return ActionResult(answer)
+
+
 _original: dict[str, Any] = {}
 
 _METHODS = {
@@ -317,6 +371,7 @@ _METHODS = {
     "describe_service_revisions": describe_service_revisions,
     "stop_service_deployment": stop_service_deployment,
     "continue_service_deployment": continue_service_deployment,
+    "list_task_definitions": list_task_definitions,
 }
 
 

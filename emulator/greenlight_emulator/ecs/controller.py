@@ -89,6 +89,8 @@ class ServiceController:
             network_configuration=copy.deepcopy(service.network_configuration) or None,
             container_images=self._container_images(task_definition),
             created_at=at,
+            # moto's UpdateService sets what it does not know on the service as it came.
+            volume_configurations=copy.deepcopy(getattr(service, "volume_configurations", None)) or None,
         )
         self.revisions[revision.arn] = revision
         return revision

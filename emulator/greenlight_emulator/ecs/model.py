@@ -175,6 +175,8 @@ class ServiceRevision:
     network_configuration: dict[str, Any] | None
     container_images: list[dict[str, str]]
     created_at: float
+    # UpdateService's volumeConfigurations (service-managed EBS volumes), as given.
+    volume_configurations: list[dict[str, Any]] | None = None
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -187,6 +189,7 @@ class ServiceRevision:
             "loadBalancers": self.load_balancers,
             "networkConfiguration": self.network_configuration,
             "containerImages": self.container_images,
+            "volumeConfigurations": self.volume_configurations,
             "createdAt": wall_datetime(self.created_at),
         }
         return {k: v for k, v in out.items() if v not in (None, [], {})}
@@ -232,6 +235,7 @@ class Rollout:
             "networkConfiguration": service.network_configuration or None,
             "rolloutState": self.rollout_state,
             "rolloutStateReason": self.rollout_state_reason,
+            "volumeConfigurations": self.revision.volume_configurations,
         }
         return {k: v for k, v in out.items() if v is not None}
 

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 
 use aws_sdk_ecs::types::{
     DeploymentConfiguration, DeploymentLifecycleHookStatus, DeploymentLifecycleHookTargetType,
-    DeploymentStrategy, PropagateTags, StopServiceDeploymentStopType,
+    DeploymentStrategy, EbsResourceType, EbsTagSpecification, PropagateTags,
+    ServiceManagedEbsVolumeConfiguration, ServiceVolumeConfiguration,
+    StopServiceDeploymentStopType, TaskFilesystemType,
 };
 
 use crate::aws::Clients;
@@ -199,6 +201,9 @@ pub async fn start(
     if let Some(b) = d.enable_ecs_managed_tags {
         req = req.enable_ecs_managed_tags(b);
     }
+    if let Some(v) = &d.volume {
+        req = req.volume_configurations(volume_configuration(v)?);
+    }
     let out = req
         .send()
         .await
@@ -229,6 +234,59 @@ pub async fn start(
         seen_service_deployments,
         quiet_first_read: false,
     })
+}
+
+/// `service-managed-ebs-volume` as UpdateService takes it (checked when the inputs were read).
+fn volume_configuration(v: &crate::config::ServiceVolume) -> Result<ServiceVolumeConfiguration> {
+    let e = &v.ebs;
+    let bad = |what: &str, err: aws_sdk_ecs::error::BuildError| {
+        Error::input(
+            "service-managed-ebs-volume",
+            format!("{what}: {err}"),
+            "give roleArn and each tag specification's resourceType",
+        )
+    };
+    let tag_specifications = e
+        .tag_specifications
+        .iter()
+        .flatten()
+        .map(|t| {
+            EbsTagSpecification::builder()
+                .resource_type(EbsResourceType::from(t.resource_type.as_str()))
+                .set_tags(t.tags.as_ref().map(|tags| {
+                    tags.iter()
+                        .map(|tag| {
+                            aws_sdk_ecs::types::Tag::builder()
+                                .key(&tag.key)
+                                .set_value(tag.value.clone())
+                                .build()
+                        })
+                        .collect()
+                }))
+                .set_propagate_tags(t.propagate_tags.as_deref().map(PropagateTags::from))
+                .build()
+                .map_err(|err| bad("tagSpecifications", err))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let ebs = ServiceManagedEbsVolumeConfiguration::builder()
+        .role_arn(&e.role_arn)
+        .set_encrypted(e.encrypted)
+        .set_kms_key_id(e.kms_key_id.clone())
+        .set_volume_type(e.volume_type.clone())
+        .set_size_in_gib(e.size_in_gib)
+        .set_snapshot_id(e.snapshot_id.clone())
+        .set_volume_initialization_rate(e.volume_initialization_rate)
+        .set_iops(e.iops)
+        .set_throughput(e.throughput)
+        .set_tag_specifications((!tag_specifications.is_empty()).then_some(tag_specifications))
+        .set_filesystem_type(e.filesystem_type.as_deref().map(TaskFilesystemType::from))
+        .build()
+        .map_err(|err| bad("roleArn", err))?;
+    ServiceVolumeConfiguration::builder()
+        .name(&v.name)
+        .managed_ebs_volume(ebs)
+        .build()
+        .map_err(|err| bad("name", err))
 }
 
 /// (ARN, created at) of the service's recent service deployments.

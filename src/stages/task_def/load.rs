@@ -139,7 +139,8 @@ pub fn load_image_definitions(path: &Path) -> Result<Vec<(String, String)>> {
 /// the only one).
 fn apply_overrides(td: &mut TaskDef, cfg: &DeployConfig) -> Result<()> {
     let r = &cfg.render;
-    if r.is_empty() {
+    apply_roles(td, r);
+    if r.containers_untouched() {
         return Ok(());
     }
     let names: Vec<String> = td
@@ -185,18 +186,71 @@ fn apply_overrides(td: &mut TaskDef, cfg: &DeployConfig) -> Result<()> {
             }
         }
         merge_strings(def, "dockerLabels", &r.docker_labels);
+        merge_env_files(def, &r.env_files);
+        if let Some(command) = &r.command {
+            def.insert(
+                "command".into(),
+                Value::Array(command.iter().cloned().map(Value::String).collect()),
+            );
+        }
         td.notes.push(format!(
-            "container `{target}`: {} environment, {} secrets, {} labels{}",
+            "container `{target}`: {} environment, {} secrets, {} labels{}{}{}",
             r.environment.len(),
             r.secrets.len(),
             r.docker_labels.len(),
             r.log_driver
                 .as_ref()
                 .map(|d| format!(", log driver {d}"))
+                .unwrap_or_default(),
+            if r.env_files.is_empty() {
+                String::new()
+            } else {
+                format!(", {} env files", r.env_files.len())
+            },
+            r.command
+                .as_ref()
+                .map(|c| format!(", command {}", serde_json::json!(c)))
                 .unwrap_or_default()
         ));
     }
     Ok(())
+}
+
+/// `task-role-arn` and `execution-role-arn` into the task definition, replacing the file's.
+fn apply_roles(td: &mut TaskDef, r: &crate::config::Render) {
+    for (key, arn) in [
+        ("taskRoleArn", &r.task_role_arn),
+        ("executionRoleArn", &r.execution_role_arn),
+    ] {
+        if let Some(arn) = arn {
+            let old = td.doc.insert(key.into(), Value::String(arn.clone()));
+            td.notes.push(format!(
+                "{key}: {} → {arn}",
+                old.as_ref().and_then(Value::as_str).unwrap_or("(none)")
+            ));
+        }
+    }
+}
+
+/// Adds S3 `environmentFiles` the container does not list yet; the file's own stay, in order.
+fn merge_env_files(def: &mut Map<String, Value>, files: &[String]) {
+    if files.is_empty() {
+        return;
+    }
+    let entry = def
+        .entry("environmentFiles")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Some(items) = entry.as_array_mut() else {
+        return;
+    };
+    for file in files {
+        let listed = items
+            .iter()
+            .any(|e| e.get("value").and_then(Value::as_str) == Some(file.as_str()));
+        if !listed {
+            items.push(serde_json::json!({"value": file, "type": "s3"}));
+        }
+    }
 }
 
 /// `tags` input into the request's `[{key, value}]` list, replacing same keys.

@@ -12,6 +12,7 @@ mod checks;
 mod ecs;
 mod empty;
 mod load;
+pub mod prune;
 pub mod refs;
 #[cfg(test)]
 mod tests;
@@ -66,6 +67,19 @@ impl TaskDef {
                     .unwrap_or_default()
             })
             .filter_map(|p| p.get("containerPort").and_then(Value::as_i64))
+            .collect()
+    }
+
+    /// The names of the volumes whose configuration is given at launch (a service's EBS
+    /// volume, say).
+    pub fn volumes_configured_at_launch(&self) -> Vec<&str> {
+        self.doc
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|v| v.get("configuredAtLaunch").and_then(Value::as_bool) == Some(true))
+            .filter_map(|v| v.get("name").and_then(Value::as_str))
             .collect()
     }
 

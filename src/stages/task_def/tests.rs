@@ -419,3 +419,114 @@ fn container_names_and_dependencies_are_checked() {
         "{text:#?}"
     );
 }
+
+const TWO_CONTAINERS: &str = r#"{
+ "family": "web",
+ "containerDefinitions": [
+  {"name": "web", "image": "repo/web:1",
+   "environmentFiles": [{"value": "arn:aws:s3:::cfg/base.env", "type": "s3"}]},
+  {"name": "proxy", "image": "repo/proxy:1"}
+ ]
+}"#;
+
+#[test]
+fn the_render_extras_go_into_the_named_containers_and_the_task() {
+    let mut td = parse(TWO_CONTAINERS).unwrap();
+    let c = cfg(&[
+        ("container-name", "web"),
+        ("image", "repo/web:2"),
+        ("task-role-arn", "arn:aws:iam::123456789012:role/web-task"),
+        (
+            "execution-role-arn",
+            "arn:aws:iam::123456789012:role/web-exec",
+        ),
+        (
+            "env-files",
+            "arn:aws:s3:::cfg/base.env\narn:aws:s3:::cfg/prod.env",
+        ),
+        ("container-command", r#"["sh", "-c", "exec web --port 80"]"#),
+    ]);
+    render(&mut td, TWO_CONTAINERS, &c).unwrap();
+    assert_eq!(
+        td.doc["taskRoleArn"],
+        "arn:aws:iam::123456789012:role/web-task"
+    );
+    assert_eq!(
+        td.doc["executionRoleArn"],
+        "arn:aws:iam::123456789012:role/web-exec"
+    );
+    let web = &td.doc["containerDefinitions"][0];
+    // The file's own env file stays, once; the new one follows it.
+    assert_eq!(
+        web["environmentFiles"],
+        serde_json::json!([
+            {"value": "arn:aws:s3:::cfg/base.env", "type": "s3"},
+            {"value": "arn:aws:s3:::cfg/prod.env", "type": "s3"}
+        ])
+    );
+    assert_eq!(
+        web["command"],
+        serde_json::json!(["sh", "-c", "exec web --port 80"])
+    );
+    let proxy = &td.doc["containerDefinitions"][1];
+    assert!(proxy.get("command").is_none() && proxy.get("environmentFiles").is_none());
+}
+
+#[test]
+fn role_arns_alone_need_no_container_name() {
+    // Task-level: two containers and no container-name is no ambiguity for them.
+    let mut td = parse(TWO_CONTAINERS).unwrap();
+    render(
+        &mut td,
+        TWO_CONTAINERS,
+        &cfg(&[("task-role-arn", "arn:aws:iam::123456789012:role/web-task")]),
+    )
+    .unwrap();
+    assert_eq!(
+        td.doc["taskRoleArn"],
+        "arn:aws:iam::123456789012:role/web-task"
+    );
+    // A container-level extra still needs one.
+    let mut td = parse(TWO_CONTAINERS).unwrap();
+    let e = render(
+        &mut td,
+        TWO_CONTAINERS,
+        &cfg(&[("container-command", "web --serve")]),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("container-name"), "{e}");
+}
+
+#[test]
+fn bad_render_extras_are_input_errors() {
+    for (input, value, needle) in [
+        ("task-role-arn", "web-task", "not an IAM role ARN"),
+        (
+            "execution-role-arn",
+            "arn:aws:iam::123:role/x",
+            "12-digit account",
+        ),
+        ("env-files", "arn:aws:s3:::cfg/prod.json", "`.env`"),
+        (
+            "container-command",
+            r#"["sh", -c]"#,
+            "JSON array of strings",
+        ),
+    ] {
+        let m: BTreeMap<String, String> = [
+            ("task-definition", "taskdef.json"),
+            ("service", "web"),
+            (input, value),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let e = Config::from_inputs(&m).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{e}");
+        let e = e.to_string();
+        assert!(
+            e.starts_with(&format!("input `{input}`")) && e.contains(needle),
+            "{e}"
+        );
+    }
+}
