@@ -190,3 +190,37 @@ fn every_input_and_output_of_the_aws_deploy_action_is_ours_or_named_as_not_yet()
         "the AWS action's names greenlight lacks differ from NOT_YET: add the input, or take it off the list once it lands"
     );
 }
+
+#[test]
+fn the_readme_migration_table_lists_every_input_and_output_of_the_aws_deploy_action() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("## Migrating from aws-actions/amazon-ecs-deploy-task-definition")
+        .expect("README.md has the migration section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let rows: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split(" | ").next())
+        .collect();
+    let expected: Vec<String> = aws_action_names("input")
+        .into_iter()
+        .map(|n| format!("`{n}`"))
+        .chain(
+            aws_action_names("output")
+                .into_iter()
+                .map(|n| format!("output `{n}`")),
+        )
+        .collect();
+    let listed: Vec<&str> = rows
+        .iter()
+        .copied()
+        .filter(|r| r.starts_with('`') || r.starts_with("output `"))
+        .collect();
+    assert_eq!(
+        listed, expected,
+        "the migration table must list the AWS action's inputs and outputs, in its action.yml order"
+    );
+}
