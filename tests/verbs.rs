@@ -39,7 +39,13 @@ impl Seeded {
 
 #[test]
 fn promote_continues_a_ready_deployment_to_success() {
-    let s = seeded(&["--deployment-ready-option", "STOP_DEPLOYMENT"]);
+    // The promote must come before CodeDeploy's own ready timeout, also on a loaded machine.
+    let s = seeded(&[
+        "--deployment-ready-option",
+        "STOP_DEPLOYMENT",
+        "--ready-wait-minutes",
+        "600",
+    ]);
     let id = s.start("ready");
     assert_eq!(
         s.emu.service_task_definition("demo", "web"),
