@@ -24,12 +24,17 @@ use error::Result;
 use event::{Event, Progress};
 use outputs::Outputs;
 
+/// Work a command leaves for after its outputs are written (a cleanup that must not hold the
+/// next step's inputs back): `main` runs it then, and drops it on a further signal.
+pub type Afterwards = Vec<futures_util::future::LocalBoxFuture<'static, ()>>;
+
 /// Runs the command. Returns the exit code for a run that reached a verdict (0 or 1); errors
 /// carry their own exit code.
 pub async fn run(
     cfg: &Config,
     progress: &Progress,
     outputs: &mut Outputs,
+    afterwards: &mut Afterwards,
     cancel: impl Future<Output = String>,
 ) -> Result<u8> {
     for w in &cfg.warnings {
@@ -44,9 +49,15 @@ pub async fn run(
     }
     let aws = cfg.aws;
     match &cfg.job {
-        Job::Deploy(d) => commands::deploy::deploy(d, false, aws, progress, outputs, cancel).await,
-        Job::Plan(d) => commands::deploy::deploy(d, true, aws, progress, outputs, cancel).await,
-        Job::Fleet(f) => commands::fleet::fleet(f, aws, progress, outputs, cancel).await,
+        Job::Deploy(d) => {
+            commands::deploy::deploy(d, false, aws, progress, outputs, afterwards, cancel).await
+        }
+        Job::Plan(d) => {
+            commands::deploy::deploy(d, true, aws, progress, outputs, afterwards, cancel).await
+        }
+        Job::Fleet(f) => {
+            commands::fleet::fleet(f, aws, progress, outputs, afterwards, cancel).await
+        }
         Job::Tag(t) => commands::tag::run(t, aws, progress, outputs).await,
         Job::Promote(v) => commands::promote::promote(v, aws, progress, outputs, cancel).await,
         Job::Status(v) => commands::status::status(v, aws, progress, outputs).await,

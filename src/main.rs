@@ -85,12 +85,13 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
         let again = second_signal()?;
         let (progress, reporter) = report::start(runner.clone(), github_client(cfg, runner));
         let mut outputs = greenlight::outputs::Outputs::new();
+        let mut afterwards = greenlight::Afterwards::new();
         // A runner that cancels a job signals twice before it kills the step (SIGINT, then
         // SIGTERM 7.5 s later, SIGKILL 2.5 s after that): the first stops the deployment, the
         // second ends the step while it can still write its outputs and say where things stand.
         let ran = tokio::select! {
             biased;
-            r = greenlight::run(cfg, &progress, &mut outputs, cancel.clone()) => Some(r),
+            r = greenlight::run(cfg, &progress, &mut outputs, &mut afterwards, cancel.clone()) => Some(r),
             () = again => None,
         };
         let result = ran.unwrap_or_else(|| Err(cancelled_again(&mut outputs)));
@@ -111,6 +112,14 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
         for (name, value) in &outputs {
             if let Err(e) = runner.set_output(name, value) {
                 runner.annotate(Level::Warning, &Location::default(), &e.to_string());
+            }
+        }
+        // What the command left for now (each bounded by its own budget); a further signal
+        // drops it.
+        if !afterwards.is_empty() {
+            tokio::select! {
+                _ = futures_util::future::join_all(afterwards) => {}
+                () = signal_after(cancel.clone()) => {}
             }
         }
         drop(progress);

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{Seeded, fixture, outputs, seeded};
+use common::{Seeded, Streaming, fixture, outputs, seeded};
 use serde_json::{Value, json};
 
 const ECS: &str = "AmazonEC2ContainerServiceV20141113.";
@@ -226,6 +226,51 @@ fn after_a_successful_deploy_only_the_newest_and_the_ones_in_use_stay_active() {
         r.log
     );
     assert_eq!(o["deployment-status"], "Succeeded");
+}
+
+#[test]
+fn the_outputs_are_written_before_the_cleanup_and_a_signal_ends_it() {
+    let s = ecs_service();
+    s.register_revisions(3);
+    // The cleanup's first read never answers.
+    s.emu
+        .fault(json!({"kind": "hang", "action": "ListTaskDefinitions", "service": "ecs"}));
+    let mut cmd = s.emu.greenlight(&s.out_file());
+    cmd.args(["deploy", "--cluster", "demo", "--service", "web"])
+        .arg("--task-definition")
+        .arg(fixture("taskdef.json"))
+        .args(["--container-name", "web", "--image", &s.image])
+        .args(["--keep-task-definition-revisions", "1"]);
+    let run = Streaming::start(&mut cmd);
+    // The next step's inputs do not wait for the cleanup: the outputs are there while it hangs.
+    // Within less than the cleanup's own 30 s budget, after which outputs written late would
+    // show up too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while common::deployment_status(&s.out_file()).is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no outputs while the cleanup hangs"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        common::deployment_status(&s.out_file()).as_deref(),
+        Some("Succeeded")
+    );
+    // A cancel now ends the cleanup, not the run: it succeeded, and nothing was deregistered.
+    run.terminate();
+    let (code, log) = run.finish();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        !s.emu
+            .calls()
+            .iter()
+            .any(|c| c.ends_with("DeregisterTaskDefinition")),
+        "{log}"
+    );
+    // The held ListTaskDefinitions would hold this read too.
+    s.emu.clear_faults();
+    assert!(s.revisions("INACTIVE").is_empty());
 }
 
 #[test]

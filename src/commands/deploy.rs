@@ -163,6 +163,7 @@ pub(crate) async fn deploy(
     settings: aws::Settings,
     progress: &Progress,
     outputs: &mut Outputs,
+    afterwards: &mut crate::Afterwards,
     cancel: impl Future<Output = String>,
 ) -> Result<u8> {
     let files = load_files(d)?;
@@ -194,15 +195,16 @@ pub(crate) async fn deploy(
             p.deadline = Some(deadline);
         }
         scan_while_not_cancelled(&p, progress, outputs, cancel.clone()).await?;
-        let end = execute(&clients, &p, progress, outputs, cancel.clone()).await?;
+        let end = execute(&clients, &p, progress, outputs, cancel).await?;
         outputs.insert("deployment-status", end.status.clone());
         // A cleanup once the end state is known and good: the new revision is live and the
-        // deployment over, so nothing a rollback needs can go.
-        if end.exit_code == 0
-            && matches!(end.status.as_str(), "Succeeded" | "TrafficShifted")
-            && let Some(c) = cleanup(&p, outputs.get("task-definition-arn"))
-        {
-            task_def::prune::after_deploy(&clients, c, progress, cancel).await;
+        // deployment over, so nothing a rollback needs can go. It waits for the outputs.
+        if let Some(c) = cleanup_after(&p, &end, outputs) {
+            afterwards.push(Box::pin(task_def::prune::after_deploy(
+                clients.clone(),
+                c,
+                progress.clone(),
+            )));
         }
         Ok(end.exit_code)
     }
@@ -560,13 +562,24 @@ pub(super) async fn execute(
         .await
 }
 
+/// The cleanup a deploy that ended as `end` leaves to do: only after a success, where the new
+/// revision is live and the deployment over.
+pub(super) fn cleanup_after(
+    p: &Prepared<'_>,
+    end: &controllers::watch::WatchEnd,
+    outputs: &Outputs,
+) -> Option<task_def::prune::Cleanup> {
+    let succeeded =
+        end.exit_code == 0 && matches!(end.status.as_str(), "Succeeded" | "TrafficShifted");
+    succeeded
+        .then(|| cleanup(p, outputs.get("task-definition-arn")))
+        .flatten()
+}
+
 /// `keep-task-definition-revisions`, when set: the family, and the revisions it must keep
 /// whatever the service says afterwards (the one deployed, the one it replaced, and any a
 /// deployment in flight before this run used).
-fn cleanup<'a>(
-    p: &'a Prepared<'_>,
-    deployed: Option<&String>,
-) -> Option<task_def::prune::Cleanup<'a>> {
+fn cleanup(p: &Prepared<'_>, deployed: Option<&String>) -> Option<task_def::prune::Cleanup> {
     let keep = p.d.keep_revisions?;
     let protected = deployed
         .into_iter()
@@ -581,9 +594,9 @@ fn cleanup<'a>(
         .cloned()
         .collect();
     Some(task_def::prune::Cleanup {
-        cluster: &p.d.cluster,
-        service: &p.d.service,
-        family: &p.td.family,
+        cluster: p.d.cluster.clone(),
+        service: p.d.service.clone(),
+        family: p.td.family.clone(),
         keep,
         protected,
     })

@@ -21,6 +21,7 @@ pub async fn fleet(
     settings: aws::Settings,
     progress: &Progress,
     outputs: &mut Outputs,
+    afterwards: &mut crate::Afterwards,
     cancel: impl Future<Output = String>,
 ) -> Result<u8> {
     let label = |d: &DeployConfig| format!("{}/{}", d.cluster, d.service);
@@ -173,6 +174,8 @@ pub async fn fleet(
                 }
             };
             let r = execute(clients, p, scope, &mut outs, told_to_stop).await;
+            // `keep-task-definition-revisions` of this service, decided once the run is over.
+            let cleanup = r.as_ref().ok().and_then(|end| cleanup_after(p, end, &outs));
             match &r {
                 Ok(end) => scope.emit(Event::Ended {
                     status: end.status.clone(),
@@ -186,7 +189,7 @@ pub async fn fleet(
             if failed && f.all_or_nothing {
                 stop_all(format!("{} failed (all-or-nothing)", label(p.d)));
             }
-            r
+            (r, cleanup.map(|c| (c, scope.clone())))
         }
     }));
     tokio::pin!(runs);
@@ -198,9 +201,21 @@ pub async fn fleet(
         }
     };
 
+    let (results, cleanups): (Vec<_>, Vec<_>) = results.into_iter().unzip();
     let any_failed = results
         .iter()
         .any(|r| !matches!(r, Ok(end) if end.exit_code == 0));
+    // A service put back by all-or-nothing keeps every revision; the others clean up after
+    // the outputs are written.
+    if !(any_failed && f.all_or_nothing) {
+        for (c, scope) in cleanups.into_iter().flatten() {
+            afterwards.push(Box::pin(crate::stages::task_def::prune::after_deploy(
+                clients.clone(),
+                c,
+                scope,
+            )));
+        }
+    }
     if any_failed && f.all_or_nothing {
         let why = stopped
             .borrow()

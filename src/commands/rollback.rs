@@ -66,7 +66,19 @@ pub async fn rollback(
         short(&target)
     )));
     let d = v.redeploy(&target)?;
-    super::deploy::deploy(&d, false, settings, progress, outputs, cancel).await
+    // A rollback keeps every revision (`keep-task-definition-revisions` is not one of its
+    // inputs), so it leaves nothing for afterwards.
+    let mut afterwards = crate::Afterwards::new();
+    super::deploy::deploy(
+        &d,
+        false,
+        settings,
+        progress,
+        outputs,
+        &mut afterwards,
+        cancel,
+    )
+    .await
 }
 
 /// Why there is nothing to roll back when the service's last deployment did not go through and

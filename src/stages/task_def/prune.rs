@@ -3,7 +3,6 @@
 //! rollback would go back to, or one a deployment still uses. The decision is a pure function;
 //! the AWS edge lists, describes and deregisters within a budget, and only ever warns.
 
-use std::future::Future;
 use std::time::Duration;
 
 use crate::aws::Clients;
@@ -96,29 +95,27 @@ async fn in_use(clients: &Clients, cluster: &str, service: &str) -> Result<Vec<S
         .collect())
 }
 
-/// What one cleanup is about.
-pub struct Cleanup<'a> {
-    pub cluster: &'a str,
-    pub service: &'a str,
-    pub family: &'a str,
+/// What one cleanup is about. Owned: the cleanup runs after the command has returned, once
+/// the outputs are out.
+pub struct Cleanup {
+    pub cluster: String,
+    pub service: String,
+    pub family: String,
     pub keep: u32,
     /// Revisions never deregistered whatever the service says: the one deployed and the one it
     /// replaced (what a rollback goes back to).
     pub protected: Vec<String>,
 }
 
-/// After a deploy that succeeded: deregisters what `to_deregister` says, within `BUDGET` and
-/// until `cancel`. Every failure is a warning; the run's exit code never changes.
-pub async fn after_deploy(
-    clients: &Clients,
-    c: Cleanup<'_>,
-    progress: &Progress,
-    cancel: impl Future<Output = String>,
-) {
+/// After a deploy that succeeded: deregisters what `to_deregister` says, within `BUDGET`.
+/// Every failure is a warning; the run's exit code never changes. It runs once the outputs
+/// are written (`crate::Afterwards`), and the caller drops it on a further signal.
+pub async fn after_deploy(clients: Clients, c: Cleanup, progress: Progress) {
+    let (clients, progress) = (&clients, &progress);
     let work = async {
         let (listed, used) = tokio::join!(
-            list_active(clients, c.family),
-            in_use(clients, c.cluster, c.service)
+            list_active(clients, &c.family),
+            in_use(clients, &c.cluster, &c.service)
         );
         let (listed, used) = (listed?, used?);
         let mut protected = c.protected.clone();
@@ -166,14 +163,10 @@ pub async fn after_deploy(
         }
         Ok::<_, Error>(())
     };
-    let outcome = tokio::select! {
-        biased;
-        reason = cancel => Err(format!("{reason}: stopped")),
-        r = tokio::time::timeout(BUDGET, work) => match r {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("did not finish within {} s", BUDGET.as_secs())),
-        },
+    let outcome = match tokio::time::timeout(BUDGET, work).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("did not finish within {} s", BUDGET.as_secs())),
     };
     if let Err(why) = outcome {
         progress.emit(Event::Warning(format!(
@@ -200,9 +193,9 @@ fn kept_also(newest_first: &[String], keep: usize, protected: &[String]) -> Stri
 
 /// Plan mode: what a successful deploy would deregister. `registers` says whether the deploy
 /// registers a new revision, which then is one of the newest kept.
-pub async fn plan(clients: &Clients, c: Cleanup<'_>, registers: bool, progress: &Progress) {
+pub async fn plan(clients: &Clients, c: Cleanup, registers: bool, progress: &Progress) {
     let keep = (c.keep as usize).saturating_sub(usize::from(registers));
-    match list_active(clients, c.family).await {
+    match list_active(clients, &c.family).await {
         Ok(listed) => {
             let doomed = to_deregister(&listed, keep, &c.protected);
             let what = if doomed.is_empty() {
