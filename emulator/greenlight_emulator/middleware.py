@@ -20,6 +20,7 @@ from .codedeploy.engine import EcsDeployment
 from .control import LIFECYCLE_EVENTS, STATE, FaultError, latency_ms
 from .ecr import control_endpoint as ecr_control
 from .ecs import controller as ecs_controller
+from .ecs import service_tasks as ecs_service_tasks
 from .ecs import tasks as ecs_tasks
 from .round_trips import calls_until, sequential_round_trips
 
@@ -34,6 +35,7 @@ def tick_all() -> None:
     codedeploy_api.tick_all()
     ecs_controller.tick_all()
     ecs_tasks.tick_all()
+    ecs_service_tasks.tick_all()
 
 
 def _json_response(start_response: StartResponse, status: int, payload: Any) -> list[bytes]:

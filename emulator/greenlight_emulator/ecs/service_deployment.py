@@ -22,6 +22,7 @@ from .model import (
     RELAUNCH_DELAY,
     STOP_DELAY,
     TASK_FAIL_SECONDS,
+    TASK_LOG_LINE_SECONDS,
     TASK_RUN_SECONDS,
     TASK_START_INTERVAL,
     Action,
@@ -35,7 +36,6 @@ from .model import (
     failed_message,
     failure_threshold,
     new_service_deployment_id,
-    new_task_id,
     placement_message,
     started_message,
     steady_message,
@@ -88,6 +88,10 @@ class TaskLauncher:
         self.on_failed = on_failed
         # Whether anything (a circuit breaker) depends on each failure being counted in turn.
         self.failures_count = failures_count
+        # How long a task hit by container_exits runs before its container exits: long
+        # enough to write the fault's log lines, one per second, as one-off tasks do.
+        lines = len((self.exits or {}).get("log") or [])
+        self.run_seconds = max(TASK_RUN_SECONDS, lines * TASK_LOG_LINE_SECONDS)
 
     @property
     def service(self) -> Service:
@@ -106,7 +110,7 @@ class TaskLauncher:
             if not rollout.pending and self.exits is None:
                 self.on_ready(at)
             return
-        task_ids = [new_task_id() for _ in range(missing)]
+        task_ids = [self.owner.ctl.start_task(rollout, at, exits=self.exits) for _ in range(missing)]
         rollout.pending.extend(task_ids)
         rollout.updated_at = at
         add_event(self.service, at, started_message(self.service.name, task_ids))
@@ -117,7 +121,7 @@ class TaskLauncher:
             started = TASK_START_INTERVAL * (index + 1)
             self.owner.after(at, started, functools.partial(self._running, task_id=task_id))
             if self.exits is not None:
-                self.owner.after(at, started + TASK_RUN_SECONDS, functools.partial(self._exited, task_id=task_id))
+                self.owner.after(at, started + self.run_seconds, functools.partial(self._exited, task_id=task_id))
 
     def _running(self, at: float, task_id: str) -> None:
         rollout = self.rollout
@@ -125,6 +129,7 @@ class TaskLauncher:
             rollout.pending.remove(task_id)
             rollout.running.append(task_id)
             rollout.updated_at = at
+            self.owner.ctl.task_running(task_id, at)
         if not rollout.pending and len(rollout.running) >= rollout.desired and self.exits is None:
             self.on_ready(at)
 
@@ -137,12 +142,13 @@ class TaskLauncher:
         rollout.running.remove(task_id)
         rollout.failed += 1
         rollout.updated_at = at
+        self.owner.ctl.task_exited(task_id, at)
         add_event(self.service, at, task_exited_message(self.service.name, task_id, self.exits or {}))
         if not self.on_failed(at):
             return
         next_launch = at + RELAUNCH_DELAY
         if not self.failures_count:
-            cycle = TASK_START_INTERVAL + TASK_RUN_SECONDS + RELAUNCH_DELAY
+            cycle = TASK_START_INTERVAL + self.run_seconds + RELAUNCH_DELAY
             skipped = self._cycles_to_skip(next_launch, cycle)
             rollout.failed += skipped
             next_launch += skipped * cycle
@@ -158,6 +164,7 @@ class TaskLauncher:
         image = images[0]["image"] if images else self.rollout.revision.task_definition
         reason = (self.failing or {}).get("message") or DEFAULT_TASK_FAILURE.format(image=image)
         for task_id in gone:
+            self.owner.ctl.task_failed(task_id, at, reason)
             add_event(self.service, at, task_failed_message(self.service.name, task_id, reason))
         if not self.on_failed(at):
             return
@@ -384,7 +391,7 @@ class InitialDeployment(ServiceDeployment):
     def start(self, now: float) -> None:
         ctl = self.ctl
         rollout = ctl.new_rollout(self.target_revision, now, "PRIMARY")
-        rollout.running = [new_task_id() for _ in range(rollout.desired)]
+        rollout.running = [ctl.start_task(rollout, now, running=True) for _ in range(rollout.desired)]
         rollout.set_state("COMPLETED", f"ECS deployment {rollout.id} completed.")
         self.target = rollout
         self.status = "SUCCESSFUL"
