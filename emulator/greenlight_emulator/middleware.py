@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 from moto.codedeploy.models import codedeploy_backends
 from moto.core.base_backend import BackendDict
 
-from . import protocol
+from . import alarms, protocol
 from .codedeploy import api as codedeploy_api
 from .codedeploy.engine import EcsDeployment
 from .control import LIFECYCLE_EVENTS, STATE, FaultError, latency_ms
@@ -31,7 +31,8 @@ StartResponse = Callable[..., Any]
 
 def tick_all() -> None:
     """Advances every deployment (CodeDeploy and ECS) and one-off ECS task to now; call it
-    under STATE.lock."""
+    under STATE.lock. Alarms first: a deployment sees an alarm that went off by now."""
+    alarms.tick_all()
     codedeploy_api.tick_all()
     ecs_controller.tick_all()
     ecs_tasks.tick_all()
@@ -286,6 +287,14 @@ class GreenlightMiddleware:
             with STATE.lock:
                 tick_all()
                 return _json_response(start_response, 200, {"tasks": ecs_tasks.snapshot()})
+
+        if route == "alarms":
+            if not allowed("GET"):
+                return _json_response(start_response, 405, {"error": "use GET"})
+            with STATE.lock:
+                tick_all()
+                shown = [dict(e, at=STATE.clock.to_wall(e["at"])) for e in STATE.alarms.snapshot()]
+                return _json_response(start_response, 200, {"alarms": shown})
 
         if route == "transitions":
             if allowed("GET"):

@@ -40,6 +40,7 @@ from typing import Any
 import yaml
 from moto.codedeploy.models import Application, CodeDeployBackend, DeploymentGroup, DeploymentInfo, codedeploy_backends
 
+from .. import alarms
 from ..control import LIFECYCLE_EVENTS, STATE, FieldKey, TransitionTracker, percent_text, wall_datetime
 from ..ecs import task_sets
 from ..ecs.model import RELAUNCH_DELAY, TASK_LOG_LINE_SECONDS, TASK_RUN_SECONDS, TASK_START_INTERVAL
@@ -76,6 +77,14 @@ def new_deployment_id(taken: Any = ()) -> str:
         candidate = "d-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(9))
         if candidate not in taken:
             return candidate
+
+
+def alarm_message(names: list[str]) -> str:
+    """errorInformation.message of a deployment an alarm stopped (ALARM_ACTIVE)."""
+    return (
+        "One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, "
+        f"and the affected deployments have been stopped. Activated alarms: <{', '.join(names)}>"
+    )
 
 
 def unhealthy_replacement_message(task_set_id: str, exits: dict[str, Any]) -> str:
@@ -284,6 +293,8 @@ class EcsDeployment(DeploymentInfo):
             faults = STATE.faults.take_deployment_faults(self.application_name, self.deployment_group_name)
         else:
             faults = {"fail_event": None, "never_ready": False, "rollback_seconds": None}
+        if rollback_of is None:
+            alarms.schedule_faults(self.account_id, self.region, now)
         self.fail_event: dict[str, Any] | None = faults["fail_event"]
         self.never_ready: bool = faults["never_ready"]
         # AWS seconds this deployment's rollback takes to reroute traffic (a `slow_rollback`
@@ -401,12 +412,37 @@ class EcsDeployment(DeploymentInfo):
                     )
                     self.log_transitions(stop_at)
                     continue
+            alarm = self._alarm_trigger()
+            if alarm is not None:
+                alarm_at, names = alarm
+                if alarm_at <= now and (due is None or alarm_at <= due):
+                    self._log_traffic_steps(alarm_at)
+                    self._stop(alarm_at, "ALARM_ACTIVE", alarm_message(names), "DEPLOYMENT_STOP_ON_ALARM")
+                    self.log_transitions(alarm_at)
+                    continue
             if due is None or due > now:
                 self._log_traffic_steps(now)
                 return
             self._log_traffic_steps(due)
             self._complete_phase(due)
             self.log_transitions(due)
+
+    def watched_alarms(self) -> list[str]:
+        """The alarms of the group's alarmConfiguration, when it is enabled."""
+        config = self.deployment_group.alarm_configuration
+        if config is None:
+            return []
+        if not isinstance(config, dict):
+            config = {"enabled": getattr(config, "enabled", False), "alarms": getattr(config, "alarms", [])}
+        if not config.get("enabled"):
+            return []
+        return [str(a.get("name")) for a in config.get("alarms") or [] if isinstance(a, dict) and a.get("name")]
+
+    def _alarm_trigger(self) -> tuple[float, list[str]] | None:
+        """When a watched alarm went into ALARM during this deployment (rollbacks watch none)."""
+        if self.is_rollback or self.phase == PHASE_DONE:
+            return None
+        return alarms.watched(self.account_id, self.region, self.watched_alarms(), self.aws_create)
 
     def _complete_phase(self, at: float) -> None:
         self.aws_updated = at

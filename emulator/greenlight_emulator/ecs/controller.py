@@ -32,6 +32,7 @@ from typing import Any
 
 from moto.ecs.models import EC2ContainerServiceBackend, Service, ecs_backends
 
+from .. import alarms
 from ..control import STATE, FieldKey, TransitionTracker
 from .model import (
     DEFAULT_DEPLOYMENT_CONFIGURATION,
@@ -231,6 +232,7 @@ class ServiceController:
             faults["container_exits"] = exits
         deployment = kind(self, self.new_revision(task_definition, now), now, faults)
         self._add(deployment, now)
+        alarms.schedule_faults(self.backend.account_id, self.backend.region_name, now)
         return deployment
 
     def _container_exits(self, task_definition: str | None) -> dict[str, Any] | None:
@@ -279,6 +281,8 @@ class ServiceController:
     # -- advancing --------------------------------------------------------
     def advance(self, now: float) -> None:
         self.scheduler.horizon = now
+        for deployment in list(self.deployments.values()):
+            deployment.watch_alarms(now)
         while (due := self.scheduler.pop_due(now)) is not None:
             at, action = due
             action(at)

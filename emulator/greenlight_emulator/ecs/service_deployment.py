@@ -15,6 +15,7 @@ from typing import Any
 from moto.ecs.exceptions import ECSException
 from moto.ecs.models import Service
 
+from .. import alarms
 from ..control import FieldKey, wall_datetime
 from .model import (
     CATCH_UP_REPEATS,
@@ -219,6 +220,9 @@ class ServiceDeployment:
         self.faults = faults
         self.breaker_tripped = False
         self.threshold = failure_threshold(int(ctl.service.desired_count or 0))
+        # deploymentConfiguration.alarms: the ones that went into ALARM during this deployment.
+        self.alarm_watch_scheduled = False
+        self.triggered_alarms: list[str] = []
 
     # -- reading ----------------------------------------------------------
     @property
@@ -245,6 +249,29 @@ class ServiceDeployment:
             status = "MONITORING"
         return {"status": status, "failureCount": target.failed if target else 0, "threshold": self.threshold}
 
+    def _alarm_config(self) -> tuple[list[str], bool, bool]:
+        """(alarmNames, enable, rollback) of the deployment configuration's alarms."""
+        config = self.config.get("alarms") or {}
+        names = [str(n) for n in config.get("alarmNames") or []]
+        return names, bool(config.get("enable")), bool(config.get("rollback"))
+
+    def _alarms(self) -> dict[str, Any] | None:
+        names, enable, _rollback = self._alarm_config()
+        if not self.config.get("alarms"):
+            return None
+        if not enable:
+            status = "DISABLED"
+        elif self.triggered_alarms:
+            status = "TRIGGERED"
+        elif self.finished:
+            status = "MONITORING_COMPLETE"
+        else:
+            status = "MONITORING"
+        out: dict[str, Any] = {"status": status, "alarmNames": names}
+        if self.triggered_alarms:
+            out["triggeredAlarmNames"] = list(self.triggered_alarms)
+        return out
+
     def _target_summary(self) -> dict[str, Any]:
         if self.target is not None:
             return self.target.summary()
@@ -270,6 +297,7 @@ class ServiceDeployment:
             "deploymentConfiguration": self.config,
             "rollback": self._rollback_info(),
             "deploymentCircuitBreaker": self._breaker(),
+            "alarms": self._alarms(),
         }
         return {k: v for k, v in out.items() if v is not None}
 
@@ -348,6 +376,42 @@ class ServiceDeployment:
         else:
             self._finish(at, "STOPPED", CIRCUIT_BREAKER_REASON)
         return False
+
+    # -- deployment alarms ----------------------------------------------------
+    def watch_alarms(self, now: float) -> None:
+        """Before the service advances to now: when a watched alarm went into ALARM by now,
+        what it does is scheduled at that instant (in order with everything else)."""
+        names, enable, _rollback = self._alarm_config()
+        if self.finished or self.alarm_watch_scheduled or not enable or not names:
+            return
+        service = self.ctl.service
+        hit = alarms.watched(service._account_id, service.region_name, names, self.created_at)
+        if hit is None or hit[0] > now:
+            return
+        self.alarm_watch_scheduled = True
+        at, triggered = hit
+        self.after(at, 0.0, lambda t: self._alarm_went_off(t, triggered))
+
+    def _alarm_went_off(self, at: float, names: list[str]) -> None:
+        """ECS fails the deployment and, with rollback, rolls back to the last completed one."""
+        if self.finished or self.status in ROLLBACK_STATUSES:
+            return
+        self.triggered_alarms = list(names)
+        _names, _enable, rollback = self._alarm_config()
+        shown = ", ".join(names)
+        target = self.target
+        if target is not None and target.rollout_state == "IN_PROGRESS":
+            target.set_state("FAILED", f"ECS deployment {target.id} failed: alarm(s) {shown} in ALARM state.")
+            target.updated_at = at
+            add_event(
+                self.ctl.service, at, failed_message(self.ctl.service.name, target.id, f"alarm(s) {shown} in ALARM state.")
+            )
+        if rollback:
+            self.request_rollback(
+                at, f"Service deployment rolled back because the CloudWatch alarm(s) {shown} went into ALARM state."
+            )
+        else:
+            self._finish(at, "STOPPED", f"Service deployment failed because the CloudWatch alarm(s) {shown} went into ALARM state.")
 
     # -- calls --------------------------------------------------------------
     def start(self, now: float) -> None:
