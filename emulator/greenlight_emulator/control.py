@@ -50,6 +50,9 @@ ECS_DEPLOYMENT_FAULT_KINDS = ("circuit_breaker", "placement_failure", "fail_life
 # Faults bound to an ECS task (RunTask, StartTask or a service deployment's) when it starts.
 ECS_TASK_FAULT_KINDS = ("container_exits",)
 REQUEST_FAULT_KINDS = ("throttle", "http_error", "hang")
+# Bound to the next deployment (CodeDeploy or ECS, any service) when it is created: puts a
+# CloudWatch alarm into ALARM some AWS seconds later (alarms.py).
+ALARM_FAULT_KINDS = ("alarm",)
 FAULT_KINDS = (
     "fail_lifecycle_event",
     "never_ready",
@@ -57,6 +60,7 @@ FAULT_KINDS = (
     *REQUEST_FAULT_KINDS,
     *ECS_DEPLOYMENT_FAULT_KINDS,
     *ECS_TASK_FAULT_KINDS,
+    *ALARM_FAULT_KINDS,
 )
 # A container's exit code is what a process exits with: 0 to 255.
 MAX_EXIT_CODE = 255
@@ -166,6 +170,8 @@ class FaultStore:
             fault.update(_ecs_deployment_fault(kind, body))
         elif kind in ECS_TASK_FAULT_KINDS:
             fault.update(_container_exits_fault(body))
+        elif kind in ALARM_FAULT_KINDS:
+            fault.update(_alarm_fault(body))
         else:
             action = _optional_str(body, "action")
             if action is None:
@@ -292,6 +298,16 @@ class FaultStore:
                 self._use(fault)
         return taken
 
+    def take_alarm_faults(self) -> list[dict[str, Any]]:
+        """The alarm faults bound to a deployment created now: all of them, one use each."""
+        taken = []
+        with self._lock:
+            for fault in list(self._faults):
+                if fault["kind"] in ALARM_FAULT_KINDS:
+                    taken.append(dict(fault))
+                    self._use(fault)
+        return taken
+
     def take_deployment_faults(self, application: str, deployment_group: str) -> dict[str, Any]:
         """The deployment faults bound to a deployment created now (uses are consumed)."""
         result: dict[str, Any] = {"fail_event": None, "never_ready": False, "rollback_seconds": None}
@@ -357,6 +373,70 @@ def _container_exits_fault(body: dict[str, Any]) -> dict[str, Any]:
         fault["log"] = list(log)
     fault["count"] = None if body.get("count") is None else _positive_int(body["count"], "count")
     return fault
+
+
+def _alarm_fault(body: dict[str, Any]) -> dict[str, Any]:
+    name = _optional_str(body, "alarmName")
+    if name is None:
+        raise FaultError("alarmName is required (the CloudWatch alarm to put into ALARM)")
+    seconds = body.get("after_seconds", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise FaultError("after_seconds must be a number of AWS seconds, 0 or more")
+    fault: dict[str, Any] = {"alarmName": name, "after_seconds": seconds}
+    reason = _optional_str(body, "stateReason")
+    if reason is not None:
+        fault["stateReason"] = reason
+    # "The next deployment": one use unless told otherwise.
+    fault["count"] = 1 if body.get("count") is None else _positive_int(body["count"], "count")
+    return fault
+
+
+class AlarmLog:
+    """When CloudWatch alarms go (or are due to go) into ALARM, in AWS time: alarm faults
+    schedule their alarm when a deployment takes them, SetAlarmState calls are noted when
+    made. Deployments watching an alarm stop (or roll back) at the first such instant after
+    they were created; alarms.py applies the scheduled states to moto's CloudWatch."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[dict[str, Any]] = []
+
+    def add(self, at: float, account: str, region: str, name: str, reason: str, applied: bool) -> None:
+        entry = {"at": at, "account": account, "region": region, "alarmName": name, "reason": reason}
+        entry["applied"] = applied
+        with self._lock:
+            self._entries.append(entry)
+
+    def due(self, now: float) -> list[dict[str, Any]]:
+        """The scheduled alarms due by now and not applied yet, oldest first (marked applied)."""
+        with self._lock:
+            found = sorted((e for e in self._entries if not e["applied"] and e["at"] <= now), key=lambda e: e["at"])
+            for entry in found:
+                entry["applied"] = True
+            return [dict(e) for e in found]
+
+    def first(self, account: str, region: str, names: list[str], since: float) -> tuple[float, list[str]] | None:
+        """The first instant at or after since when one of the alarms went into ALARM, and the
+        ones that did then."""
+        wanted = set(names)
+        with self._lock:
+            hits = [
+                e
+                for e in self._entries
+                if e["account"] == account and e["region"] == region and e["alarmName"] in wanted and e["at"] >= since
+            ]
+        if not hits:
+            return None
+        at = min(e["at"] for e in hits)
+        return at, sorted({e["alarmName"] for e in hits if e["at"] == at})
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return sorted((dict(e) for e in self._entries), key=lambda e: e["at"])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 class TransitionLog:
@@ -456,6 +536,7 @@ class EmulatorState:
         self.calls = CallLog()
         self.faults = FaultStore()
         self.transitions = TransitionLog()
+        self.alarms = AlarmLog()
         try:
             self.initial_ecr_scan_seconds = ecr_scan_seconds_from_env()
         except ValueError:  # reported by the server at start-up
@@ -482,6 +563,7 @@ class EmulatorState:
         self.calls.clear()
         self.faults.clear()
         self.transitions.clear()
+        self.alarms.clear()
         self.clock.set_scale(self.initial_time_scale)
         self.ecr_scan_seconds = self.initial_ecr_scan_seconds
         self.latency_ms = self.initial_latency_ms

@@ -14,12 +14,13 @@ from urllib.parse import parse_qs
 from moto.codedeploy.models import codedeploy_backends
 from moto.core.base_backend import BackendDict
 
-from . import protocol
+from . import alarms, protocol
 from .codedeploy import api as codedeploy_api
 from .codedeploy.engine import EcsDeployment
 from .control import LIFECYCLE_EVENTS, STATE, FaultError, latency_ms
 from .ecr import control_endpoint as ecr_control
 from .ecs import controller as ecs_controller
+from .ecs import service_tasks as ecs_service_tasks
 from .ecs import tasks as ecs_tasks
 from .round_trips import calls_until, sequential_round_trips
 
@@ -30,10 +31,12 @@ StartResponse = Callable[..., Any]
 
 def tick_all() -> None:
     """Advances every deployment (CodeDeploy and ECS) and one-off ECS task to now; call it
-    under STATE.lock."""
+    under STATE.lock. Alarms first: a deployment sees an alarm that went off by now."""
+    alarms.tick_all()
     codedeploy_api.tick_all()
     ecs_controller.tick_all()
     ecs_tasks.tick_all()
+    ecs_service_tasks.tick_all()
 
 
 def _json_response(start_response: StartResponse, status: int, payload: Any) -> list[bytes]:
@@ -284,6 +287,14 @@ class GreenlightMiddleware:
             with STATE.lock:
                 tick_all()
                 return _json_response(start_response, 200, {"tasks": ecs_tasks.snapshot()})
+
+        if route == "alarms":
+            if not allowed("GET"):
+                return _json_response(start_response, 405, {"error": "use GET"})
+            with STATE.lock:
+                tick_all()
+                shown = [dict(e, at=STATE.clock.to_wall(e["at"])) for e in STATE.alarms.snapshot()]
+                return _json_response(start_response, 200, {"alarms": shown})
 
         if route == "transitions":
             if allowed("GET"):

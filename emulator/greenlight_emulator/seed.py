@@ -123,6 +123,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="push the image as an OCI image index with linux/amd64 and linux/arm64 manifests, each scanned",
     )
+    parser.add_argument(
+        "--alarm",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=(
+            "create this CloudWatch alarm (state OK) and wire it to the deployment: the CodeDeploy "
+            "group's alarmConfiguration (rollback on DEPLOYMENT_STOP_ON_ALARM with --auto-rollback) or "
+            "the ECS service's deploymentConfiguration.alarms with rollback (repeatable)"
+        ),
+    )
     _add_ecs_options(parser)
     return parser
 
@@ -304,6 +315,8 @@ def _deployment_configuration(args: argparse.Namespace, region: str, account: st
         "deploymentCircuitBreaker": {"enable": args.circuit_breaker, "rollback": args.circuit_breaker},
         "strategy": args.strategy,
     }
+    if args.alarm:
+        config["alarms"] = {"alarmNames": list(args.alarm), "enable": True, "rollback": True}
     if args.strategy == "ROLLING":
         return config
     config["bakeTimeInMinutes"] = args.bake_time_minutes
@@ -326,6 +339,28 @@ def _deployment_configuration(args: argparse.Namespace, region: str, account: st
     if hooks:
         config["lifecycleHooks"] = hooks
     return config
+
+
+def _ensure_alarms(cloudwatch: Any, names: list[str], load_balancer: dict[str, Any], target_group: dict[str, Any]) -> None:
+    """The --alarm alarms: the target group's 5XX count, in state OK."""
+    for name in names:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            AlarmDescription="Target 5XX responses during a deployment",
+            Namespace="AWS/ApplicationELB",
+            MetricName="HTTPCode_Target_5XX_Count",
+            Dimensions=[
+                {"Name": "LoadBalancer", "Value": load_balancer["LoadBalancerArn"].split(":loadbalancer/", 1)[-1]},
+                {"Name": "TargetGroup", "Value": target_group["TargetGroupArn"].rsplit(":", 1)[-1]},
+            ],
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+        )
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="Seeded by the greenlight emulator")
 
 
 def _listener_rule(elbv2: Any, listener_arn: str, target_group_arn: str) -> str:
@@ -376,7 +411,8 @@ def _ensure_codedeploy(
         },
         "autoRollbackConfiguration": {
             "enabled": args.auto_rollback,
-            "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"],
+            "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"]
+            + (["DEPLOYMENT_STOP_ON_ALARM"] if args.alarm else []),
         },
         "ecsServices": [{"serviceName": args.service, "clusterName": args.cluster}],
         "loadBalancerInfo": {
@@ -389,6 +425,12 @@ def _ensure_codedeploy(
             ]
         },
     }
+    if args.alarm:
+        group_spec["alarmConfiguration"] = {
+            "enabled": True,
+            "ignorePollAlarmFailure": False,
+            "alarms": [{"name": name} for name in args.alarm],
+        }
     try:
         codedeploy.create_deployment_group(**group_spec)
     except codedeploy.exceptions.DeploymentGroupAlreadyExistsException:
@@ -483,6 +525,9 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
                 Port=listener_port,
                 DefaultActions=[{"Type": "forward", "TargetGroupArn": target_groups[0]["TargetGroupArn"]}],
             )["Listeners"][0]
+
+    if args.alarm:
+        _ensure_alarms(_client("cloudwatch", args), args.alarm, lb, target_groups[0])
 
     # Native blue/green switches listener rules between the two target groups.
     native = args.controller == "ECS" and args.strategy != "ROLLING"
@@ -597,6 +642,7 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
         "targetGroups": [tg["TargetGroupName"] for tg in target_groups],
         "prodListenerArn": listeners[80]["ListenerArn"],
         "testListenerArn": listeners[8080]["ListenerArn"],
+        "alarms": list(args.alarm),
     }
     if rules:
         result["prodListenerRuleArn"] = rules[80]

@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from .cli import READY_LINE, Startup
 from .codedeploy import api as codedeploy_api
+from . import alarms, elbv2
 from .ecr import api as ecr_api
 from .ecs import ext as ecs_ext
 from .middleware import GreenlightMiddleware
@@ -39,6 +40,8 @@ def build_app() -> Any:
     ecs_ext.install()
     codedeploy_api.install()
     ecr_api.install()
+    elbv2.install()
+    alarms.install()
     return GreenlightMiddleware(Dispatcher(create_backend_app))
 
 

@@ -246,3 +246,42 @@ def watch(
         if time.monotonic() > deadline:
             raise AssertionError(f"deployment {deployment_id} did not finish; states: {seen}")
         time.sleep(0.003)
+
+
+def check_shape(model: Any, shape: Any, value: Any, path: str = "$") -> None:
+    """value is what botocore's shape allows: known members only, of the right types
+    (timestamps as the wire's epoch seconds)."""
+    kind = shape.type_name
+    if kind == "structure":
+        assert isinstance(value, dict), f"{path}: expected an object, got {value!r}"
+        for key, item in value.items():
+            assert key in shape.members, f"{path}: {key} is not a member of {shape.name}"
+            check_shape(model, shape.members[key], item, f"{path}.{key}")
+    elif kind == "list":
+        assert isinstance(value, list), f"{path}: expected a list"
+        for index, item in enumerate(value):
+            check_shape(model, shape.member, item, f"{path}[{index}]")
+    elif kind == "map":
+        assert isinstance(value, dict), f"{path}: expected a map"
+        for key, item in value.items():
+            check_shape(model, shape.value, item, f"{path}[{key}]")
+    elif kind == "string":
+        assert isinstance(value, str), f"{path}: expected a string, got {value!r}"
+        if shape.enum:
+            assert value in shape.enum, f"{path}: {value!r} is not one of {shape.enum}"
+    elif kind in ("integer", "long"):
+        assert isinstance(value, int) and not isinstance(value, bool), f"{path}: expected an integer, got {value!r}"
+    elif kind in ("double", "float"):
+        assert isinstance(value, (int, float)), f"{path}: expected a number"
+    elif kind == "boolean":
+        assert isinstance(value, bool), f"{path}: expected a boolean"
+    elif kind == "timestamp":
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), f"{path}: expected epoch seconds"
+    else:
+        raise AssertionError(f"{path}: unexpected shape type {kind}")
+
+
+def check_output(service: str, operation: str, body: dict[str, Any]) -> None:
+    """A raw JSON answer fits the operation's output shape in botocore's model."""
+    model = botocore.session.get_session().get_service_model(service)
+    check_shape(model, model.operation_model(operation).output_shape, body)

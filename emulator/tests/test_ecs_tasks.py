@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 import boto3
-import botocore.session
 import emulator_helpers as h
 import pytest
 from botocore.exceptions import ClientError
@@ -77,41 +76,11 @@ def epoch(value: Any) -> float:
     return value.timestamp()
 
 
-def check_shape(model: Any, shape: Any, value: Any, path: str = "$") -> None:
-    """value is what botocore's shape allows: known members only, of the right types."""
-    kind = shape.type_name
-    if kind == "structure":
-        assert isinstance(value, dict), f"{path}: expected an object, got {value!r}"
-        for key, item in value.items():
-            assert key in shape.members, f"{path}: {key} is not a member of {shape.name}"
-            check_shape(model, shape.members[key], item, f"{path}.{key}")
-    elif kind == "list":
-        assert isinstance(value, list), f"{path}: expected a list"
-        for index, item in enumerate(value):
-            check_shape(model, shape.member, item, f"{path}[{index}]")
-    elif kind == "map":
-        assert isinstance(value, dict), f"{path}: expected a map"
-        for key, item in value.items():
-            check_shape(model, shape.value, item, f"{path}[{key}]")
-    elif kind == "string":
-        assert isinstance(value, str), f"{path}: expected a string, got {value!r}"
-        if shape.enum:
-            assert value in shape.enum, f"{path}: {value!r} is not one of {shape.enum}"
-    elif kind in ("integer", "long"):
-        assert isinstance(value, int) and not isinstance(value, bool), f"{path}: expected an integer, got {value!r}"
-    elif kind in ("double", "float"):
-        assert isinstance(value, (int, float)), f"{path}: expected a number"
-    elif kind == "boolean":
-        assert isinstance(value, bool), f"{path}: expected a boolean"
-    elif kind == "timestamp":
-        assert isinstance(value, (int, float)) and not isinstance(value, bool), f"{path}: expected epoch seconds"
-    else:
-        raise AssertionError(f"{path}: unexpected shape type {kind}")
+check_shape = h.check_shape
 
 
 def check_output(operation: str, body: dict[str, Any]) -> None:
-    model = botocore.session.get_session().get_service_model("ecs")
-    check_shape(model, model.operation_model(operation).output_shape, body)
+    h.check_output("ecs", operation, body)
 
 
 # ----------------------------------------------------------------------
@@ -303,22 +272,26 @@ def test_list_tasks_filters_by_desired_status_family_and_started_by(emulator, aw
     mine = run(aws, env, startedBy="greenlight")["tasks"][0]["taskArn"]
     other = run(aws, env)["tasks"][0]["taskArn"]
     cluster = env["cluster"]
+    # The service's own tasks (its PRIMARY task set's) are listed too, as on ECS.
+    service = aws.ecs.list_tasks(cluster=cluster, serviceName=env["service"])["taskArns"]
+    assert len(service) == 2 and not {mine, other} & set(service)
 
-    assert sorted(aws.ecs.list_tasks(cluster=cluster)["taskArns"]) == sorted([mine, other])
+    assert sorted(aws.ecs.list_tasks(cluster=cluster)["taskArns"]) == sorted([mine, other, *service])
     assert aws.ecs.list_tasks(cluster=cluster, startedBy="greenlight")["taskArns"] == [mine]
-    assert sorted(aws.ecs.list_tasks(cluster=cluster, family=env["family"])["taskArns"]) == sorted([mine, other])
+    assert sorted(aws.ecs.list_tasks(cluster=cluster, family=env["family"])["taskArns"]) == sorted(
+        [mine, other, *service]
+    )
     assert aws.ecs.list_tasks(cluster=cluster, family="nothing")["taskArns"] == []
     assert aws.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"] == []
-    page = aws.ecs.list_tasks(cluster=cluster, maxResults=1)
-    assert len(page["taskArns"]) == 1 and page["nextToken"]
-    rest = aws.ecs.list_tasks(cluster=cluster, maxResults=1, nextToken=page["nextToken"])
-    assert sorted(page["taskArns"] + rest["taskArns"]) == sorted([mine, other]) and "nextToken" not in rest
+    page = aws.ecs.list_tasks(cluster=cluster, maxResults=3)
+    assert len(page["taskArns"]) == 3 and page["nextToken"]
+    rest = aws.ecs.list_tasks(cluster=cluster, maxResults=3, nextToken=page["nextToken"])
+    assert sorted(page["taskArns"] + rest["taskArns"]) == sorted([mine, other, *service]) and "nextToken" not in rest
 
     aws.ecs.stop_task(cluster=cluster, task=mine)
-    assert aws.ecs.list_tasks(cluster=cluster)["taskArns"] == [other]
+    assert sorted(aws.ecs.list_tasks(cluster=cluster)["taskArns"]) == sorted([other, *service])
     assert aws.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"] == [mine]
-    # The service's own tasks are the deployment engine's, not listed as one-off tasks.
-    assert aws.ecs.list_tasks(cluster=cluster, serviceName=env["service"])["taskArns"] == []
+    assert aws.ecs.list_tasks(cluster=cluster, serviceName=env["service"], desiredStatus="STOPPED")["taskArns"] == []
 
 
 def test_cluster_counts_follow_one_off_tasks(emulator, aws, seeded):
@@ -547,7 +520,9 @@ def test_run_task_checks_its_parameters_as_ecs_does(aws, seeded):
         lambda: run(aws, env, networkConfiguration={"awsvpcConfiguration": {"subnets": []}})
     ) == (invalid, "subnets can not be empty.")
     assert _error(lambda: run(aws, env, taskDefinition="nothing:1"))[0] == "ClientException"
-    assert aws.ecs.list_tasks(cluster=env["cluster"])["taskArns"] == []
+    # No task started: the cluster has its service's tasks only.
+    service_tasks = aws.ecs.list_tasks(cluster=env["cluster"], serviceName=env["service"])["taskArns"]
+    assert sorted(aws.ecs.list_tasks(cluster=env["cluster"])["taskArns"]) == sorted(service_tasks)
 
 
 # ----------------------------------------------------------------------

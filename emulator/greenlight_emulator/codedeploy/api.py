@@ -449,6 +449,9 @@ def get_deployment_group(self: CodeDeployResponse) -> ActionResult:
     group_name = self._get_param("deploymentGroupName")
     group = backend.get_deployment_group(application_name=application_name, deployment_group_name=group_name)
     info = {k: v for k, v in _deployment_group_info(group).items() if v not in ({}, None)}
+    if isinstance(group.alarm_configuration, dict) and group.alarm_configuration:
+        # moto leaves it out (a TODO there); the deployment engine watches these alarms.
+        info["alarmConfiguration"] = group.alarm_configuration
     last = _last_deployment(backend, application_name, group_name, succeeded_only=False)
     if last:
         info["lastAttemptedDeployment"] = last

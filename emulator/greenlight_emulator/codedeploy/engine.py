@@ -40,8 +40,12 @@ from typing import Any
 import yaml
 from moto.codedeploy.models import Application, CodeDeployBackend, DeploymentGroup, DeploymentInfo, codedeploy_backends
 
+from .. import alarms
 from ..control import LIFECYCLE_EVENTS, STATE, FieldKey, TransitionTracker, percent_text, wall_datetime
 from ..ecs import task_sets
+from ..ecs.model import RELAUNCH_DELAY, TASK_LOG_LINE_SECONDS, TASK_RUN_SECONDS, TASK_START_INTERVAL
+from ..ecs.tasks import fault_mark
+from ..elbv2 import target_group_arn
 from .configs import traffic_schedule, weight_at
 
 START_DELAY = 2.0
@@ -73,6 +77,27 @@ def new_deployment_id(taken: Any = ()) -> str:
         candidate = "d-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(9))
         if candidate not in taken:
             return candidate
+
+
+def alarm_message(names: list[str]) -> str:
+    """errorInformation.message of a deployment an alarm stopped (ALARM_ACTIVE)."""
+    return (
+        "One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, "
+        f"and the affected deployments have been stopped. Activated alarms: <{', '.join(names)}>"
+    )
+
+
+def unhealthy_replacement_message(task_set_id: str, exits: dict[str, Any]) -> str:
+    """Why Install failed when the replacement task set's tasks keep exiting (an emulator
+    wording, in the manner of CodeDeploy's ECS_UPDATE_ERROR messages)."""
+    detail = f"{exits.get('container')} exited with code {exits.get('exitCode')}"
+    if exits.get("reason"):
+        detail += f": {exits['reason']}"
+    return (
+        f"The ECS service cannot be updated due to an unexpected error: the replacement task set "
+        f"{task_set_id} did not become healthy: its tasks stopped (Essential container in task exited; "
+        f"{detail})."
+    )
 
 
 def register_deployment(backend: CodeDeployBackend, deployment: DeploymentInfo) -> None:
@@ -218,6 +243,9 @@ class EcsDeployment(DeploymentInfo):
         self.green_weight_fixed: float | None = None
         self.primary_switched = False
         self.install_error: str | None = None
+        # A container_exits fault the replacement task set's revision was hit by: its tasks
+        # keep exiting and it never gets healthy, so Install fails (see _create_replacement).
+        self.install_exits: dict[str, Any] | None = None
 
         # What the deployment group points at.
         ecs_services = deployment_group.ecs_services or [{}]
@@ -265,6 +293,8 @@ class EcsDeployment(DeploymentInfo):
             faults = STATE.faults.take_deployment_faults(self.application_name, self.deployment_group_name)
         else:
             faults = {"fail_event": None, "never_ready": False, "rollback_seconds": None}
+        if rollback_of is None:
+            alarms.schedule_faults(self.account_id, self.region, now)
         self.fail_event: dict[str, Any] | None = faults["fail_event"]
         self.never_ready: bool = faults["never_ready"]
         # AWS seconds this deployment's rollback takes to reroute traffic (a `slow_rollback`
@@ -382,12 +412,37 @@ class EcsDeployment(DeploymentInfo):
                     )
                     self.log_transitions(stop_at)
                     continue
+            alarm = self._alarm_trigger()
+            if alarm is not None:
+                alarm_at, names = alarm
+                if alarm_at <= now and (due is None or alarm_at <= due):
+                    self._log_traffic_steps(alarm_at)
+                    self._stop(alarm_at, "ALARM_ACTIVE", alarm_message(names), "DEPLOYMENT_STOP_ON_ALARM")
+                    self.log_transitions(alarm_at)
+                    continue
             if due is None or due > now:
                 self._log_traffic_steps(now)
                 return
             self._log_traffic_steps(due)
             self._complete_phase(due)
             self.log_transitions(due)
+
+    def watched_alarms(self) -> list[str]:
+        """The alarms of the group's alarmConfiguration, when it is enabled."""
+        config = self.deployment_group.alarm_configuration
+        if config is None:
+            return []
+        if not isinstance(config, dict):
+            config = {"enabled": getattr(config, "enabled", False), "alarms": getattr(config, "alarms", [])}
+        if not config.get("enabled"):
+            return []
+        return [str(a.get("name")) for a in config.get("alarms") or [] if isinstance(a, dict) and a.get("name")]
+
+    def _alarm_trigger(self) -> tuple[float, list[str]] | None:
+        """When a watched alarm went into ALARM during this deployment (rollbacks watch none)."""
+        if self.is_rollback or self.phase == PHASE_DONE:
+            return None
+        return alarms.watched(self.account_id, self.region, self.watched_alarms(), self.aws_create)
 
     def _complete_phase(self, at: float) -> None:
         self.aws_updated = at
@@ -485,8 +540,29 @@ class EcsDeployment(DeploymentInfo):
             )
             return
         self.new_task_definition = task_definition.arn
-        self.green_task_set = task_sets.new_task_set(service, task_definition.arn, "ACTIVE", "CodeDeploy")
+        hit = [(str(c.get("name")), c.get("essential", True) is not False) for c in task_definition.container_definitions]
+        taken = STATE.faults.take_container_exits(fault_mark(task_definition), hit)
+        if taken:
+            name, fault = next(iter(taken.items()))
+            self.install_exits = {**fault, "container": name}
+        self.green_task_set = task_sets.new_task_set(
+            service,
+            task_definition.arn,
+            "ACTIVE",
+            "CodeDeploy",
+            exits=self.install_exits,
+            target_group_arn=target_group_arn(self.account_id, self.region, self.green_target_group),
+            at=at,
+        )
         self.green_task_set_id = self.green_task_set.id
+        if self.install_exits is not None:
+            # Its tasks run, their essential container exits and ECS replaces them, until
+            # CodeDeploy gives up on the task set at the end of Install.
+            lines = len(self.install_exits.get("log") or [])
+            run = max(TASK_RUN_SECONDS, lines * TASK_LOG_LINE_SECONDS)
+            task_sets.plan_failing_tasks(
+                self.green_task_set, at, at + INSTALL_DURATION, (TASK_START_INTERVAL, run, RELAUNCH_DELAY)
+            )
         task_sets.refresh_service_counts(service)
 
     def _finish_event(self, at: float) -> None:
@@ -504,6 +580,17 @@ class EcsDeployment(DeploymentInfo):
                     diagnostics={"errorCode": "UnknownError", "message": self.install_error},
                 )
                 return
+            if name == "Install" and self.install_exits is not None:
+                message = unhealthy_replacement_message(self.green_task_set_id or "", self.install_exits)
+                self._fail(
+                    at,
+                    index,
+                    "ECS_UPDATE_ERROR",
+                    message,
+                    rollback_event="DEPLOYMENT_FAILURE",
+                    diagnostics={"errorCode": "UnknownError", "message": message},
+                )
+                return
             if self.fail_event is not None and self.fail_event["event"] == name:
                 self._fail_by_fault(at, index)
                 return
@@ -513,7 +600,7 @@ class EcsDeployment(DeploymentInfo):
             self._finish_rollback(at)
             return
         if name == "Install" and self.green_task_set is not None:
-            task_sets.set_counts(self.green_task_set, self.desired_count, self.desired_count)
+            task_sets.set_counts(self.green_task_set, self.desired_count, self.desired_count, at)
             service = self.service()
             if service is not None:
                 task_sets.refresh_service_counts(service)
@@ -555,9 +642,9 @@ class EcsDeployment(DeploymentInfo):
         service = self.service()
         if service is not None:
             if self.blue_task_set is not None:
-                task_sets.set_counts(self.blue_task_set, 0, 0)
+                task_sets.set_counts(self.blue_task_set, 0, 0, at)
                 self.blue_task_set.status = "DRAINING"
-                task_sets.remove_task_set(service, self.blue_task_set)
+                task_sets.remove_task_set(service, self.blue_task_set, at)
             task_sets.refresh_service_counts(service)
 
     def _fail_by_fault(self, at: float, index: int) -> None:
@@ -632,7 +719,7 @@ class EcsDeployment(DeploymentInfo):
         else:
             wants_rollback = force_rollback
         if not wants_rollback:
-            self._clean_up_without_rollback()
+            self._clean_up_without_rollback(at)
             return
         if self.green_task_set is None:
             self.rollback_note = (
@@ -641,16 +728,16 @@ class EcsDeployment(DeploymentInfo):
             return
         self._start_rollback(at)
 
-    def _clean_up_without_rollback(self) -> None:
+    def _clean_up_without_rollback(self, at: float) -> None:
         service = self.service()
         if service is None:
             return
         if self.primary_switched:
             # Production traffic stays on the replacement; the original goes.
             if self.blue_task_set is not None:
-                task_sets.remove_task_set(service, self.blue_task_set)
+                task_sets.remove_task_set(service, self.blue_task_set, at)
         elif self.green_task_set is not None:
-            task_sets.remove_task_set(service, self.green_task_set)
+            task_sets.remove_task_set(service, self.green_task_set, at)
             self.green_weight_fixed = 0.0
 
     def _start_rollback(self, at: float) -> None:
@@ -712,9 +799,9 @@ class EcsDeployment(DeploymentInfo):
                     service.task_sets.append(self.blue_task_set)
                 task_sets.make_primary(service, self.blue_task_set)
             if self.green_task_set is not None:
-                task_sets.set_counts(self.green_task_set, 0, 0)
+                task_sets.set_counts(self.green_task_set, 0, 0, at)
                 self.green_task_set.status = "DRAINING"
-                task_sets.remove_task_set(service, self.green_task_set)
+                task_sets.remove_task_set(service, self.green_task_set, at)
             if self.blue_target_group:
                 service._greenlight_prod_target_group = self.blue_target_group
             task_sets.refresh_service_counts(service)

@@ -32,6 +32,7 @@ from typing import Any
 
 from moto.ecs.models import EC2ContainerServiceBackend, Service, ecs_backends
 
+from .. import alarms
 from ..control import STATE, FieldKey, TransitionTracker
 from .model import (
     DEFAULT_DEPLOYMENT_CONFIGURATION,
@@ -49,6 +50,7 @@ from .model import (
 from .native import NativeDeployment
 from .rolling import RollingDeployment
 from .service_deployment import InitialDeployment, ServiceDeployment
+from .service_tasks import ServiceTask, launch
 from .tasks import fault_mark
 
 
@@ -68,6 +70,13 @@ class ServiceController:
         self.revisions: dict[str, ServiceRevision] = {}
         self.tracker = TransitionTracker()
         self._counted = (0, 0)  # (running, pending) last added to the cluster's counts
+        # The tasks behind the task IDs of the rollouts (service_tasks.py), by ID.
+        self.tasks: dict[str, ServiceTask] = {}
+        # The target group production traffic reaches the service's tasks through: the load
+        # balancer entry's, until an ECS-native deployment moves it to the alternate one.
+        bound = (service.load_balancers or [{}])[0]
+        self.live_target_group: str | None = bound.get("targetGroupArn")
+        self.rollout_target_groups: dict[str, str | None] = {}
         if not getattr(service, "deployment_configuration", None):
             service.deployment_configuration = copy.deepcopy(DEFAULT_DEPLOYMENT_CONFIGURATION)
         initial = InitialDeployment(self, self.new_revision(service.task_definition, now), now, {})
@@ -136,9 +145,53 @@ class ServiceController:
         self.rollouts.insert(0, rollout)
         self.service.task_definition = rollout.revision.task_definition
 
+    # -- the tasks ------------------------------------------------------------
+    def alternate_target_group(self) -> str | None:
+        """The target group an ECS-native deployment brings its target revision up behind."""
+        bound = (self.service.load_balancers or [{}])[0]
+        advanced = bound.get("advancedConfiguration") or {}
+        pair = [bound.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")]
+        if not pair[1]:
+            return self.live_target_group
+        return pair[1] if self.live_target_group == pair[0] else pair[0]
+
+    def start_task(
+        self, rollout: Rollout, at: float, running: bool = False, exits: dict[str, Any] | None = None
+    ) -> str:
+        """A new task of the rollout (PROVISIONING, or RUNNING at once); its ID."""
+        task_id = new_task_id()
+        task = launch(
+            self.backend, self.service, rollout.revision.task_definition, at, rollout.id, task_id, running, exits
+        )
+        if task is not None:
+            task.target_group_arn = self.rollout_target_groups.get(rollout.id, self.live_target_group)
+            self.tasks[task_id] = task
+        return task_id
+
+    def task_running(self, task_id: str, at: float) -> None:
+        if task_id in self.tasks:
+            self.tasks[task_id].mark_running(at)
+
+    def task_exited(self, task_id: str, at: float) -> None:
+        if task_id in self.tasks:
+            self.tasks[task_id].exit_by_fault(at)
+        self.tasks.pop(task_id, None)
+
+    def task_failed(self, task_id: str, at: float, reason: str) -> None:
+        if task_id in self.tasks:
+            self.tasks[task_id].fail_to_start(at, reason)
+        self.tasks.pop(task_id, None)
+
+    def _stop_task(self, task_id: str, at: float, rollout: Rollout) -> None:
+        task = self.tasks.pop(task_id, None)
+        if task is not None:
+            task.stop_by_scheduler(at, rollout.id)
+
     def stop_tasks(self, at: float, rollouts: list[Rollout]) -> None:
         stopped: list[str] = []
         for rollout in rollouts:
+            for task_id in [*rollout.running, *rollout.pending]:
+                self._stop_task(task_id, at, rollout)
             stopped.extend(rollout.running)
             rollout.running = []
             rollout.pending = []
@@ -181,6 +234,7 @@ class ServiceController:
             faults["container_exits"] = exits
         deployment = kind(self, self.new_revision(task_definition, now), now, faults)
         self._add(deployment, now)
+        alarms.schedule_faults(self.backend.account_id, self.backend.region_name, now)
         return deployment
 
     def _container_exits(self, task_definition: str | None) -> dict[str, Any] | None:
@@ -211,12 +265,14 @@ class ServiceController:
         if self.in_flight() is not None:
             return
         if len(primary.running) < desired:
-            started = [new_task_id() for _ in range(desired - len(primary.running))]
+            started = [self.start_task(primary, now, running=True) for _ in range(desired - len(primary.running))]
             primary.running.extend(started)
             add_event(self.service, now, started_message(self.service.name, started))
         elif len(primary.running) > desired:
             stopped = primary.running[desired:]
             del primary.running[desired:]
+            for task_id in stopped:
+                self._stop_task(task_id, now, primary)
             add_event(self.service, now, stopped_message(self.service.name, stopped))
         primary.updated_at = now
 
@@ -227,6 +283,8 @@ class ServiceController:
     # -- advancing --------------------------------------------------------
     def advance(self, now: float) -> None:
         self.scheduler.horizon = now
+        for deployment in list(self.deployments.values()):
+            deployment.watch_alarms(now)
         while (due := self.scheduler.pop_due(now)) is not None:
             at, action = due
             action(at)

@@ -131,6 +131,8 @@ class NativeDeployment(ServiceDeployment):
         ctl = self.ctl
         self.sources = list(ctl.rollouts)
         self.target = ctl.new_rollout(self.target_revision, now, "PRIMARY")
+        # The target revision comes up behind the other target group of the pair.
+        ctl.rollout_target_groups[self.target.id] = ctl.alternate_target_group()
         self.after(now, START_DELAY, self._start_stages)
 
     def _start_stages(self, at: float) -> None:
@@ -210,6 +212,8 @@ class NativeDeployment(ServiceDeployment):
         else:
             self.hooks = []
             self._announce_completion(at, self._target())
+            # Production now reaches the target revision through its target group.
+            self.ctl.live_target_group = self.ctl.rollout_target_groups.get(self._target().id)
             self._finish(at, "SUCCESSFUL")
 
     # -- hooks ------------------------------------------------------------

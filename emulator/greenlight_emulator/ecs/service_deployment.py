@@ -15,6 +15,7 @@ from typing import Any
 from moto.ecs.exceptions import ECSException
 from moto.ecs.models import Service
 
+from .. import alarms
 from ..control import FieldKey, wall_datetime
 from .model import (
     CATCH_UP_REPEATS,
@@ -22,6 +23,7 @@ from .model import (
     RELAUNCH_DELAY,
     STOP_DELAY,
     TASK_FAIL_SECONDS,
+    TASK_LOG_LINE_SECONDS,
     TASK_RUN_SECONDS,
     TASK_START_INTERVAL,
     Action,
@@ -35,7 +37,6 @@ from .model import (
     failed_message,
     failure_threshold,
     new_service_deployment_id,
-    new_task_id,
     placement_message,
     started_message,
     steady_message,
@@ -88,6 +89,10 @@ class TaskLauncher:
         self.on_failed = on_failed
         # Whether anything (a circuit breaker) depends on each failure being counted in turn.
         self.failures_count = failures_count
+        # How long a task hit by container_exits runs before its container exits: long
+        # enough to write the fault's log lines, one per second, as one-off tasks do.
+        lines = len((self.exits or {}).get("log") or [])
+        self.run_seconds = max(TASK_RUN_SECONDS, lines * TASK_LOG_LINE_SECONDS)
 
     @property
     def service(self) -> Service:
@@ -106,7 +111,7 @@ class TaskLauncher:
             if not rollout.pending and self.exits is None:
                 self.on_ready(at)
             return
-        task_ids = [new_task_id() for _ in range(missing)]
+        task_ids = [self.owner.ctl.start_task(rollout, at, exits=self.exits) for _ in range(missing)]
         rollout.pending.extend(task_ids)
         rollout.updated_at = at
         add_event(self.service, at, started_message(self.service.name, task_ids))
@@ -117,7 +122,7 @@ class TaskLauncher:
             started = TASK_START_INTERVAL * (index + 1)
             self.owner.after(at, started, functools.partial(self._running, task_id=task_id))
             if self.exits is not None:
-                self.owner.after(at, started + TASK_RUN_SECONDS, functools.partial(self._exited, task_id=task_id))
+                self.owner.after(at, started + self.run_seconds, functools.partial(self._exited, task_id=task_id))
 
     def _running(self, at: float, task_id: str) -> None:
         rollout = self.rollout
@@ -125,6 +130,7 @@ class TaskLauncher:
             rollout.pending.remove(task_id)
             rollout.running.append(task_id)
             rollout.updated_at = at
+            self.owner.ctl.task_running(task_id, at)
         if not rollout.pending and len(rollout.running) >= rollout.desired and self.exits is None:
             self.on_ready(at)
 
@@ -137,12 +143,13 @@ class TaskLauncher:
         rollout.running.remove(task_id)
         rollout.failed += 1
         rollout.updated_at = at
+        self.owner.ctl.task_exited(task_id, at)
         add_event(self.service, at, task_exited_message(self.service.name, task_id, self.exits or {}))
         if not self.on_failed(at):
             return
         next_launch = at + RELAUNCH_DELAY
         if not self.failures_count:
-            cycle = TASK_START_INTERVAL + TASK_RUN_SECONDS + RELAUNCH_DELAY
+            cycle = TASK_START_INTERVAL + self.run_seconds + RELAUNCH_DELAY
             skipped = self._cycles_to_skip(next_launch, cycle)
             rollout.failed += skipped
             next_launch += skipped * cycle
@@ -158,6 +165,7 @@ class TaskLauncher:
         image = images[0]["image"] if images else self.rollout.revision.task_definition
         reason = (self.failing or {}).get("message") or DEFAULT_TASK_FAILURE.format(image=image)
         for task_id in gone:
+            self.owner.ctl.task_failed(task_id, at, reason)
             add_event(self.service, at, task_failed_message(self.service.name, task_id, reason))
         if not self.on_failed(at):
             return
@@ -212,6 +220,9 @@ class ServiceDeployment:
         self.faults = faults
         self.breaker_tripped = False
         self.threshold = failure_threshold(int(ctl.service.desired_count or 0))
+        # deploymentConfiguration.alarms: the ones that went into ALARM during this deployment.
+        self.alarm_watch_scheduled = False
+        self.triggered_alarms: list[str] = []
 
     # -- reading ----------------------------------------------------------
     @property
@@ -238,6 +249,29 @@ class ServiceDeployment:
             status = "MONITORING"
         return {"status": status, "failureCount": target.failed if target else 0, "threshold": self.threshold}
 
+    def _alarm_config(self) -> tuple[list[str], bool, bool]:
+        """(alarmNames, enable, rollback) of the deployment configuration's alarms."""
+        config = self.config.get("alarms") or {}
+        names = [str(n) for n in config.get("alarmNames") or []]
+        return names, bool(config.get("enable")), bool(config.get("rollback"))
+
+    def _alarms(self) -> dict[str, Any] | None:
+        names, enable, _rollback = self._alarm_config()
+        if not self.config.get("alarms"):
+            return None
+        if not enable:
+            status = "DISABLED"
+        elif self.triggered_alarms:
+            status = "TRIGGERED"
+        elif self.finished:
+            status = "MONITORING_COMPLETE"
+        else:
+            status = "MONITORING"
+        out: dict[str, Any] = {"status": status, "alarmNames": names}
+        if self.triggered_alarms:
+            out["triggeredAlarmNames"] = list(self.triggered_alarms)
+        return out
+
     def _target_summary(self) -> dict[str, Any]:
         if self.target is not None:
             return self.target.summary()
@@ -263,6 +297,7 @@ class ServiceDeployment:
             "deploymentConfiguration": self.config,
             "rollback": self._rollback_info(),
             "deploymentCircuitBreaker": self._breaker(),
+            "alarms": self._alarms(),
         }
         return {k: v for k, v in out.items() if v is not None}
 
@@ -342,6 +377,42 @@ class ServiceDeployment:
             self._finish(at, "STOPPED", CIRCUIT_BREAKER_REASON)
         return False
 
+    # -- deployment alarms ----------------------------------------------------
+    def watch_alarms(self, now: float) -> None:
+        """Before the service advances to now: when a watched alarm went into ALARM by now,
+        what it does is scheduled at that instant (in order with everything else)."""
+        names, enable, _rollback = self._alarm_config()
+        if self.finished or self.alarm_watch_scheduled or not enable or not names:
+            return
+        service = self.ctl.service
+        hit = alarms.watched(service._account_id, service.region_name, names, self.created_at)
+        if hit is None or hit[0] > now:
+            return
+        self.alarm_watch_scheduled = True
+        at, triggered = hit
+        self.after(at, 0.0, lambda t: self._alarm_went_off(t, triggered))
+
+    def _alarm_went_off(self, at: float, names: list[str]) -> None:
+        """ECS fails the deployment and, with rollback, rolls back to the last completed one."""
+        if self.finished or self.status in ROLLBACK_STATUSES:
+            return
+        self.triggered_alarms = list(names)
+        _names, _enable, rollback = self._alarm_config()
+        shown = ", ".join(names)
+        target = self.target
+        if target is not None and target.rollout_state == "IN_PROGRESS":
+            target.set_state("FAILED", f"ECS deployment {target.id} failed: alarm(s) {shown} in ALARM state.")
+            target.updated_at = at
+            add_event(
+                self.ctl.service, at, failed_message(self.ctl.service.name, target.id, f"alarm(s) {shown} in ALARM state.")
+            )
+        if rollback:
+            self.request_rollback(
+                at, f"Service deployment rolled back because the CloudWatch alarm(s) {shown} went into ALARM state."
+            )
+        else:
+            self._finish(at, "STOPPED", f"Service deployment failed because the CloudWatch alarm(s) {shown} went into ALARM state.")
+
     # -- calls --------------------------------------------------------------
     def start(self, now: float) -> None:
         raise NotImplementedError
@@ -384,7 +455,7 @@ class InitialDeployment(ServiceDeployment):
     def start(self, now: float) -> None:
         ctl = self.ctl
         rollout = ctl.new_rollout(self.target_revision, now, "PRIMARY")
-        rollout.running = [new_task_id() for _ in range(rollout.desired)]
+        rollout.running = [ctl.start_task(rollout, now, running=True) for _ in range(rollout.desired)]
         rollout.set_state("COMPLETED", f"ECS deployment {rollout.id} completed.")
         self.target = rollout
         self.status = "SUCCESSFUL"

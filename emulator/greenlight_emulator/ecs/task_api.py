@@ -20,6 +20,7 @@ from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.utilities.utils import get_partition
 
 from ..control import STATE
+from . import service_tasks
 from . import tasks as task_runs
 
 MAX_RUN_COUNT = 10
@@ -179,10 +180,22 @@ def _task_arn(backend: EC2ContainerServiceBackend, cluster: str, ref: str) -> st
     return f"arn:{get_partition(region)}:ecs:{region}:{backend.account_id}:task/{cluster}/{ref}"
 
 
+def _runs(backend: EC2ContainerServiceBackend, cluster: str) -> list[task_runs.TaskRun]:
+    """Every task of the cluster: one-off tasks, then those of its services."""
+    now = STATE.clock.now()
+    found: list[task_runs.TaskRun] = list(task_runs.cluster_runs(backend, cluster))
+    # A service task planned ahead (a CodeDeploy replacement whose tasks keep failing) exists
+    # from its creation on.
+    found += [
+        t for t in service_tasks.cluster_tasks(backend, cluster) if t.created_at <= now and not t.stopped_long_ago(now)
+    ]
+    return found
+
+
 def _find(backend: EC2ContainerServiceBackend, cluster: str, ref: str) -> task_runs.TaskRun | None:
     """The task a StopTask/DescribeTasks reference (an ID or ARN) names in the cluster."""
     ident = ref.rsplit("/", 1)[-1]
-    for run in task_runs.cluster_runs(backend, cluster):
+    for run in _runs(backend, cluster):
         if ref == run.task.task_arn or ident == run.task.id:
             return run
     return None
@@ -257,14 +270,18 @@ def list_tasks(self: EC2ContainerServiceResponse) -> ActionResult:
     started_by = self._get_param("startedBy")
     instance = self._get_param("containerInstance")
     launch_type = self._get_param("launchType")
-    if self._get_param("serviceName"):
-        # Service tasks are the deployment engine's own and never listed.
-        return ActionResult({"taskArns": []})
+    service_name = self._get_param("serviceName")
+    if service_name:
+        # ECS answers ServiceNotFoundException for a service the cluster does not have.
+        backend._get_service(cluster.name, str(service_name))
+        service_name = str(service_name).rsplit("/", 1)[-1]
     now = STATE.clock.now()
     arns = []
-    for run in task_runs.cluster_runs(backend, cluster.name):
+    for run in _runs(backend, cluster.name):
         task = run.task
         if run.desired_status(now) != desired:
+            continue
+        if service_name and getattr(run, "service_name", None) != service_name:
             continue
         if family and _family(task.task_definition_arn) != family.rsplit("/", 1)[-1]:
             continue

@@ -78,6 +78,7 @@ class ContainerRun:
     reason: str | None = None
     lines: list[str] | None = None
     written: int = 0  # log lines written so far
+    faulted: bool = False  # hit by a container_exits fault
 
 
 def log_target(definition: dict[str, Any], account: str, default_region: str, task_id: str) -> LogTarget | None:
@@ -103,6 +104,26 @@ class TaskRun:
         now: float,
         inputs: dict[str, Any],
     ) -> None:
+        self._setup(backend, task, definition, inputs)
+        faults = STATE.faults.take_container_exits(fault_mark(definition), self._hit())
+        self.apply_exits(faults)
+
+        longest = max((len(c.lines or []) for c in self.containers), default=0) * TASK_LOG_LINE_SECONDS
+        self.run_seconds: float | None = max(TASK_RUN_SECONDS, longest)
+        self.created_at = now
+        self.pending_at: float | None = now + TASK_PROVISIONING_SECONDS
+        self.pull_started_at: float | None = self.pending_at
+        self.pull_stopped_at: float | None = self.pending_at + TASK_PULL_SECONDS
+        self.running_at: float | None = self.pull_stopped_at + TASK_ACTIVATING_SECONDS
+        self.execution_stopped_at: float | None = self.running_at + self.run_seconds
+        self.stopping_at = self.execution_stopped_at
+        self.stopped_at = self.execution_stopped_at + TASK_DEPROVISIONING_SECONDS
+        self._start_tracking(now)
+
+    # -- what every task has (service tasks share it: service_tasks.py) -----
+    def _setup(self, backend: EC2ContainerServiceBackend, task: Any, definition: TaskDefinition, inputs: dict[str, Any]) -> None:
+        """The containers of the task as its definition (and overrides) describe them; the
+        lifecycle instants are the subclass's to plan."""
         self.backend = backend
         self.task = task
         self.inputs = inputs
@@ -112,7 +133,7 @@ class TaskRun:
         overrides = {o.get("name"): o for o in (task.overrides or {}).get("containerOverrides") or []}
         partition = get_partition(task.region_name)
         self.containers: list[ContainerRun] = []
-        for index, spec in enumerate(definition.container_definitions):
+        for spec in definition.container_definitions:
             name = str(spec.get("name"))
             command = (overrides.get(name) or {}).get("command") or spec.get("command")
             self.containers.append(
@@ -130,33 +151,30 @@ class TaskRun:
                     log=log_target(spec, backend.account_id, task.region_name, task.id),
                 )
             )
-        hit = [(c.name, c.essential) for c in self.containers]
-        faults = STATE.faults.take_container_exits(fault_mark(definition), hit)
+        self.faults: dict[str, int] = {}
+        self.stop_code = "EssentialContainerExited"
+        self.stopped_reason = ESSENTIAL_EXITED
+        self.user_stopped = False
+        self.finished = False
+
+    def _hit(self) -> list[tuple[str, bool]]:
+        return [(c.name, c.essential) for c in self.containers]
+
+    def apply_exits(self, faults: dict[str, dict[str, Any]]) -> None:
+        """How the containers a container_exits fault hits end: its exit code, reason, log lines."""
         for container in self.containers:
             fault = faults.get(container.name)
             if fault is not None:
                 container.exit_code = fault["exitCode"]
                 container.reason = fault.get("reason")
                 container.lines = fault.get("log")
-        self.faults = {name: fault["id"] for name, fault in faults.items()}
+                container.faulted = True
+        self.faults.update({name: fault["id"] for name, fault in faults.items() if "id" in fault})
 
-        longest = max((len(c.lines or []) for c in self.containers), default=0) * TASK_LOG_LINE_SECONDS
-        self.run_seconds = max(TASK_RUN_SECONDS, longest)
-        self.created_at = now
-        self.pending_at: float | None = now + TASK_PROVISIONING_SECONDS
-        self.pull_started_at: float | None = self.pending_at
-        self.pull_stopped_at: float | None = self.pending_at + TASK_PULL_SECONDS
-        self.running_at: float | None = self.pull_stopped_at + TASK_ACTIVATING_SECONDS
-        self.execution_stopped_at: float | None = self.running_at + self.run_seconds
-        self.stopping_at = self.execution_stopped_at
-        self.stopped_at = self.execution_stopped_at + TASK_DEPROVISIONING_SECONDS
-        self.stop_code = "EssentialContainerExited"
-        self.stopped_reason = ESSENTIAL_EXITED
-        self.user_stopped = False
+    def _start_tracking(self, now: float) -> None:
         self.tracker = TransitionTracker()
         self.ticked = now
         self.counted = (0, 0)  # (running, pending) added to the cluster's counts
-        self.finished = False
         self.tracker.sync(now, self._observed(now))
 
     # -- reading ----------------------------------------------------------
@@ -229,7 +247,7 @@ class TaskRun:
             "platformFamily": "Linux" if fargate else None,
             "attachments": self._attachments(now),
             "availabilityZone": f"{task.region_name}a",
-            "healthStatus": "UNKNOWN",
+            "healthStatus": self._task_health(now),
             "enableExecuteCommand": False,
             "ephemeralStorage": {"sizeInGiB": FARGATE_EPHEMERAL_GIB} if fargate else None,
             "tags": copy.deepcopy(task.tags) if include_tags else None,
@@ -237,6 +255,22 @@ class TaskRun:
         if out["platformVersion"] == "LATEST":
             out["platformVersion"] = FARGATE_PLATFORM_VERSION
         return {k: v for k, v in out.items() if v is not None}
+
+    def _container_health(self, container: ContainerRun, now: float) -> str:
+        """Only a container with a healthCheck has a health status: HEALTHY while it runs,
+        UNHEALTHY once it ran under a container_exits fault (it never got healthy)."""
+        if not container.definition.get("healthCheck") or not _reached(self.running_at, now):
+            return "UNKNOWN"
+        if container.faulted:
+            return "UNHEALTHY"
+        return "HEALTHY" if self._container_status(now) == "RUNNING" else "UNKNOWN"
+
+    def _task_health(self, now: float) -> str:
+        states = [self._container_health(c, now) for c in self.containers if c.essential]
+        checked = [s for s in states if s != "UNKNOWN"]
+        if "UNHEALTHY" in checked:
+            return "UNHEALTHY"
+        return "HEALTHY" if checked and len(checked) == len(states) else "UNKNOWN"
 
     def _at(self, instant: float | None, now: float) -> Any:
         return wall_datetime(instant) if _reached(instant, now) else None
@@ -260,7 +294,7 @@ class TaskRun:
             "lastStatus": status,
             "networkBindings": [],
             "networkInterfaces": self._network_interfaces(),
-            "healthStatus": "UNKNOWN",
+            "healthStatus": self._container_health(container, now),
             "cpu": str(container.definition.get("cpu", 0)),
         }
         for field in ("memory", "memoryReservation"):
@@ -312,18 +346,21 @@ class TaskRun:
     def log_lines(self, container: ContainerRun) -> list[tuple[float, str]]:
         """A container's log lines and the AWS instants it writes them."""
         start, end = self.running_at, self.execution_stopped_at
-        if start is None or end is None:
+        if start is None:
             return []
         if container.lines is not None:
             body = container.lines
         else:
-            steps = max(1, int(self.run_seconds / TASK_LOG_LINE_SECONDS))
             command = f" {shlex.join(container.command)}" if container.command else ""
             body = [f"{container.name}: starting{command}"]
-            body += [f"{container.name}: working ({k}/{steps - 1})" for k in range(1, steps)]
+            if self.run_seconds is not None:
+                # A task that ends by itself works for its run; a service task (no planned
+                # end) only says it started.
+                steps = max(1, int(self.run_seconds / TASK_LOG_LINE_SECONDS))
+                body += [f"{container.name}: working ({k}/{steps - 1})" for k in range(1, steps)]
         lines = [(start + k * TASK_LOG_LINE_SECONDS, line) for k, line in enumerate(body)]
         lines = [(at, line) for at, line in lines if at < self.stopping_at]
-        if container.lines is None:
+        if container.lines is None and end is not None:
             if self.user_stopped:
                 lines.append((self.stopping_at, f"{container.name}: received SIGTERM"))
             lines.append((end, f"{container.name}: exited {container.exit_code}"))
@@ -350,12 +387,13 @@ class TaskRun:
         return done
 
     # -- calls ------------------------------------------------------------
-    def stop(self, now: float, reason: str | None) -> None:
-        """StopTask: SIGTERM to running containers (they exit 143), or no start at all."""
+    def stop(self, now: float, reason: str | None, code: str = "UserInitiated") -> None:
+        """StopTask (or the service scheduler, with its stop code): SIGTERM to running
+        containers (they exit 143), or no start at all."""
         if now >= self.stopping_at:
             return
         self.stopping_at = now
-        self.stop_code = "UserInitiated"
+        self.stop_code = code
         self.stopped_reason = reason or USER_STOPPED
         self.user_stopped = True
         if _reached(self.running_at, now):
