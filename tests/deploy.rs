@@ -551,13 +551,14 @@ fn a_timeout_stops_with_rollback_and_the_old_revision_runs_again() {
 
 #[test]
 fn on_conflict_waits_for_or_attaches_to_the_codedeploy_deployment_in_flight() {
-    // Three runs and a promote happen while the first deployment waits at READY: ten AWS hours
-    // (a minute here) keep CodeDeploy's own ready timeout out of the way on a loaded machine.
+    // Three runs and a promote happen while the first deployment waits at READY: CodeDeploy's
+    // longest ready wait, two AWS days (nearly five minutes here), keeps its own ready timeout
+    // out of the way on a loaded machine, where ten AWS hours (a minute) once ran out.
     let s = seeded(&[
         "--deployment-ready-option",
         "STOP_DEPLOYMENT",
         "--ready-wait-minutes",
-        "600",
+        "2880",
     ]);
     let out = s.deploy(&["--wait-until", "ready"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));

@@ -44,7 +44,7 @@ fn promote_continues_a_ready_deployment_to_success() {
         "--deployment-ready-option",
         "STOP_DEPLOYMENT",
         "--ready-wait-minutes",
-        "600",
+        "2880",
     ]);
     let id = s.start("ready");
     assert_eq!(
