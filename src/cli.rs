@@ -39,6 +39,10 @@ pub enum CliCommand {
     Status(StatusArgs),
     /// Print the unique image reference this build should push (outputs `image`, `image-tag`).
     Tag(TagArgs),
+    /// Register the task definition and run it as a one-off task (a migration, say), watched to
+    /// its exit with its log streamed; no service is changed. With --service, the task uses the
+    /// service's network. The deployment flags are read but not used.
+    Run(DeployArgs),
 }
 
 /// Which service, and where the report goes: what every command about a service reads.
@@ -279,6 +283,42 @@ pub struct DeployArgs {
     /// (1 to 1000) [default: keep all].
     #[arg(long, value_name = "N")]
     pub keep_task_definition_revisions: Option<String>,
+    /// Run the new revision as a one-off task before the service is updated (`run` always does).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub run_task: Option<String>,
+    /// The one-off task's container overrides: a JSON array of ECS ContainerOverride objects.
+    #[arg(long, value_name = "JSON")]
+    pub run_task_container_overrides: Option<String>,
+    /// The one-off task's security groups, comma-separated [default: the service's, if named].
+    #[arg(long, value_name = "IDS")]
+    pub run_task_security_groups: Option<String>,
+    /// The one-off task's subnets, comma-separated [default: the service's, if named].
+    #[arg(long, value_name = "IDS")]
+    pub run_task_subnets: Option<String>,
+    /// ENABLED or DISABLED: a public IP for the one-off task (sent only with subnets or groups).
+    #[arg(long, value_name = "ENABLED|DISABLED")]
+    pub run_task_assign_public_ip: Option<String>,
+    /// The one-off task's capacity provider strategy, a JSON array (replaces the launch type).
+    #[arg(long, value_name = "JSON")]
+    pub run_task_capacity_provider_strategy: Option<String>,
+    /// The one-off task's launch type: FARGATE, EC2, EXTERNAL or MANAGED_INSTANCES.
+    #[arg(long, value_name = "TYPE")]
+    pub run_task_launch_type: Option<String>,
+    /// The one-off task's startedBy.
+    #[arg(long, value_name = "NAME")]
+    pub run_task_started_by: Option<String>,
+    /// The one-off task's tags, a JSON array of {"key", "value"}.
+    #[arg(long, value_name = "JSON")]
+    pub run_task_tags: Option<String>,
+    /// The one-off task's configuredAtLaunch volume the EBS configuration is for.
+    #[arg(long, value_name = "NAME")]
+    pub run_task_managed_ebs_volume_name: Option<String>,
+    /// The one-off task's TaskManagedEBSVolumeConfiguration, as JSON (roleArn required).
+    #[arg(long, value_name = "JSON")]
+    pub run_task_managed_ebs_volume: Option<String>,
+    /// Watch the one-off task to STOPPED and fail on a non-zero exit (`run` waits unless false).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub wait_for_task_stopped: Option<String>,
 }
 
 /// The CLI as users see it: each flag's help ends with the default `INPUTS` declares for its

@@ -26,7 +26,7 @@ pub enum Error {
     },
 
     /// Several problems in one file, all reported at once.
-    #[error("{} has {} problems:\n{}", path.display(), problems.len(), list(problems))]
+    #[error("{} has {}:\n{}", path.display(), problem_count(problems.len()), list(problems))]
     FileProblems {
         path: PathBuf,
         problems: Vec<Problem>,
@@ -110,6 +110,15 @@ fn field_prefix(field: &Option<String>) -> String {
         .as_ref()
         .map(|f| format!("`{f}`: "))
         .unwrap_or_default()
+}
+
+/// "1 problem", "3 problems".
+pub fn problem_count(n: usize) -> String {
+    if n == 1 {
+        "1 problem".into()
+    } else {
+        format!("{n} problems")
+    }
 }
 
 fn list(problems: &[Problem]) -> String {
@@ -241,6 +250,7 @@ fn service_of<E>() -> &'static str {
         Some("codedeploy") => "CodeDeploy",
         Some("ecr") => "ECR",
         Some("sts") => "STS",
+        Some("cloudwatchlogs") => "CloudWatch Logs",
         Some("ssm") => "SSM",
         Some("secretsmanager") => "Secrets Manager",
         _ => "AWS",

@@ -91,11 +91,57 @@ pub enum Event {
         status: String,
         exit_code: u8,
     },
+    /// A one-off task (RunTask) was started or changed; once STOPPED, how it ended.
+    OneOffTask(TaskReport),
+    /// A line a one-off task's container wrote to its `awslogs` stream.
+    TaskLog {
+        task: String,
+        container: String,
+        line: String,
+    },
     /// An event of one service of several (`config`): logged with its name, summarised apart.
     Scoped {
         scope: String,
         event: Box<Event>,
     },
+}
+
+/// A one-off task as the reports show it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskReport {
+    pub arn: String,
+    /// ECS's `lastStatus` (PROVISIONING … STOPPED).
+    pub status: String,
+    pub stopped_reason: Option<String>,
+    pub stop_code: Option<String>,
+    /// Filled once the task has stopped.
+    pub containers: Vec<ContainerEnd>,
+    /// The console page of the task.
+    pub console_url: String,
+}
+
+impl TaskReport {
+    /// The task's id: the last part of its ARN.
+    pub fn id(&self) -> &str {
+        self.arn.rsplit('/').next().unwrap_or(&self.arn)
+    }
+}
+
+/// How one container of a stopped task ended.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerEnd {
+    pub name: String,
+    pub essential: bool,
+    /// None: it never ran (or ECS does not know).
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+}
+
+impl ContainerEnd {
+    /// An essential container that did not exit 0 fails the task.
+    pub fn failed(&self) -> bool {
+        self.essential && self.exit_code != Some(0)
+    }
 }
 
 /// The sending side the stages hold. Sending never fails a deployment: if the reporter is gone

@@ -58,6 +58,9 @@ pub async fn run(
         Job::Fleet(f) => {
             commands::fleet::fleet(f, aws, progress, outputs, afterwards, cancel).await
         }
+        Job::Task { d, plan } => {
+            commands::task::task(d, *plan, aws, progress, outputs, cancel).await
+        }
         Job::Tag(t) => commands::tag::run(t, aws, progress, outputs).await,
         Job::Promote(v) => commands::promote::promote(v, aws, progress, outputs, cancel).await,
         Job::Status(v) => commands::status::status(v, aws, progress, outputs).await,

@@ -5,7 +5,7 @@ use clap::FromArgMatches;
 use futures_util::FutureExt;
 
 use greenlight::cli::{self, Cli, inputs_from_matches};
-use greenlight::config::{Command, Config};
+use greenlight::config::{Command, Config, Job};
 use greenlight::error::Error;
 use greenlight::gha::{self, Level, Location, Runner};
 use greenlight::report;
@@ -63,7 +63,8 @@ fn github_client(cfg: &Config, runner: &Runner) -> Option<report::github::Client
                 None
             }
         });
-    let deploys = matches!(cfg.command, Command::Deploy);
+    // A GitHub Deployment is of a service: registering or running a task deploys nothing.
+    let deploys = matches!(cfg.command, Command::Deploy) && !matches!(cfg.job, Job::Task { .. });
     let target = report::github::Target::from_env(&cfg.report, event.as_ref(), deploys, |name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })?;
@@ -279,9 +280,9 @@ fn report_error(runner: &Runner, e: &Error) {
                 Level::Error,
                 &Location::default(),
                 &format!(
-                    "{} has {} problems; nothing was changed in AWS",
+                    "{} has {}; nothing was changed in AWS",
                     path.display(),
-                    problems.len()
+                    greenlight::error::problem_count(problems.len())
                 ),
             );
         }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 /// Every output greenlight sets; a test keeps action.yml identical.
 pub const OUTPUT_NAMES: &[&str] = &[
     "task-definition-arn",
+    "run-task-arn",
     "codedeploy-deployment-id",
     "deployment-id",
     "deployment-status",

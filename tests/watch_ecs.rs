@@ -98,6 +98,7 @@ fn live(strategy: Strategy) -> ServiceInfo {
             rollout_state: Some("COMPLETED".into()),
             ..Default::default()
         }],
+        network: None,
     }
 }
 

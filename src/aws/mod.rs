@@ -22,6 +22,8 @@ pub struct Clients {
     pub codedeploy: aws_sdk_codedeploy::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub sts: aws_sdk_sts::Client,
+    /// CloudWatch Logs: a one-off task's `awslogs` lines.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub region: String,
     conf: SdkConfig,
 }
@@ -54,6 +56,7 @@ impl Clients {
             codedeploy: aws_sdk_codedeploy::Client::new(&conf),
             ecr: aws_sdk_ecr::Client::new(&conf),
             sts: aws_sdk_sts::Client::new(&conf),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
             region: conf.region().map(ToString::to_string).unwrap_or_default(),
             conf,
         }
@@ -68,6 +71,16 @@ impl Clients {
             .region(aws_sdk_ecr::config::Region::new(region.to_string()))
             .build();
         aws_sdk_ecr::Client::from_conf(conf)
+    }
+
+    /// A CloudWatch Logs client for a log group's own region (`awslogs-region`).
+    pub fn logs_in(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
+        let conf = aws_sdk_cloudwatchlogs::config::Builder::from(&self.conf)
+            .region(aws_sdk_cloudwatchlogs::config::Region::new(
+                region.to_string(),
+            ))
+            .build();
+        aws_sdk_cloudwatchlogs::Client::from_conf(conf)
     }
 
     /// The caller's account id (STS GetCallerIdentity).

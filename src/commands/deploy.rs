@@ -223,7 +223,18 @@ pub(super) async fn scan_while_not_cancelled(
     outputs: &mut Outputs,
     cancel: impl Future<Output = String>,
 ) -> Result<()> {
-    if p.unscanned.is_empty() {
+    scan_all_while_not_cancelled(&p.unscanned, &p.d.gate, progress, outputs, cancel).await
+}
+
+/// `scan_all`, raced against the cancel signal.
+pub(super) async fn scan_all_while_not_cancelled(
+    unscanned: &[stages::scan_gate::Resolution],
+    gate: &crate::config::GateConfig,
+    progress: &Progress,
+    outputs: &mut Outputs,
+    cancel: impl Future<Output = String>,
+) -> Result<()> {
+    if unscanned.is_empty() {
         return Ok(());
     }
     tokio::select! {
@@ -233,7 +244,7 @@ pub(super) async fn scan_while_not_cancelled(
                 "{reason}: cancelled while waiting for the image scan; only the scan was started, nothing else was written to AWS"
             ),
         }),
-        r = scan_unscanned(p, progress, outputs) => r,
+        r = scan_all(unscanned, gate, progress, outputs) => r,
     }
 }
 
@@ -246,29 +257,7 @@ pub(super) async fn prepare<'a>(
     progress: &Progress,
     outputs: &mut Outputs,
 ) -> Result<Prepared<'a>> {
-    // A registered task definition is deployed as it is, or used as the base of a new revision
-    // when there is something to render into it.
-    let (mut td, mut reuse_arn) = match files.source {
-        task_def::Source::File(td) => (td, None),
-        task_def::Source::Registered(reference) => {
-            let (arn, doc) = task_def::describe_live(clients, &reference).await.map_err(|e| match e {
-                Error::Aws { code: Some(code), message, .. } if code == "ClientException" => Error::input(
-                    "task-definition",
-                    format!("`{reference}` is neither a file nor a registered task definition ({code}: {message})"),
-                    "give a task definition file, an ARN, `family:revision` or `family`",
-                ),
-                other => other,
-            })?;
-            let mut td = task_def::from_value(
-                std::path::Path::new(&reference),
-                "",
-                serde_json::Value::Object(doc),
-            )?;
-            task_def::render(&mut td, "", d)?;
-            let untouched = td.images.is_empty() && d.render.is_empty();
-            (td, untouched.then_some(arn))
-        }
-    };
+    let (mut td, mut reuse_arn) = from_source(clients, d, files.source).await?;
     // Before anything can print them: a secret in the task definition is hidden everywhere.
     redact::register_from_task_definition(&td.doc);
     let images = td.images.clone();
@@ -280,14 +269,7 @@ pub(super) async fn prepare<'a>(
     // each image's digest and findings. What needs an answer (the live revision, the group's
     // own config) follows. Only reads: the first write still waits for every check.
     let arch = task_def::cpu_architecture(&td).map(str::to_string);
-    let images_read = futures_util::future::join_all(images.iter().map(|(_, image)| {
-        let arch = arch.as_deref();
-        async move {
-            let res = stages::scan_gate::resolve_image(clients, image, &d.gate, arch).await?;
-            let scanned = stages::scan_gate::scan_findings(&res, &d.gate, false, progress).await?;
-            Ok::<_, Error>((res, scanned))
-        }
-    }));
+    let images_read = read_images(clients, d, &images, arch.as_deref(), progress);
     let service_checks = async {
         let (service, codedeploy_read) = tokio::join!(
             controllers::describe_service(clients, &d.cluster, &d.service),
@@ -350,21 +332,10 @@ pub(super) async fn prepare<'a>(
         };
         (service, route, live, conflict, read)
     };
-    // Each image is pinned into its container at the digest it was resolved to; the digest
-    // that is judged below is the one pinned (promise 2).
-    let mut resolutions = Vec::new();
-    for ((container, image), read) in images.iter().zip(read) {
-        let (res, scanned) = read?;
-        res.announce(&d.gate, progress);
-        if !res.digest.is_empty() {
-            outputs.insert("image-digest", res.digest.clone());
-        }
-        task_def::pin_image(&mut td, container, &res.pinned, &image.to_string());
-        outputs.entry("image").or_insert(res.pinned.clone());
-        resolutions.push((res, scanned));
+    let resolutions = pin_images(&mut td, d, &images, read, progress, outputs)?;
+    if let Some(rt) = &d.run_task {
+        controllers::task::check(rt, &td.doc, service.network.as_ref())?;
     }
-    // Pinning adds a digest and a label per image: the limit is on what will be sent.
-    task_def::check_size(&td)?;
 
     if let (Some(live_arn), Some(live)) = (&service.task_definition, live) {
         let unchanged = report_diff(live_arn, live, &td, progress);
@@ -391,8 +362,108 @@ pub(super) async fn prepare<'a>(
         }
         _ => None,
     };
-    // The gate last: images already scanned are judged now, so a blocked one fails before
-    // any write. Starting a missing scan is a write, left for after every check has passed.
+    // The gate last.
+    let unscanned = judge_scanned(resolutions, d, progress, outputs)?;
+    Ok(Prepared {
+        d,
+        service,
+        route,
+        conflict,
+        attach,
+        td,
+        reuse_arn,
+        unscanned,
+        deadline: None,
+    })
+}
+
+/// The revision to build on: the file, or a registered task definition, which is deployed as it
+/// is (its ARN returned) or used as the base of a new revision when there is something to render
+/// into it.
+pub(super) async fn from_source(
+    clients: &aws::Clients,
+    d: &DeployConfig,
+    source: task_def::Source,
+) -> Result<(task_def::TaskDef, Option<String>)> {
+    Ok(match source {
+        task_def::Source::File(td) => (td, None),
+        task_def::Source::Registered(reference) => {
+            let (arn, doc) = task_def::describe_live(clients, &reference).await.map_err(|e| match e {
+                Error::Aws { code: Some(code), message, .. } if code == "ClientException" => Error::input(
+                    "task-definition",
+                    format!("`{reference}` is neither a file nor a registered task definition ({code}: {message})"),
+                    "give a task definition file, an ARN, `family:revision` or `family`",
+                ),
+                other => other,
+            })?;
+            let mut td = task_def::from_value(
+                std::path::Path::new(&reference),
+                "",
+                serde_json::Value::Object(doc),
+            )?;
+            task_def::render(&mut td, "", d)?;
+            let untouched = td.images.is_empty() && d.render.is_empty();
+            (td, untouched.then_some(arn))
+        }
+    })
+}
+
+/// Each image's digest and scan findings, all at once (reads only).
+pub(super) async fn read_images(
+    clients: &aws::Clients,
+    d: &DeployConfig,
+    images: &[(String, stages::image::ImageRef)],
+    arch: Option<&str>,
+    progress: &Progress,
+) -> Vec<Result<ImageRead>> {
+    futures_util::future::join_all(images.iter().map(|(_, image)| async move {
+        let res = stages::scan_gate::resolve_image(clients, image, &d.gate, arch).await?;
+        let scanned = stages::scan_gate::scan_findings(&res, &d.gate, false, progress).await?;
+        Ok::<_, Error>((res, scanned))
+    }))
+    .await
+}
+
+/// An image resolved to its digest, with its findings when it has a scan.
+pub(super) type ImageRead = (
+    stages::scan_gate::Resolution,
+    Option<stages::scan_gate::Scanned>,
+);
+
+/// Pins each image into its container at the digest it was resolved to; the digest that is
+/// judged afterwards is the one pinned (promise 2).
+pub(super) fn pin_images(
+    td: &mut task_def::TaskDef,
+    d: &DeployConfig,
+    images: &[(String, stages::image::ImageRef)],
+    read: Vec<Result<ImageRead>>,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<Vec<ImageRead>> {
+    let mut resolutions = Vec::new();
+    for ((container, image), read) in images.iter().zip(read) {
+        let (res, scanned) = read?;
+        res.announce(&d.gate, progress);
+        if !res.digest.is_empty() {
+            outputs.insert("image-digest", res.digest.clone());
+        }
+        task_def::pin_image(td, container, &res.pinned, &image.to_string());
+        outputs.entry("image").or_insert(res.pinned.clone());
+        resolutions.push((res, scanned));
+    }
+    // Pinning adds a digest and a label per image: the limit is on what will be sent.
+    task_def::check_size(td)?;
+    Ok(resolutions)
+}
+
+/// Judges the images already scanned, so a blocked one fails before any write; returns those
+/// with no scan yet (starting one is a write, left for after every check has passed).
+pub(super) fn judge_scanned(
+    resolutions: Vec<ImageRead>,
+    d: &DeployConfig,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<Vec<stages::scan_gate::Resolution>> {
     let mut unscanned = Vec::new();
     for (res, scanned) in resolutions {
         match scanned {
@@ -405,17 +476,7 @@ pub(super) async fn prepare<'a>(
             None => unscanned.push(res),
         }
     }
-    Ok(Prepared {
-        d,
-        service,
-        route,
-        conflict,
-        attach,
-        td,
-        reuse_arn,
-        unscanned,
-        deadline: None,
-    })
+    Ok(unscanned)
 }
 
 /// Judges one image and records the verdict's outputs, which a blocked image sets too before
@@ -449,11 +510,18 @@ pub(super) async fn scan_unscanned(
     progress: &Progress,
     outputs: &mut Outputs,
 ) -> Result<()> {
-    for res in &p.unscanned {
-        if judge(res, &p.d.gate, true, progress, outputs)
-            .await?
-            .is_none()
-        {
+    scan_all(&p.unscanned, &p.d.gate, progress, outputs).await
+}
+
+/// Starts the scans of `unscanned` and judges them once they have finished.
+pub(super) async fn scan_all(
+    unscanned: &[stages::scan_gate::Resolution],
+    gate: &crate::config::GateConfig,
+    progress: &Progress,
+    outputs: &mut Outputs,
+) -> Result<()> {
+    for res in unscanned {
+        if judge(res, gate, true, progress, outputs).await?.is_none() {
             return Err(Error::Gate {
                 message: format!("no scan verdict for {}; failing closed", res.pinned),
             });
@@ -555,9 +623,49 @@ pub(super) async fn execute(
             ),
         });
     }
+    let mut deadline = p.deadline;
+    if let Some(rt) = &d.run_task {
+        // The one-off task (a migration, say) runs before the service is updated, as in the
+        // AWS action; its wait starts the run's one deadline, which the deployment keeps.
+        let opts = controllers::task::watch_options(d, deadline);
+        deadline = opts.deadline;
+        let end = controllers::task::run(
+            clients,
+            &d.cluster,
+            &arn,
+            rt,
+            &p.td.doc,
+            p.service.network.as_ref(),
+            &opts,
+            progress,
+            outputs,
+            cancel.clone(),
+        )
+        .await?;
+        let live = p
+            .service
+            .task_definition
+            .as_deref()
+            .unwrap_or("its current revision");
+        if let Some(reason) = cancel.clone().now_or_never() {
+            return Err(Error::Cancelled {
+                problem: format!(
+                    "{reason} while the one-off task ran: it was stopped (StopTask) and no deployment was started, so {}/{} still runs {live}",
+                    d.cluster, d.service
+                ),
+            });
+        }
+        if end.exit_code != 0 {
+            progress.emit(Event::Info(format!(
+                "no deployment was started: {}/{} still runs {live}",
+                d.cluster, d.service
+            )));
+            return Ok(end);
+        }
+    }
     p.route
         .start(
-            clients, d, &p.service, &arn, progress, outputs, p.deadline, cancel,
+            clients, d, &p.service, &arn, progress, outputs, deadline, cancel,
         )
         .await
 }

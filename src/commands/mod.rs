@@ -8,3 +8,4 @@ pub mod promote;
 pub mod rollback;
 pub mod status;
 pub mod tag;
+pub mod task;

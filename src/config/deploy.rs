@@ -59,6 +59,7 @@ impl Render {
 pub struct DeployConfig {
     pub gate: GateConfig,
     pub task_definition: PathBuf,
+    /// Empty when no service is deployed to (`deploy` without `service`, `run` without one).
     pub service: String,
     pub cluster: String,
     /// Containers whose image is replaced, each paired with its image.
@@ -103,6 +104,9 @@ pub struct DeployConfig {
     /// After a deploy that succeeded, deregister the family's ACTIVE revisions beyond the N
     /// newest (`keep-task-definition-revisions`).
     pub keep_revisions: Option<u32>,
+    /// Run the new revision as a one-off task before the service is updated (`run-task`, and
+    /// the `run` command).
+    pub run_task: Option<super::RunTask>,
 }
 
 /// When another deployment of the same service is in flight.
@@ -176,8 +180,12 @@ pub(super) fn wait_minutes(inputs: Inputs<'_>, warnings: &mut Vec<String>) -> Re
     Ok(minutes)
 }
 
+/// The deploy settings `command` reads. Without `needs_service`, `service` may be left out:
+/// the revision is then registered (and run as a one-off task when asked), nothing deployed.
 pub(super) fn deploy_config(
     inputs: Inputs<'_>,
+    command: super::Command,
+    needs_service: bool,
     warnings: &mut Vec<String>,
 ) -> Result<DeployConfig> {
     let task_definition = inputs.required(
@@ -185,7 +193,14 @@ pub(super) fn deploy_config(
         "the path to your task definition JSON or YAML file, e.g. `task-definition: taskdef.json`",
         "deploy",
     )?;
-    let (cluster, service, application, deployment_group) = target(inputs, "deploy")?;
+    let (cluster, service, application, deployment_group) =
+        if needs_service || inputs.given("service") {
+            target(inputs, command.name())?
+        } else {
+            let cluster = inputs.string("cluster").unwrap_or_default();
+            check_name("cluster", &cluster)?;
+            (cluster, String::new(), String::new(), String::new())
+        };
 
     let containers = inputs.list("container-name");
     for (i, c) in containers.iter().enumerate() {
@@ -392,5 +407,6 @@ pub(super) fn deploy_config(
         enable_ecs_managed_tags: inputs.opt_flag("enable-ecs-managed-tags")?,
         volume: super::extras::service_volume(inputs, warnings)?,
         keep_revisions: super::extras::keep_revisions(inputs)?,
+        run_task: super::run_task::run_task(inputs, command == super::Command::Run, warnings)?,
     })
 }

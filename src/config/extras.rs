@@ -241,32 +241,52 @@ pub(super) fn service_volume(
     inputs: Inputs<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<ServiceVolume>> {
-    const NAME: &str = "service-managed-ebs-volume-name";
-    const VOLUME: &str = "service-managed-ebs-volume";
-    let name = inputs.get(NAME).map(str::trim).filter(|v| !v.is_empty());
+    managed_volume(
+        inputs,
+        (
+            "service-managed-ebs-volume-name",
+            "service-managed-ebs-volume",
+        ),
+        "UpdateService",
+        warnings,
+    )
+}
+
+/// A managed EBS volume's name and configuration inputs (`service-…` or `run-task-…`), read
+/// alike: a name alone warns that nothing is sent with `call`, a volume alone is refused.
+pub(super) fn managed_volume(
+    inputs: Inputs<'_>,
+    (name_input, volume_input): (&str, &str),
+    call: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Option<ServiceVolume>> {
+    let name = inputs
+        .get(name_input)
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
     // `{}` is the AWS action's own "not given".
     let volume = inputs
-        .get(VOLUME)
+        .get(volume_input)
         .map(str::trim)
         .filter(|v| !v.is_empty() && *v != "{}");
     match (name, volume) {
         (None, None) => Ok(None),
         (Some(_), None) => {
             warnings.push(format!(
-                "{NAME} is given without {VOLUME}: no volume configuration is sent with UpdateService"
+                "{name_input} is given without {volume_input}: no volume configuration is sent with {call}"
             ));
             Ok(None)
         }
         (None, Some(_)) => Err(Error::input(
-            VOLUME,
-            format!("is given without `{NAME}`"),
+            volume_input,
+            format!("is given without `{name_input}`"),
             format!(
-                "set `{NAME}` to the task definition volume (configuredAtLaunch: true) it is for"
+                "set `{name_input}` to the task definition volume (configuredAtLaunch: true) it is for"
             ),
         )),
         (Some(name), Some(value)) => Ok(Some(ServiceVolume {
             name: name.to_string(),
-            ebs: parse_managed_ebs(VOLUME, value, warnings)?,
+            ebs: parse_managed_ebs(volume_input, value, warnings)?,
         })),
     }
 }

@@ -120,7 +120,9 @@ pub(super) fn fleet(
             None => Ok(()),
         };
         let mut d = checked
-            .and_then(|()| deploy_config(Inputs::new(&entry_inputs), warnings))
+            .and_then(|()| {
+                deploy_config(Inputs::new(&entry_inputs), Command::Deploy, true, warnings)
+            })
             .map_err(|e| match e {
                 Error::Input {
                     input,
@@ -129,6 +131,13 @@ pub(super) fn fleet(
                 } => file_error(format!("{at}.{input}"), problem, &fix),
                 other => other,
             })?;
+        if d.run_task.is_some() {
+            return Err(file_error(
+                format!("{at}.run-task"),
+                "one-off tasks are not run for the services of a `config` file".into(),
+                "run the task in a step of its own (`command: run`) before this one",
+            ));
+        }
         d.gate.read_only = plan;
         let (cluster, service) = service_identity(&d.cluster, &d.service);
         if let Some(first) = seen.get(&(cluster.clone(), service.clone())) {

@@ -17,22 +17,26 @@ pub struct InputSpec {
 }
 
 /// `plan` reads exactly what `deploy` reads: it is a deploy that stops before the first write.
-const DEPLOY: &[Command] = &[Command::Deploy, Command::Plan];
+/// `run` reads it too: the revision is built the same way, and the service (when given) lends
+/// its network to the one-off task.
+const DEPLOY: &[Command] = &[Command::Deploy, Command::Plan, Command::Run];
 const TAG: &[Command] = &[Command::Tag];
 /// The operator verbs act on a deployment that exists.
 const VERBS: &[Command] = &[Command::Promote, Command::Abort, Command::Rollback];
 const SERVICE: &[Command] = &[
     Command::Deploy,
     Command::Plan,
+    Command::Run,
     Command::Promote,
     Command::Abort,
     Command::Rollback,
 ];
-const IMAGE: &[Command] = &[Command::Deploy, Command::Plan, Command::Tag];
+const IMAGE: &[Command] = &[Command::Deploy, Command::Plan, Command::Run, Command::Tag];
 /// `status` only reads: it needs to know which service, nothing else.
 const STATUS: &[Command] = &[
     Command::Deploy,
     Command::Plan,
+    Command::Run,
     Command::Promote,
     Command::Abort,
     Command::Rollback,
@@ -123,6 +127,18 @@ pub const INPUTS: &[InputSpec] = &[
     input("service-managed-ebs-volume-name", None),
     input("service-managed-ebs-volume", None),
     input("keep-task-definition-revisions", None),
+    input("run-task", Some("false")),
+    input("run-task-container-overrides", None),
+    input("run-task-security-groups", None),
+    input("run-task-subnets", None),
+    input("run-task-assign-public-ip", Some("DISABLED")),
+    input("run-task-capacity-provider-strategy", None),
+    input("run-task-launch-type", Some("FARGATE")),
+    input("run-task-started-by", Some("GitHub-Actions")),
+    input("run-task-tags", None),
+    input("run-task-managed-ebs-volume-name", None),
+    input("run-task-managed-ebs-volume", None),
+    input("wait-for-task-stopped", Some("false")),
 ];
 
 /// The input of that name in the table.

@@ -9,6 +9,7 @@ mod fleet;
 mod gate;
 mod inputs;
 mod report;
+mod run_task;
 mod tag;
 mod verbs;
 mod workspace;
@@ -29,6 +30,7 @@ pub use inputs::{INPUTS, InputSpec, default_of, spec};
 use inputs::{Inputs, unknown_input};
 pub use report::{MAX_REPORT_TIMEOUT_SECONDS, ReportTo};
 use report::{report_config, report_timeout};
+pub use run_task::{CapacityProvider, ContainerOverride, NameValue, RunTask, TypedValue};
 pub use tag::TagConfig;
 use tag::tag_config;
 pub use verbs::VerbConfig;
@@ -44,6 +46,7 @@ pub enum Command {
     Abort,
     Rollback,
     Status,
+    Run,
 }
 
 impl Command {
@@ -55,6 +58,7 @@ impl Command {
         Command::Abort,
         Command::Rollback,
         Command::Status,
+        Command::Run,
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +70,7 @@ impl Command {
             Command::Abort => "abort",
             Command::Rollback => "rollback",
             Command::Status => "status",
+            Command::Run => "run",
         }
     }
 }
@@ -103,13 +108,19 @@ pub enum Job {
     /// Several services from a `config` file: all checked first, then deployed concurrently
     /// (or, with `plan`, only checked).
     Fleet(Fleet),
+    /// No service to deploy to: register the revision, and run it as a one-off task when
+    /// `d.run_task` says so (`deploy` without `service`, and `run`); with `plan`, only checked.
+    Task {
+        d: DeployConfig,
+        plan: bool,
+    },
 }
 
 impl Job {
     /// The cluster and service the run is about, when it is about one.
     pub fn target(&self) -> Option<(&str, &str)> {
         match self {
-            Job::Deploy(d) | Job::Plan(d) => Some((&d.cluster, &d.service)),
+            Job::Deploy(d) | Job::Plan(d) | Job::Task { d, .. } => Some((&d.cluster, &d.service)),
             Job::Promote(v) | Job::Abort(v) | Job::Rollback(v) | Job::Status(v) => {
                 Some((&v.cluster, &v.service))
             }
@@ -120,7 +131,7 @@ impl Job {
     /// The deploy settings; `None` for other commands.
     pub fn deploy(&self) -> Option<&DeployConfig> {
         match self {
-            Job::Deploy(d) | Job::Plan(d) => Some(d),
+            Job::Deploy(d) | Job::Plan(d) | Job::Task { d, .. } => Some(d),
             Job::Tag(_)
             | Job::Promote(_)
             | Job::Abort(_)
@@ -158,7 +169,7 @@ impl Config {
             return Err(Error::input(
                 "command",
                 format!("`{name}` is not a command of this release"),
-                "use `deploy`, `plan`, `tag`, `promote`, `rollback`, `abort` or `status`",
+                "use `deploy`, `plan`, `run`, `tag`, `promote`, `rollback`, `abort` or `status`",
             ));
         };
         let job = match command {
@@ -168,11 +179,23 @@ impl Config {
                 &mut warnings,
                 workspace,
             )?),
-            Command::Deploy => Job::Deploy(deploy_config(inputs, &mut warnings)?),
-            Command::Plan => {
-                let mut d = deploy_config(inputs, &mut warnings)?;
-                d.gate.read_only = true;
-                Job::Plan(d)
+            Command::Run if raw.contains_key("config") => {
+                return Err(Error::input(
+                    "config",
+                    "`run` runs one task definition; `config` lists services to deploy",
+                    "drop `config`, or use `deploy` / `plan` with it",
+                ));
+            }
+            Command::Deploy | Command::Plan | Command::Run => {
+                let plan = command == Command::Plan;
+                let mut d = deploy_config(inputs, command, false, &mut warnings)?;
+                d.gate.read_only = plan;
+                match command {
+                    Command::Run => Job::Task { d, plan: false },
+                    _ if d.service.is_empty() => Job::Task { d, plan },
+                    Command::Plan => Job::Plan(d),
+                    _ => Job::Deploy(d),
+                }
             }
             Command::Tag => Job::Tag(tag_config(inputs)?),
             Command::Promote => Job::Promote(verb_config(inputs, "promote", &mut warnings)?),

@@ -298,3 +298,45 @@ fn tag_needs_only_a_repository() {
         "{e}"
     );
 }
+
+#[test]
+fn the_aws_actions_mixed_case_input_reaches_the_one_off_task() {
+    // A workflow written for the AWS action spells it `run-task-assign-public-IP`; the runner
+    // upper-cases it into the variable name, and greenlight reads names without regard to case.
+    let raw = crate::gha::inputs_from_env(
+        [
+            ("INPUT_TASK-DEFINITION", "taskdef.json"),
+            ("INPUT_RUN-TASK", "true"),
+            ("INPUT_RUN-TASK-SUBNETS", "subnet-1"),
+            ("INPUT_RUN-TASK-ASSIGN-PUBLIC-IP", "ENABLED"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let cfg = Config::from_inputs(&raw).unwrap();
+    let Job::Task { d, plan: false } = &cfg.job else {
+        panic!("no service: register (and run) only, got {:?}", cfg.job)
+    };
+    let rt = d.run_task.as_ref().unwrap();
+    assert_eq!(rt.assign_public_ip.as_deref(), Some("ENABLED"));
+    assert_eq!(rt.subnets, ["subnet-1"]);
+}
+
+#[test]
+fn a_config_file_takes_no_one_off_task() {
+    let e = fleet_from(
+        "services:\n  - service: web\n    task-definition: web.json\n    run-task: true\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("one-off tasks are not run"), "{e}");
+    let e = Config::from_inputs(&inputs(&[
+        ("command", "run"),
+        ("task-definition", "td.json"),
+        ("config", "services.yml"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`run` runs one task definition"), "{e}");
+}

@@ -43,7 +43,12 @@ impl VerbConfig {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let mut d = deploy_config(Inputs::new(&raw), &mut Vec::new())?;
+        let mut d = deploy_config(
+            Inputs::new(&raw),
+            super::Command::Deploy,
+            true,
+            &mut Vec::new(),
+        )?;
         d.application = self.application.clone();
         d.deployment_group = self.deployment_group.clone();
         d.gate.enabled = false;

@@ -5,6 +5,7 @@ pub mod ecs;
 pub mod poll;
 pub mod route;
 pub mod standing;
+pub mod task;
 pub mod watch;
 
 use std::future::Future;
@@ -35,6 +36,28 @@ pub struct ServiceInfo {
     pub pause_hook: bool,
     /// ECS controller: the service's deployments, PRIMARY first.
     pub deployments: Vec<ecs::DeploymentView>,
+    /// The service's awsvpc network (its primary task set's, for CodeDeploy services): where a
+    /// one-off task runs when no subnets are given.
+    pub network: Option<AwsVpc>,
+}
+
+/// An awsvpc network configuration, as the one-off task needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AwsVpc {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: Option<String>,
+}
+
+impl AwsVpc {
+    fn of(n: &aws_sdk_ecs::types::NetworkConfiguration) -> Option<AwsVpc> {
+        let v = n.awsvpc_configuration()?;
+        Some(AwsVpc {
+            subnets: v.subnets().to_vec(),
+            security_groups: v.security_groups().to_vec(),
+            assign_public_ip: v.assign_public_ip().map(|a| a.as_str().to_string()),
+        })
+    }
 }
 
 /// The deployment controller ECS reports for a service.
@@ -286,5 +309,15 @@ pub async fn describe_service(
             })
         }),
         deployments: ecs::views(service.deployments()),
+        network: service
+            .network_configuration()
+            .or_else(|| {
+                let sets = service.task_sets();
+                sets.iter()
+                    .find(|t| t.status() == Some("PRIMARY"))
+                    .or(sets.first())
+                    .and_then(|t| t.network_configuration())
+            })
+            .and_then(AwsVpc::of),
     })
 }

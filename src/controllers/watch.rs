@@ -125,6 +125,19 @@ pub trait Tracker {
     fn promotion(&self) -> Option<Promotion> {
         None
     }
+    /// What the log says when it is stopped for `reason`.
+    fn stop_event(&self, reason: String, rollback: bool) -> Event {
+        Event::StopRequested {
+            reason: format!(
+                "{reason}; {}",
+                if rollback {
+                    "rolling back"
+                } else {
+                    "without rollback (rollback-on-timeout: false)"
+                }
+            ),
+        }
+    }
     /// Whether a timeout or cancellation may stop it. CodeDeploy's own rollback deployment may
     /// not: stopping it leaves production traffic wherever it is at that moment.
     fn may_stop(&self) -> bool {
@@ -370,16 +383,7 @@ async fn stop<T: Tracker>(
         return Ok(Some(WatchEnd::new("RollbackInProgress", 1)));
     }
     let rollback = opts.rollback_on_timeout;
-    progress.emit(Event::StopRequested {
-        reason: format!(
-            "{reason}; {}",
-            if rollback {
-                "rolling back"
-            } else {
-                "without rollback (rollback-on-timeout: false)"
-            }
-        ),
-    });
+    progress.emit(tracker.stop_event(reason.clone(), rollback));
     let stopped = match tracker.stop(rollback).await {
         Ok(s) => s,
         Err(e) => {

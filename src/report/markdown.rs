@@ -3,6 +3,10 @@
 //! current truth.
 
 use super::{Event, bar, duration};
+use crate::event::TaskReport;
+
+/// The last lines of a one-off task's log the report keeps.
+pub const TASK_LOG_LINES: usize = 20;
 
 /// One lifecycle event as the report shows it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,6 +44,10 @@ pub struct RunState {
     pub planned: Option<String>,
     pub error: Option<String>,
     pub service_state: Vec<(String, String)>,
+    /// One-off tasks (`run-task`, `run`), as last seen.
+    pub one_off: Vec<TaskReport>,
+    /// The last lines of their logs: (container, line).
+    pub task_log: std::collections::VecDeque<(String, String)>,
     /// The workflow run, linked from the footer.
     pub run_url: Option<String>,
     /// How the command ended: the `deployment-status` it reported and its exit code.
@@ -143,6 +151,18 @@ impl RunState {
             Event::RunFailed { message } => self.error = Some(message.clone()),
             Event::ServiceState { rows } => self.service_state = rows.clone(),
             Event::Ended { status, exit_code } => self.end = Some((status.clone(), *exit_code)),
+            Event::OneOffTask(t) => match self.one_off.iter_mut().find(|o| o.arn == t.arn) {
+                Some(o) => *o = t.clone(),
+                None => self.one_off.push(t.clone()),
+            },
+            Event::TaskLog {
+                container, line, ..
+            } => {
+                if self.task_log.len() == TASK_LOG_LINES {
+                    self.task_log.pop_front();
+                }
+                self.task_log.push_back((container.clone(), line.clone()));
+            }
             Event::Info(_)
             | Event::Warning(_)
             | Event::FileWarning { .. }
@@ -191,11 +211,18 @@ impl RunState {
 
     /// `cluster/service`.
     pub fn key(&self) -> String {
+        if self.service.is_empty() {
+            return self.cluster.clone();
+        }
         format!("{}/{}", self.cluster, self.service)
     }
 
     fn headline(&self) -> String {
-        let target = format!("`{}/{}`", self.cluster, self.service);
+        let target = if self.service.is_empty() {
+            format!("`{}`", self.cluster)
+        } else {
+            format!("`{}/{}`", self.cluster, self.service)
+        };
         if self.error.is_some() {
             let gated = self.gate.as_ref().is_some_and(|g| !g.0);
             let what = if gated {
@@ -230,6 +257,14 @@ impl RunState {
             Some("Failed") => format!("❌ greenlight · {target} · deployment failed"),
             Some("Stopped") => format!("⏹️ greenlight · {target} · deployment stopped"),
             Some("Ready") => format!("⏸️ greenlight · {target} · ready, waiting for promotion"),
+            Some("Registered") => format!("✅ greenlight · {target} · task definition registered"),
+            Some("TaskStarted") => format!("✅ greenlight · {target} · one-off task started"),
+            Some("TaskSucceeded") => format!("✅ greenlight · {target} · one-off task succeeded"),
+            Some("TaskFailed") if !self.service.is_empty() => {
+                format!("❌ greenlight · {target} · one-off task failed, nothing deployed")
+            }
+            Some("TaskFailed") => format!("❌ greenlight · {target} · one-off task failed"),
+            Some("TaskStopped") => format!("⏹️ greenlight · {target} · one-off task stopped"),
             Some(_) if self.traffic.is_some_and(|t| t.0 > 0.0) => {
                 format!("🚦 greenlight · {target} · shifting traffic")
             }
@@ -297,6 +332,19 @@ pub fn render(state: &RunState) -> String {
     for (label, value) in &state.service_state {
         out.push_str(&format!("| **{label}** | {value} |\n"));
     }
+    for t in &state.one_off {
+        let why = t
+            .stopped_reason
+            .as_deref()
+            .map(|r| format!(" · {r}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "| **One-off task** | [`{}`]({}) · {}{why} |\n",
+            t.id(),
+            t.console_url,
+            t.status
+        ));
+    }
     if let Some(what) = &state.planned {
         out.push_str(&format!("| **Plan** | {what}. Nothing was changed. |\n"));
     }
@@ -346,6 +394,46 @@ pub fn render(state: &RunState) -> String {
         if let Some(t) = text {
             out.push_str(&format!("\n**{label}:** {t}\n"));
         }
+    }
+    let ends: Vec<_> = state
+        .one_off
+        .iter()
+        .flat_map(|t| t.containers.iter())
+        .collect();
+    if !ends.is_empty() {
+        out.push_str("\n| container | exit code | reason |\n|---|---|---|\n");
+        for c in ends {
+            let icon = if c.failed() { "❌" } else { "✅" };
+            let code = c
+                .exit_code
+                .map_or_else(|| "none".to_string(), |c| c.to_string());
+            let essential = if c.essential { "" } else { " (not essential)" };
+            out.push_str(&format!(
+                "| `{}`{essential} | {icon} {code} | {} |\n",
+                c.name,
+                c.reason.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    if !state.task_log.is_empty() {
+        let open = if state
+            .one_off
+            .iter()
+            .any(|t| t.containers.iter().any(|c| c.failed()))
+        {
+            " open"
+        } else {
+            ""
+        };
+        let lines: String = state
+            .task_log
+            .iter()
+            // A fence in a log line must not end the block early.
+            .map(|(c, l)| format!("{c} | {}\n", l.replace("```", "ʼʼʼ")))
+            .collect();
+        out.push_str(&format!(
+            "\n<details{open}><summary>One-off task: last log lines</summary>\n\n```text\n{lines}```\n</details>\n"
+        ));
     }
     if let Some((false, _, table)) = &state.gate {
         out.push_str(&format!(

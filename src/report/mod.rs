@@ -80,6 +80,43 @@ pub fn log_line(event: &Event) -> String {
         Event::Failed { reason } => format!("deployment failed: {reason}"),
         Event::StopRequested { reason } => format!("stopping the deployment: {reason}"),
         Event::RolledBack { message } => format!("rolled back: {message}"),
+        Event::OneOffTask(t) if t.containers.is_empty() => {
+            format!("one-off task {}: {} ({})", t.id(), t.status, t.console_url)
+        }
+        Event::OneOffTask(t) => {
+            let ends: Vec<String> = t
+                .containers
+                .iter()
+                .map(|c| {
+                    let code = c
+                        .exit_code
+                        .map_or_else(|| "never ran".to_string(), |c| format!("exited {c}"));
+                    let why = c
+                        .reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default();
+                    format!("container {} {code}{why}", c.name)
+                })
+                .collect();
+            format!(
+                "one-off task {}: {}{}{}; {}",
+                t.id(),
+                t.status,
+                t.stopped_reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default(),
+                t.stop_code
+                    .as_deref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default(),
+                ends.join("; ")
+            )
+        }
+        Event::TaskLog {
+            container, line, ..
+        } => format!("  {container} | {line}"),
         Event::Scoped { scope, event } => {
             let line = log_line(event);
             if line.is_empty() {
@@ -106,7 +143,8 @@ fn documents<'a>(
         .iter()
         .map(|(_, s)| s)
         .chain(std::iter::once(state))
-        .filter(|s| !s.service.is_empty())
+        // A run about no service has no report, except one about a cluster (a one-off task).
+        .filter(|s| !s.service.is_empty() || !s.cluster.is_empty())
 }
 
 fn github_docs(

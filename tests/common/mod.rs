@@ -59,7 +59,7 @@ impl Emulator {
         Emulator { child, endpoint }
     }
 
-    fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}{path}", self.endpoint);
         let agent = ureq::Agent::new_with_defaults();
         let resp = match (method, body) {

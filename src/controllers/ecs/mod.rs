@@ -246,7 +246,34 @@ fn volume_configuration(v: &crate::config::ServiceVolume) -> Result<ServiceVolum
             "give roleArn and each tag specification's resourceType",
         )
     };
-    let tag_specifications = e
+    let tag_specifications = tag_specifications(e, "service-managed-ebs-volume")?;
+    let ebs = ServiceManagedEbsVolumeConfiguration::builder()
+        .role_arn(&e.role_arn)
+        .set_encrypted(e.encrypted)
+        .set_kms_key_id(e.kms_key_id.clone())
+        .set_volume_type(e.volume_type.clone())
+        .set_size_in_gib(e.size_in_gib)
+        .set_snapshot_id(e.snapshot_id.clone())
+        .set_volume_initialization_rate(e.volume_initialization_rate)
+        .set_iops(e.iops)
+        .set_throughput(e.throughput)
+        .set_tag_specifications(tag_specifications)
+        .set_filesystem_type(e.filesystem_type.as_deref().map(TaskFilesystemType::from))
+        .build()
+        .map_err(|err| bad("roleArn", err))?;
+    ServiceVolumeConfiguration::builder()
+        .name(&v.name)
+        .managed_ebs_volume(ebs)
+        .build()
+        .map_err(|err| bad("name", err))
+}
+
+/// A managed EBS volume's tag specifications as ECS takes them (none: `None`).
+pub(crate) fn tag_specifications(
+    e: &crate::config::ManagedEbsVolume,
+    input: &'static str,
+) -> Result<Option<Vec<EbsTagSpecification>>> {
+    let specs = e
         .tag_specifications
         .iter()
         .flatten()
@@ -265,28 +292,16 @@ fn volume_configuration(v: &crate::config::ServiceVolume) -> Result<ServiceVolum
                 }))
                 .set_propagate_tags(t.propagate_tags.as_deref().map(PropagateTags::from))
                 .build()
-                .map_err(|err| bad("tagSpecifications", err))
+                .map_err(|err| {
+                    Error::input(
+                        input,
+                        format!("tagSpecifications: {err}"),
+                        "give each tag specification's resourceType",
+                    )
+                })
         })
         .collect::<Result<Vec<_>>>()?;
-    let ebs = ServiceManagedEbsVolumeConfiguration::builder()
-        .role_arn(&e.role_arn)
-        .set_encrypted(e.encrypted)
-        .set_kms_key_id(e.kms_key_id.clone())
-        .set_volume_type(e.volume_type.clone())
-        .set_size_in_gib(e.size_in_gib)
-        .set_snapshot_id(e.snapshot_id.clone())
-        .set_volume_initialization_rate(e.volume_initialization_rate)
-        .set_iops(e.iops)
-        .set_throughput(e.throughput)
-        .set_tag_specifications((!tag_specifications.is_empty()).then_some(tag_specifications))
-        .set_filesystem_type(e.filesystem_type.as_deref().map(TaskFilesystemType::from))
-        .build()
-        .map_err(|err| bad("roleArn", err))?;
-    ServiceVolumeConfiguration::builder()
-        .name(&v.name)
-        .managed_ebs_volume(ebs)
-        .build()
-        .map_err(|err| bad("name", err))
+    Ok((!specs.is_empty()).then_some(specs))
 }
 
 /// (ARN, created at) of the service's recent service deployments.
