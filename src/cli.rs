@@ -319,6 +319,9 @@ pub struct DeployArgs {
     /// Watch the one-off task to STOPPED and fail on a non-zero exit (`run` waits unless false).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub wait_for_task_stopped: Option<String>,
+    /// Lines of each failed container's log shown when a deploy fails (0 to 200; 0: none).
+    #[arg(long, value_name = "N")]
+    pub diagnose_log_lines: Option<String>,
 }
 
 /// The CLI as users see it: each flag's help ends with the default `INPUTS` declares for its

@@ -99,6 +99,15 @@ pub enum Event {
         container: String,
         line: String,
     },
+    /// Why the deployment failed: one stopped task of the new revision.
+    Diagnosis(TaskReport),
+    /// The last lines of a failed container's log, and where the whole stream is.
+    DiagnosisLog {
+        task: String,
+        container: String,
+        lines: Vec<String>,
+        url: String,
+    },
     /// An event of one service of several (`config`): logged with its name, summarised apart.
     Scoped {
         scope: String,
@@ -110,6 +119,8 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TaskReport {
     pub arn: String,
+    /// The task definition it runs.
+    pub revision: Option<String>,
     /// ECS's `lastStatus` (PROVISIONING … STOPPED).
     pub status: String,
     pub stopped_reason: Option<String>,

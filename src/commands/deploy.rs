@@ -197,6 +197,13 @@ pub(crate) async fn deploy(
         scan_while_not_cancelled(&p, progress, outputs, cancel.clone()).await?;
         let end = execute(&clients, &p, progress, outputs, cancel).await?;
         outputs.insert("deployment-status", end.status.clone());
+        // Why it failed, once the outputs are out: a report, bounded, never the exit code.
+        if let Some(d) = diagnose_after(&clients, &p, &end, outputs) {
+            afterwards.push(Box::pin(controllers::diagnose::after_failure(
+                d,
+                progress.clone(),
+            )));
+        }
         // A cleanup once the end state is known and good: the new revision is live and the
         // deployment over, so nothing a rollback needs can go. It waits for the outputs.
         if let Some(c) = cleanup_after(&p, &end, outputs) {
@@ -682,6 +689,28 @@ pub(super) fn cleanup_after(
     succeeded
         .then(|| cleanup(p, outputs.get("task-definition-arn")))
         .flatten()
+}
+
+/// The diagnosis a deploy that ended as `end` calls for: a deployment of a registered revision
+/// that did not succeed (a one-off task's failure has been shown already, and READY is not
+/// a failure).
+pub(super) fn diagnose_after(
+    clients: &aws::Clients,
+    p: &Prepared<'_>,
+    end: &controllers::watch::WatchEnd,
+    outputs: &Outputs,
+) -> Option<controllers::diagnose::Diagnose> {
+    if end.exit_code == 0 || end.status.starts_with("Task") {
+        return None;
+    }
+    Some(controllers::diagnose::Diagnose {
+        clients: clients.clone(),
+        cluster: p.d.cluster.clone(),
+        service: p.d.service.clone(),
+        revision: outputs.get("task-definition-arn")?.clone(),
+        doc: p.td.doc.clone(),
+        log_lines: p.d.diagnose_log_lines,
+    })
 }
 
 /// `keep-task-definition-revisions`, when set: the family, and the revisions it must keep

@@ -107,6 +107,8 @@ pub struct DeployConfig {
     /// Run the new revision as a one-off task before the service is updated (`run-task`, and
     /// the `run` command).
     pub run_task: Option<super::RunTask>,
+    /// Lines of each failed container's log the diagnosis of a failed deploy shows (0: none).
+    pub diagnose_log_lines: u32,
 }
 
 /// When another deployment of the same service is in flight.
@@ -159,6 +161,22 @@ pub(super) fn poll_max(inputs: Inputs<'_>) -> Result<Option<std::time::Duration>
             )),
         })
         .transpose()
+}
+
+/// The most `diagnose-log-lines` may be: a report, not the log archive.
+pub const MAX_DIAGNOSE_LOG_LINES: u32 = 200;
+
+fn diagnose_log_lines(inputs: Inputs<'_>) -> Result<u32> {
+    let name = "diagnose-log-lines";
+    let value = inputs.get(name).unwrap_or_default();
+    match value.parse::<u32>() {
+        Ok(n) if n <= MAX_DIAGNOSE_LOG_LINES => Ok(n),
+        _ => Err(Error::input(
+            name,
+            format!("`{value}` is not a whole number of lines from 0 to {MAX_DIAGNOSE_LOG_LINES}"),
+            "give a number like `20`, or `0` to show no log lines",
+        )),
+    }
 }
 
 /// `wait-for-minutes`, capped as the AWS action caps it.
@@ -408,5 +426,6 @@ pub(super) fn deploy_config(
         volume: super::extras::service_volume(inputs, warnings)?,
         keep_revisions: super::extras::keep_revisions(inputs)?,
         run_task: super::run_task::run_task(inputs, command == super::Command::Run, warnings)?,
+        diagnose_log_lines: diagnose_log_lines(inputs)?,
     })
 }

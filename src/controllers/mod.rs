@@ -1,6 +1,7 @@
 //! Deploy: read the live service, dispatch by its deployment controller.
 
 pub mod codedeploy;
+pub mod diagnose;
 pub mod ecs;
 pub mod poll;
 pub mod route;

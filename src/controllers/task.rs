@@ -348,19 +348,86 @@ pub async fn run(
 
 /// Where one container's `awslogs` lines are, and how far they have been read.
 #[derive(Debug, Clone)]
-struct LogCursor {
-    task: String,
-    container: String,
-    group: String,
-    stream: String,
-    region: Option<String>,
-    token: Option<String>,
+pub struct LogStream {
+    pub task: String,
+    pub container: String,
+    pub group: String,
+    pub stream: String,
+    pub region: Option<String>,
+    pub token: Option<String>,
+}
+
+/// Each container's `essential` (ECS's default: true).
+pub fn essential_containers(doc: &serde_json::Map<String, Value>) -> HashMap<String, bool> {
+    containers(doc)
+        .map(|(name, c)| {
+            let essential = c.get("essential").and_then(Value::as_bool).unwrap_or(true);
+            (name.to_string(), essential)
+        })
+        .collect()
+}
+
+/// A described task as the reports show it; its containers' ends once it has stopped.
+pub fn report_of(
+    t: &aws_sdk_ecs::types::Task,
+    region: &str,
+    cluster: &str,
+    essential: &HashMap<String, bool>,
+) -> TaskReport {
+    let arn = t.task_arn().unwrap_or_default().to_string();
+    let status = t.last_status().unwrap_or("UNKNOWN").to_string();
+    TaskReport {
+        console_url: console_url(region, cluster, &arn),
+        arn,
+        revision: t.task_definition_arn().map(str::to_string),
+        stopped_reason: t.stopped_reason().map(str::to_string),
+        stop_code: t.stop_code().map(|c| c.as_str().to_string()),
+        containers: if status == "STOPPED" {
+            t.containers()
+                .iter()
+                .map(|c| {
+                    let name = c.name().unwrap_or_default().to_string();
+                    ContainerEnd {
+                        essential: essential.get(&name).copied().unwrap_or(true),
+                        name,
+                        exit_code: c.exit_code(),
+                        reason: c.reason().map(str::to_string),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        status,
+    }
+}
+
+/// The last `n` lines of a stream (GetLogEvents from the end).
+pub async fn read_last_lines(clients: &Clients, s: &LogStream, n: u32) -> Result<Vec<String>> {
+    let client = match s.region.as_deref().filter(|r| *r != clients.region) {
+        Some(r) => clients.logs_in(r),
+        None => clients.logs.clone(),
+    };
+    let out = client
+        .get_log_events()
+        .log_group_name(&s.group)
+        .log_stream_name(&s.stream)
+        .start_from_head(false)
+        .limit(i32::try_from(n).unwrap_or(i32::MAX))
+        .send()
+        .await
+        .map_err(|e| Error::aws("GetLogEvents", &e))?;
+    Ok(out
+        .events()
+        .iter()
+        .map(|e| e.message().unwrap_or_default().trim_end().to_string())
+        .collect())
 }
 
 /// The `awslogs` streams of a task's containers: `{prefix}/{container}/{task id}`, as ECS names
 /// them. A container without a stream prefix has a stream named after its runtime id, which
 /// no one knows in advance: it is not streamed.
-fn cursors(doc: &serde_json::Map<String, Value>, arn: &str) -> Vec<LogCursor> {
+pub fn log_streams(doc: &serde_json::Map<String, Value>, arn: &str) -> Vec<LogStream> {
     let id = arn.rsplit('/').next().unwrap_or(arn);
     containers(doc)
         .filter_map(|(name, c)| {
@@ -370,7 +437,7 @@ fn cursors(doc: &serde_json::Map<String, Value>, arn: &str) -> Vec<LogCursor> {
             }
             let options = log.get("options")?;
             let opt = |k: &str| options.get(k).and_then(Value::as_str).map(str::to_string);
-            Some(LogCursor {
+            Some(LogStream {
                 task: id.to_string(),
                 container: name.to_string(),
                 group: opt("awslogs-group")?,
@@ -389,7 +456,7 @@ pub struct TaskTracker<'a> {
     arns: Vec<String>,
     essential: HashMap<String, bool>,
     last: HashMap<String, String>,
-    logs: Vec<LogCursor>,
+    logs: Vec<LogStream>,
     log_clients: HashMap<String, aws_sdk_cloudwatchlogs::Client>,
     /// Set once greenlight asked ECS to stop them.
     stopped_by_us: bool,
@@ -402,13 +469,8 @@ impl<'a> TaskTracker<'a> {
         arns: Vec<String>,
         doc: &serde_json::Map<String, Value>,
     ) -> Self {
-        let essential = containers(doc)
-            .map(|(name, c)| {
-                let essential = c.get("essential").and_then(Value::as_bool).unwrap_or(true);
-                (name.to_string(), essential)
-            })
-            .collect();
-        let logs = arns.iter().flat_map(|a| cursors(doc, a)).collect();
+        let essential = essential_containers(doc);
+        let logs = arns.iter().flat_map(|a| log_streams(doc, a)).collect();
         TaskTracker {
             clients,
             cluster: cluster.to_string(),
@@ -489,32 +551,12 @@ impl Tracker for TaskTracker<'_> {
         let mut changed = false;
         let mut reports = Vec::new();
         for t in out.tasks() {
-            let arn = t.task_arn().unwrap_or_default().to_string();
-            let status = t.last_status().unwrap_or("UNKNOWN").to_string();
-            let report = TaskReport {
-                arn: arn.clone(),
-                status: status.clone(),
-                stopped_reason: t.stopped_reason().map(str::to_string),
-                stop_code: t.stop_code().map(|c| c.as_str().to_string()),
-                containers: if status == "STOPPED" {
-                    t.containers()
-                        .iter()
-                        .map(|c| {
-                            let name = c.name().unwrap_or_default().to_string();
-                            ContainerEnd {
-                                essential: self.essential.get(&name).copied().unwrap_or(true),
-                                name,
-                                exit_code: c.exit_code(),
-                                reason: c.reason().map(str::to_string),
-                            }
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                },
-                console_url: console_url(&self.clients.region, &self.cluster, &arn),
-            };
-            reports.push(report);
+            reports.push(report_of(
+                t,
+                &self.clients.region,
+                &self.cluster,
+                &self.essential,
+            ));
         }
         if let Some(f) = out.failures().first() {
             return Err(Error::aws_reply(
@@ -708,7 +750,7 @@ mod tests {
                 "awslogs-group": "/ecs/web"}}},
             {"name": "plain"}
         ]}));
-        let c = cursors(&td, "arn:aws:ecs:us-east-1:1:task/demo/abc123");
+        let c = log_streams(&td, "arn:aws:ecs:us-east-1:1:task/demo/abc123");
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].stream, "ecs/web/abc123");
         assert_eq!(c[0].group, "/ecs/web");

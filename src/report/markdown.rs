@@ -46,6 +46,10 @@ pub struct RunState {
     pub service_state: Vec<(String, String)>,
     /// One-off tasks (`run-task`, `run`), as last seen.
     pub one_off: Vec<TaskReport>,
+    /// Why it failed: the new revision's stopped tasks, and failed containers' last lines
+    /// (task, container, lines, console link).
+    pub diagnosis: Vec<TaskReport>,
+    pub diagnosis_logs: Vec<(String, String, Vec<String>, String)>,
     /// The last lines of their logs: (container, line).
     pub task_log: std::collections::VecDeque<(String, String)>,
     /// The workflow run, linked from the footer.
@@ -155,6 +159,18 @@ impl RunState {
                 Some(o) => *o = t.clone(),
                 None => self.one_off.push(t.clone()),
             },
+            Event::Diagnosis(t) => self.diagnosis.push(t.clone()),
+            Event::DiagnosisLog {
+                task,
+                container,
+                lines,
+                url,
+            } => self.diagnosis_logs.push((
+                task.clone(),
+                container.clone(),
+                lines.clone(),
+                url.clone(),
+            )),
             Event::TaskLog {
                 container, line, ..
             } => {
@@ -434,6 +450,41 @@ pub fn render(state: &RunState) -> String {
         out.push_str(&format!(
             "\n<details{open}><summary>One-off task: last log lines</summary>\n\n```text\n{lines}```\n</details>\n"
         ));
+    }
+    if !state.diagnosis.is_empty() {
+        out.push_str("\n#### Why it failed\n\n| task | stopped | container | exit code | reason |\n|---|---|---|---|---|\n");
+        for t in &state.diagnosis {
+            let stopped = match (&t.stopped_reason, &t.stop_code) {
+                (Some(r), Some(c)) => format!("{r} (`{c}`)"),
+                (Some(r), None) => r.clone(),
+                (None, Some(c)) => format!("`{c}`"),
+                (None, None) => String::new(),
+            };
+            for c in &t.containers {
+                let icon = if c.failed() { "❌" } else { "·" };
+                let code = c
+                    .exit_code
+                    .map_or_else(|| "none".to_string(), |c| c.to_string());
+                out.push_str(&format!(
+                    "| [`{}`]({}) | {} | `{}` | {icon} {code} | {} |\n",
+                    t.id(),
+                    t.console_url,
+                    stopped.replace('|', "\\|"),
+                    c.name,
+                    c.reason.as_deref().unwrap_or("").replace('|', "\\|")
+                ));
+            }
+        }
+        for (task, container, lines, url) in &state.diagnosis_logs {
+            let text: String = lines
+                .iter()
+                .map(|l| format!("{}\n", l.replace("```", "ʼʼʼ")))
+                .collect();
+            out.push_str(&format!(
+                "\n<details open><summary>The last {} lines of <code>{container}</code> in task <code>{task}</code></summary>\n\n```text\n{text}```\n\n[The whole stream in CloudWatch Logs]({url})\n</details>\n",
+                lines.len()
+            ));
+        }
     }
     if let Some((false, _, table)) = &state.gate {
         out.push_str(&format!(

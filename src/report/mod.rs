@@ -80,39 +80,22 @@ pub fn log_line(event: &Event) -> String {
         Event::Failed { reason } => format!("deployment failed: {reason}"),
         Event::StopRequested { reason } => format!("stopping the deployment: {reason}"),
         Event::RolledBack { message } => format!("rolled back: {message}"),
-        Event::OneOffTask(t) if t.containers.is_empty() => {
-            format!("one-off task {}: {} ({})", t.id(), t.status, t.console_url)
-        }
-        Event::OneOffTask(t) => {
-            let ends: Vec<String> = t
-                .containers
-                .iter()
-                .map(|c| {
-                    let code = c
-                        .exit_code
-                        .map_or_else(|| "never ran".to_string(), |c| format!("exited {c}"));
-                    let why = c
-                        .reason
-                        .as_deref()
-                        .map(|r| format!(" ({r})"))
-                        .unwrap_or_default();
-                    format!("container {} {code}{why}", c.name)
-                })
-                .collect();
-            format!(
-                "one-off task {}: {}{}{}; {}",
-                t.id(),
-                t.status,
-                t.stopped_reason
-                    .as_deref()
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default(),
-                t.stop_code
-                    .as_deref()
-                    .map(|c| format!(" ({c})"))
-                    .unwrap_or_default(),
-                ends.join("; ")
-            )
+        Event::OneOffTask(t) => format!("one-off task {}", task_line(t)),
+        Event::Diagnosis(t) => format!("why it failed: task {}", task_line(t)),
+        Event::DiagnosisLog {
+            task,
+            container,
+            lines,
+            url,
+        } => {
+            let mut out = format!(
+                "why it failed: the last {} lines of container {container} in task {task} ({url}):",
+                lines.len()
+            );
+            for l in lines {
+                out.push_str(&format!("\n    {container} | {l}"));
+            }
+            out
         }
         Event::TaskLog {
             container, line, ..
@@ -160,6 +143,42 @@ fn github_docs(
             deploying: s.deployment.is_some(),
         })
         .collect()
+}
+
+/// A task's id, status and, once stopped, why and how each container ended.
+fn task_line(t: &crate::event::TaskReport) -> String {
+    if t.containers.is_empty() && t.stopped_reason.is_none() {
+        return format!("{}: {} ({})", t.id(), t.status, t.console_url);
+    }
+    let ends: Vec<String> = t
+        .containers
+        .iter()
+        .map(|c| {
+            let code = c
+                .exit_code
+                .map_or_else(|| "never ran".to_string(), |c| format!("exited {c}"));
+            let why = c
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            format!("container {} {code}{why}", c.name)
+        })
+        .collect();
+    format!(
+        "{}: {}{}{}; {}",
+        t.id(),
+        t.status,
+        t.stopped_reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default(),
+        t.stop_code
+            .as_deref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default(),
+        ends.join("; ")
+    )
 }
 
 /// The GitHub publisher still at work once the log and the step summary are complete.
