@@ -108,6 +108,10 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
                 exit_code: *code,
             }),
         }
+        // Whether the run itself was cancelled, decided before the outputs go out: a signal
+        // that comes once they are out (a job cancelled while reporting) is a new one, and
+        // cuts what is left short rather than being taken for the first.
+        let cancelled_in_run = cancel.clone().now_or_never().is_some();
         // The end state is known: the outputs go out now, before any report is flushed, so the
         // next step has them even when GitHub is slow or the job is cancelled meanwhile.
         for (name, value) in &outputs {
@@ -120,7 +124,7 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
         if !afterwards.is_empty() {
             tokio::select! {
                 _ = futures_util::future::join_all(afterwards) => {}
-                () = signal_after(cancel.clone()) => {}
+                () = signal_after(cancel.clone(), cancelled_in_run) => {}
             }
         }
         drop(progress);
@@ -151,7 +155,7 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
                     }
                 },
                 // Cancelled after the end: the report is not worth holding the job for.
-                _ = signal_after(cancel) => {
+                _ = signal_after(cancel, cancelled_in_run) => {
                     runner.annotate(
                         Level::Warning,
                         &Location::default(),
@@ -176,8 +180,11 @@ fn execute(cfg: &Config, runner: &Runner) -> anyhow::Result<u8> {
 
 /// A signal that arrives from now on. A run that ended because it was cancelled has used up
 /// the first one: reporting it is the point, so only a further signal cuts the report short.
-async fn signal_after(first: impl std::future::Future<Output = String> + Clone) {
-    if first.clone().now_or_never().is_none() {
+async fn signal_after(
+    first: impl std::future::Future<Output = String> + Clone,
+    first_came_during_the_run: bool,
+) {
+    if !first_came_during_the_run {
         first.await;
         return;
     }
@@ -274,7 +281,9 @@ fn report_error(runner: &Runner, e: &Error) {
                     line: p.line,
                     ..Default::default()
                 };
-                runner.annotate(Level::Error, &loc, &format!("{}: {p}", path.display()));
+                // The location names the file already (the runner shows it beside the
+                // message, the terminal before it).
+                runner.annotate(Level::Error, &loc, &p.to_string());
             }
             runner.annotate(
                 Level::Error,

@@ -399,7 +399,11 @@ async fn sigterm_after_the_end_cuts_a_hanging_report_and_the_outputs_are_written
         run.terminate();
         let (code, log) = run.finish();
         assert_eq!(code, Some(0), "{log}");
-        assert!(at.elapsed() < Duration::from_secs(5), "{:?}", at.elapsed());
+        assert!(
+            at.elapsed() < Duration::from_secs(5),
+            "{:?} {log}",
+            at.elapsed()
+        );
         assert_eq!(
             deployment_status(&s.out_file()).as_deref(),
             Some("Succeeded")

@@ -89,6 +89,8 @@ impl Runner {
                 Level::Notice => "notice",
             };
             let place = match (&loc.file, loc.line) {
+                // A message that starts with its file says where it is itself.
+                (Some(f), _) if message.starts_with(f.as_str()) => String::new(),
                 (Some(f), Some(l)) => format!("{f}:{l}: "),
                 (Some(f), None) => format!("{f}: "),
                 _ => String::new(),
