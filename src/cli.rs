@@ -322,6 +322,10 @@ pub struct DeployArgs {
     /// Lines of each failed container's log shown when a deploy fails (0 to 200; 0: none).
     #[arg(long, value_name = "N")]
     pub diagnose_log_lines: Option<String>,
+    /// Check before any write that the roles, secrets, log groups and sidecar images the task
+    /// definition references exist.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub verify: Option<String>,
 }
 
 /// The CLI as users see it: each flag's help ends with the default `INPUTS` declares for its

@@ -251,6 +251,8 @@ fn service_of<E>() -> &'static str {
         Some("ecr") => "ECR",
         Some("sts") => "STS",
         Some("cloudwatchlogs") => "CloudWatch Logs",
+        Some("cloudwatch") => "CloudWatch",
+        Some("iam") => "IAM",
         Some("ssm") => "SSM",
         Some("secretsmanager") => "Secrets Manager",
         _ => "AWS",

@@ -99,6 +99,8 @@ pub enum Event {
         container: String,
         line: String,
     },
+    /// The CloudWatch alarms watching the deployment, as last read.
+    Alarms(Vec<AlarmState>),
     /// Why the deployment failed: one stopped task of the new revision.
     Diagnosis(TaskReport),
     /// The last lines of a failed container's log, and where the whole stream is.
@@ -113,6 +115,15 @@ pub enum Event {
         scope: String,
         event: Box<Event>,
     },
+}
+
+/// One CloudWatch alarm and its state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AlarmState {
+    pub name: String,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state: String,
+    pub reason: Option<String>,
 }
 
 /// A one-off task as the reports show it.

@@ -59,7 +59,7 @@ fn a_rolling_update_whose_tasks_exit_137_says_why_with_the_last_log_line() {
         "{log}"
     );
     assert!(log.contains("    web | Killed"), "{log}");
-    assert!(summary.contains("#### Why it failed"), "{summary}");
+    assert!(summary.contains("#### Why it failed\n"), "{summary}");
     assert!(
         summary.contains(&format!("| `web` | ❌ 137 | {OOM} |")),
         "{summary}"
@@ -106,7 +106,7 @@ fn no_log_lines_when_told_none_and_a_success_is_not_diagnosed() {
     exits(&s);
     let (code, log, summary) = deploy(&s, &["--diagnose-log-lines", "0"]);
     assert_eq!(code, Some(1), "{log}");
-    assert!(summary.contains("#### Why it failed"), "{summary}");
+    assert!(summary.contains("#### Why it failed\n"), "{summary}");
     assert!(!summary.contains("The last"), "{summary}");
     // The fault was used up: this deploy succeeds, and nothing is diagnosed.
     s.emu.clear_calls();
@@ -118,4 +118,63 @@ fn no_log_lines_when_told_none_and_a_success_is_not_diagnosed() {
         "{:?}",
         s.emu.calls()
     );
+}
+
+#[test]
+fn an_alarm_that_rolls_back_an_ecs_deployment_is_named_not_the_circuit_breaker() {
+    let s = seeded(&["--controller", "ECS", "--alarm", "web-5xx"]);
+    s.emu
+        .fault(json!({"kind": "alarm", "alarmName": "web-5xx", "after_seconds": 5}));
+    let (code, log, summary) = deploy(&s, &[]);
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("watched by CloudWatch alarms: web-5xx OK"),
+        "{log}"
+    );
+    // As the service event or the rollout state reason tells it, depending on which is read
+    // first: either way the alarm, by name.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("deployment failed:")
+                && l.contains("alarm(s) web-5xx in ALARM state.")),
+        "{log}"
+    );
+    assert!(!log.contains("circuit breaker: alarm"), "{log}");
+    assert!(
+        log.contains("why it failed: CloudWatch alarm web-5xx is in ALARM: Threshold Crossed"),
+        "{log}"
+    );
+    assert!(
+        summary.contains("| **Alarms** | `web-5xx` 🔔 ALARM |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("🔔 CloudWatch alarm `web-5xx` is in ALARM: Threshold Crossed"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn an_alarm_that_stops_a_codedeploy_deployment_is_named_with_its_reason() {
+    let s = seeded(&["--alarm", "web-5xx"]);
+    s.emu
+        .fault(json!({"kind": "alarm", "alarmName": "web-5xx", "after_seconds": 5}));
+    let (code, log, summary) = deploy(
+        &s,
+        &[
+            "--codedeploy-appspec",
+            fixture("appspec.yml").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("watched by CloudWatch alarms: web-5xx OK"),
+        "{log}"
+    );
+    assert!(log.contains("Activated alarms: <web-5xx>"), "{log}");
+    assert!(
+        log.contains("why it failed: CloudWatch alarm web-5xx is in ALARM"),
+        "{log}"
+    );
+    assert!(summary.contains("#### Why it failed\n"), "{summary}");
 }

@@ -102,6 +102,8 @@ fn with_launch_volume(s: &Seeded) -> PathBuf {
 #[test]
 fn role_arns_env_files_and_the_command_are_in_the_registered_revision() {
     let s = ecs_service();
+    s.emu.create_task_role("web-task");
+    s.emu.create_task_role("web-exec");
     let r = s.run(
         "deploy",
         &fixture("taskdef.json"),

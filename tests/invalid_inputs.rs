@@ -734,11 +734,14 @@ fn no_scan_starts_in_a_fleet_until_every_service_passed_its_checks() {
 
 #[test]
 fn attach_to_a_deployment_of_other_images_is_refused_before_a_scan_starts() {
+    // CodeDeploy's longest ready wait: the deployment stays READY however loaded the machine.
     let s = seeded(&[
         "--scan",
         "none",
         "--deployment-ready-option",
         "STOP_DEPLOYMENT",
+        "--ready-wait-minutes",
+        "2880",
     ]);
     let out = standard(&s, &["--wait-until", "ready"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -763,11 +766,14 @@ fn attach_to_a_deployment_of_other_images_is_refused_before_a_scan_starts() {
 
 #[test]
 fn on_conflict_wait_starts_no_scan_before_the_deployment_in_flight_has_ended() {
+    // CodeDeploy's longest ready wait: the deployment stays READY however loaded the machine.
     let s = seeded(&[
         "--scan",
         "none",
         "--deployment-ready-option",
         "STOP_DEPLOYMENT",
+        "--ready-wait-minutes",
+        "2880",
     ]);
     let out = standard(&s, &["--wait-until", "ready"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -99,6 +99,7 @@ fn live(strategy: Strategy) -> ServiceInfo {
             ..Default::default()
         }],
         network: None,
+        alarms: Vec::new(),
     }
 }
 

@@ -480,6 +480,14 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
     execution_role = _ensure_role(iam, "ecsTaskExecutionRole", "ecs-tasks.amazonaws.com")
     codedeploy_role = _ensure_role(iam, "ecsCodeDeployRole", "codedeploy.amazonaws.com")
 
+    # The task definition's awslogs group, as a team creates it beforehand (ECS does not,
+    # unless awslogs-create-group is set).
+    logs = _client("logs", args)
+    try:
+        logs.create_log_group(logGroupName=f"/ecs/{family}")
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+
     # Network: the default VPC that moto provides.
     vpc_id = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]

@@ -22,8 +22,14 @@ pub struct Clients {
     pub codedeploy: aws_sdk_codedeploy::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub sts: aws_sdk_sts::Client,
-    /// CloudWatch Logs: a one-off task's `awslogs` lines.
+    /// CloudWatch Logs: a one-off task's `awslogs` lines, log groups to verify.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// CloudWatch: the alarms that watch a deployment.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// What `verify` reads: roles, SSM parameters, Secrets Manager secrets (metadata only).
+    pub iam: aws_sdk_iam::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
     pub region: String,
     conf: SdkConfig,
 }
@@ -57,6 +63,10 @@ impl Clients {
             ecr: aws_sdk_ecr::Client::new(&conf),
             sts: aws_sdk_sts::Client::new(&conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
+            iam: aws_sdk_iam::Client::new(&conf),
+            ssm: aws_sdk_ssm::Client::new(&conf),
+            secrets: aws_sdk_secretsmanager::Client::new(&conf),
             region: conf.region().map(ToString::to_string).unwrap_or_default(),
             conf,
         }
@@ -81,6 +91,30 @@ impl Clients {
             ))
             .build();
         aws_sdk_cloudwatchlogs::Client::from_conf(conf)
+    }
+
+    /// An SSM client for a parameter's own region.
+    pub fn ssm_in(&self, region: &str) -> aws_sdk_ssm::Client {
+        if region == self.region {
+            return self.ssm.clone();
+        }
+        let conf = aws_sdk_ssm::config::Builder::from(&self.conf)
+            .region(aws_sdk_ssm::config::Region::new(region.to_string()))
+            .build();
+        aws_sdk_ssm::Client::from_conf(conf)
+    }
+
+    /// A Secrets Manager client for a secret's own region.
+    pub fn secrets_in(&self, region: &str) -> aws_sdk_secretsmanager::Client {
+        if region == self.region {
+            return self.secrets.clone();
+        }
+        let conf = aws_sdk_secretsmanager::config::Builder::from(&self.conf)
+            .region(aws_sdk_secretsmanager::config::Region::new(
+                region.to_string(),
+            ))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(conf)
     }
 
     /// The caller's account id (STS GetCallerIdentity).

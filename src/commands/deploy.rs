@@ -176,6 +176,7 @@ pub(crate) async fn deploy(
         };
         let (clients, mut p) = before_any_change(checked, cancel.clone()).await?;
         if plan {
+            controllers::alarms::announce(&clients, p.route.alarms(&p.service), progress).await;
             report_plan(&p, progress);
             if let Some(c) = cleanup(&p, None) {
                 task_def::prune::plan(&clients, c, p.reuse_arn.is_none(), progress).await;
@@ -276,7 +277,13 @@ pub(super) async fn prepare<'a>(
     // each image's digest and findings. What needs an answer (the live revision, the group's
     // own config) follows. Only reads: the first write still waits for every check.
     let arch = task_def::cpu_architecture(&td).map(str::to_string);
-    let images_read = read_images(clients, d, &images, arch.as_deref(), progress);
+    let refs = verify_refs(d, &td);
+    let images_read = async {
+        tokio::join!(
+            read_images(clients, d, &images, arch.as_deref(), progress),
+            task_def::verify::check_all(clients, &refs)
+        )
+    };
     let service_checks = async {
         let (service, codedeploy_read) = tokio::join!(
             controllers::describe_service(clients, &d.cluster, &d.service),
@@ -339,6 +346,8 @@ pub(super) async fn prepare<'a>(
         };
         (service, route, live, conflict, read)
     };
+    let (read, verified) = read;
+    task_def::verify::judge(&td.path, verified, progress)?;
     let resolutions = pin_images(&mut td, d, &images, read, progress, outputs)?;
     if let Some(rt) = &d.run_task {
         controllers::task::check(rt, &td.doc, service.network.as_ref())?;
@@ -413,6 +422,19 @@ pub(super) async fn from_source(
             (td, untouched.then_some(arn))
         }
     })
+}
+
+/// What `verify` checks of the revision (nothing with `verify: false`): all but the images the
+/// run replaces, which the gate resolves itself.
+pub(super) fn verify_refs(
+    d: &DeployConfig,
+    td: &task_def::TaskDef,
+) -> Vec<task_def::verify::Reference> {
+    if !d.verify {
+        return Vec::new();
+    }
+    let replaced: Vec<&str> = td.images.iter().map(|(c, _)| c.as_str()).collect();
+    task_def::verify::references(&td.doc, &replaced)
 }
 
 /// Each image's digest and scan findings, all at once (reads only).
@@ -603,19 +625,27 @@ pub(super) async fn execute(
     if let Some(reason) = cancel.clone().now_or_never() {
         return Err(cancelled_before_any_change(&reason));
     }
-    let arn = match &p.reuse_arn {
-        Some(arn) => {
-            progress.emit(Event::Info(format!(
-                "deploying the registered {arn} as it is"
-            )));
-            arn.clone()
-        }
-        None => {
-            let arn = task_def::register(clients, &p.td).await?;
-            progress.emit(Event::TaskDefinitionRegistered { arn: arn.clone() });
-            arn
+    let register = async {
+        match &p.reuse_arn {
+            Some(arn) => {
+                progress.emit(Event::Info(format!(
+                    "deploying the registered {arn} as it is"
+                )));
+                Ok(arn.clone())
+            }
+            None => {
+                let arn = task_def::register(clients, &p.td).await?;
+                progress.emit(Event::TaskDefinitionRegistered { arn: arn.clone() });
+                Ok::<_, Error>(arn)
+            }
         }
     };
+    // The alarms that will watch the deployment are read meanwhile: no round trip of its own.
+    let (arn, ()) = tokio::join!(
+        register,
+        controllers::alarms::announce(clients, p.route.alarms(&p.service), progress)
+    );
+    let arn = arn?;
     outputs.insert("task-definition-arn", arn.clone());
     if let Some(reason) = cancel.clone().now_or_never() {
         let live = p
@@ -710,6 +740,7 @@ pub(super) fn diagnose_after(
         revision: outputs.get("task-definition-arn")?.clone(),
         doc: p.td.doc.clone(),
         log_lines: p.d.diagnose_log_lines,
+        alarms: p.route.alarms(&p.service).to_vec(),
     })
 }
 

@@ -8,7 +8,7 @@ use futures_util::FutureExt;
 
 use super::deploy::{
     before_any_change, cancelled_before_any_change, from_source, judge_scanned, pin_images,
-    read_images, scan_all_while_not_cancelled,
+    read_images, scan_all_while_not_cancelled, verify_refs,
 };
 use crate::aws;
 use crate::config::DeployConfig;
@@ -137,11 +137,14 @@ async fn check(
             .await
             .map(Some)
     };
-    let (read, service) = tokio::join!(
+    let refs = verify_refs(d, &td);
+    let (read, verified, service) = tokio::join!(
         read_images(clients, d, &images, arch.as_deref(), progress),
+        task_def::verify::check_all(clients, &refs),
         service
     );
     let network = service?.and_then(|s| s.network);
+    task_def::verify::judge(&td.path, verified, progress)?;
     let resolutions = pin_images(&mut td, d, &images, read, progress, outputs)?;
     if let Some(rt) = &d.run_task {
         controllers::task::check(rt, &td.doc, network.as_ref())?;

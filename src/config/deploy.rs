@@ -109,6 +109,8 @@ pub struct DeployConfig {
     pub run_task: Option<super::RunTask>,
     /// Lines of each failed container's log the diagnosis of a failed deploy shows (0: none).
     pub diagnose_log_lines: u32,
+    /// Check before any write that what the task definition references exists (`verify`).
+    pub verify: bool,
 }
 
 /// When another deployment of the same service is in flight.
@@ -427,5 +429,6 @@ pub(super) fn deploy_config(
         keep_revisions: super::extras::keep_revisions(inputs)?,
         run_task: super::run_task::run_task(inputs, command == super::Command::Run, warnings)?,
         diagnose_log_lines: diagnose_log_lines(inputs)?,
+        verify: inputs.flag("verify")?,
     })
 }

@@ -140,6 +140,7 @@ pub const INPUTS: &[InputSpec] = &[
     input("run-task-managed-ebs-volume", None),
     input("wait-for-task-stopped", Some("false")),
     input("diagnose-log-lines", Some("20")),
+    input("verify", Some("true")),
 ];
 
 /// The input of that name in the table.

@@ -28,11 +28,20 @@ pub struct Diagnose {
     pub doc: serde_json::Map<String, Value>,
     /// Lines of each failed container's log to show (`diagnose-log-lines`); 0: none.
     pub log_lines: u32,
+    /// The CloudWatch alarms watching the deployment: one in ALARM is named with its reason.
+    pub alarms: Vec<String>,
 }
 
 /// Runs the diagnosis within `BUDGET`; a failure to read is a warning.
 pub async fn after_failure(d: Diagnose, progress: Progress) {
-    match tokio::time::timeout(BUDGET, diagnose(&d, &progress)).await {
+    let both = async {
+        let (r, ()) = tokio::join!(
+            diagnose(&d, &progress),
+            super::alarms::after_failure(&d.clients, &d.alarms, &progress)
+        );
+        r
+    };
+    match tokio::time::timeout(BUDGET, both).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => progress.emit(Event::Warning(format!(
             "no diagnosis of the failed deployment: {e}"
@@ -62,10 +71,11 @@ fn telling(t: &TaskReport) -> u8 {
     }
 }
 
-/// The stopped tasks worth showing: those of the new revision, the most telling first, then
-/// the newest.
+/// The stopped tasks worth showing: those of the new revision that tell something, the most
+/// telling first, then the newest.
 pub fn pick(mut tasks: Vec<(f64, TaskReport)>, revision: &str, limit: usize) -> Vec<TaskReport> {
-    tasks.retain(|(_, t)| t.revision.as_deref() == Some(revision));
+    // A task stopped to scale (or replaced by a rollback) tells nothing of the cause.
+    tasks.retain(|(_, t)| t.revision.as_deref() == Some(revision) && telling(t) > 0);
     tasks.sort_by(|(a_at, a), (b_at, b)| {
         telling(b)
             .cmp(&telling(a))
@@ -117,7 +127,7 @@ async fn diagnose(d: &Diagnose, progress: &Progress) -> Result<()> {
     let picked = pick(reports, &d.revision, MAX_TASKS);
     if picked.is_empty() {
         progress.emit(Event::Info(format!(
-            "diagnosis: no stopped task of {} to show",
+            "diagnosis: no task of {} failed",
             d.revision.rsplit('/').next().unwrap_or(&d.revision)
         )));
         return Ok(());
@@ -212,6 +222,8 @@ mod tests {
         ];
         let picked: Vec<String> = pick(tasks, "web:2", 3).into_iter().map(|t| t.arn).collect();
         assert_eq!(picked, ["t/b", "t/a", "t/never"]);
+        let scaled_only = vec![(5.0, task("t/scaled", "web:2", Some(0)))];
+        assert!(pick(scaled_only, "web:2", 3).is_empty());
     }
 
     #[test]

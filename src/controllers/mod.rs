@@ -1,5 +1,6 @@
 //! Deploy: read the live service, dispatch by its deployment controller.
 
+pub mod alarms;
 pub mod codedeploy;
 pub mod diagnose;
 pub mod ecs;
@@ -40,6 +41,8 @@ pub struct ServiceInfo {
     /// The service's awsvpc network (its primary task set's, for CodeDeploy services): where a
     /// one-off task runs when no subnets are given.
     pub network: Option<AwsVpc>,
+    /// ECS controller: the CloudWatch alarms of `deploymentConfiguration.alarms`, when enabled.
+    pub alarms: Vec<String>,
 }
 
 /// An awsvpc network configuration, as the one-off task needs it.
@@ -310,6 +313,11 @@ pub async fn describe_service(
             })
         }),
         deployments: ecs::views(service.deployments()),
+        alarms: conf
+            .and_then(|c| c.alarms())
+            .filter(|a| a.enable())
+            .map(|a| a.alarm_names().to_vec())
+            .unwrap_or_default(),
         network: service
             .network_configuration()
             .or_else(|| {

@@ -169,6 +169,14 @@ fn appspec_for(
 
 impl Route {
     /// The controller and its traffic routing, in words.
+    /// The CloudWatch alarms that stop or roll back this service's deployment.
+    pub fn alarms<'a>(&'a self, service: &'a ServiceInfo) -> &'a [String] {
+        match self {
+            Route::CodeDeploy { checked, .. } => &checked.alarms,
+            Route::Ecs { .. } => &service.alarms,
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Route::CodeDeploy { checked, .. } => {

@@ -49,6 +49,8 @@ pub struct RunState {
     /// Why it failed: the new revision's stopped tasks, and failed containers' last lines
     /// (task, container, lines, console link).
     pub diagnosis: Vec<TaskReport>,
+    /// The CloudWatch alarms watching the deployment, as last read.
+    pub alarms: Vec<crate::event::AlarmState>,
     pub diagnosis_logs: Vec<(String, String, Vec<String>, String)>,
     /// The last lines of their logs: (container, line).
     pub task_log: std::collections::VecDeque<(String, String)>,
@@ -160,6 +162,7 @@ impl RunState {
                 None => self.one_off.push(t.clone()),
             },
             Event::Diagnosis(t) => self.diagnosis.push(t.clone()),
+            Event::Alarms(a) => self.alarms = a.clone(),
             Event::DiagnosisLog {
                 task,
                 container,
@@ -348,6 +351,21 @@ pub fn render(state: &RunState) -> String {
     for (label, value) in &state.service_state {
         out.push_str(&format!("| **{label}** | {value} |\n"));
     }
+    if !state.alarms.is_empty() {
+        let shown: Vec<String> = state
+            .alarms
+            .iter()
+            .map(|a| {
+                let icon = match a.state.as_str() {
+                    "OK" => "✅",
+                    "ALARM" => "🔔",
+                    _ => "·",
+                };
+                format!("`{}` {icon} {}", a.name, a.state)
+            })
+            .collect();
+        out.push_str(&format!("| **Alarms** | {} |\n", shown.join(" · ")));
+    }
     for t in &state.one_off {
         let why = t
             .stopped_reason
@@ -451,8 +469,22 @@ pub fn render(state: &RunState) -> String {
             "\n<details{open}><summary>One-off task: last log lines</summary>\n\n```text\n{lines}```\n</details>\n"
         ));
     }
+    let fired: Vec<_> = state.alarms.iter().filter(|a| a.state == "ALARM").collect();
+    let failed = state.end.as_ref().is_some_and(|(_, code)| *code != 0);
+    if !state.diagnosis.is_empty() || (failed && !fired.is_empty()) {
+        out.push_str("\n#### Why it failed\n");
+        for a in &fired {
+            out.push_str(&format!(
+                "\n🔔 CloudWatch alarm `{}` is in ALARM: {}\n",
+                a.name,
+                a.reason.as_deref().unwrap_or("no reason given")
+            ));
+        }
+    }
     if !state.diagnosis.is_empty() {
-        out.push_str("\n#### Why it failed\n\n| task | stopped | container | exit code | reason |\n|---|---|---|---|---|\n");
+        out.push_str(
+            "\n| task | stopped | container | exit code | reason |\n|---|---|---|---|---|\n",
+        );
         for t in &state.diagnosis {
             let stopped = match (&t.stopped_reason, &t.stop_code) {
                 (Some(r), Some(c)) => format!("{r} (`{c}`)"),

@@ -82,6 +82,14 @@ pub fn log_line(event: &Event) -> String {
         Event::RolledBack { message } => format!("rolled back: {message}"),
         Event::OneOffTask(t) => format!("one-off task {}", task_line(t)),
         Event::Diagnosis(t) => format!("why it failed: task {}", task_line(t)),
+        Event::Alarms(alarms) => format!(
+            "watched by CloudWatch alarms: {}",
+            alarms
+                .iter()
+                .map(|a| format!("{} {}", a.name, a.state))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Event::DiagnosisLog {
             task,
             container,

@@ -163,6 +163,38 @@ impl Emulator {
             .unwrap_or(Value::Null)
     }
 
+    /// An IAM role ECS tasks may assume (a query-protocol CreateRole), for task definitions
+    /// that name roles the seed does not create (`verify` checks that they exist).
+    pub fn create_task_role(&self, name: &str) {
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let enc = |s: &str| {
+            s.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect::<String>()
+        };
+        let body = format!(
+            "Action=CreateRole&Version=2010-05-08&RoleName={}&AssumeRolePolicyDocument={}",
+            enc(name),
+            enc(policy)
+        );
+        let agent = ureq::Agent::new_with_defaults();
+        agent
+            .post(&self.endpoint)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20261123/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .send(body)
+            .unwrap_or_else(|e| panic!("CreateRole {name}: {e}"));
+    }
+
     pub fn service_task_definition(&self, cluster: &str, service: &str) -> String {
         let out = self.aws(
             "AmazonEC2ContainerServiceV20141113.DescribeServices",

@@ -41,6 +41,9 @@ pub struct Checked {
     pub in_flight: Vec<String>,
     /// Canary or linear: the time between two traffic steps.
     pub step_interval: Option<std::time::Duration>,
+    /// The CloudWatch alarms that stop the deployment (the group's `alarmConfiguration`,
+    /// when enabled).
+    pub alarms: Vec<String>,
 }
 
 /// The reads a CodeDeploy deploy needs that depend on nothing but the inputs: the group (its
@@ -223,12 +226,23 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig, read: Prefetched) -
         .and_then(|r| r.action_on_timeout())
         == Some(&DeploymentReadyAction::StopDeployment);
 
+    let alarms = info
+        .alarm_configuration()
+        .filter(|a| a.enabled())
+        .map(|a| {
+            a.alarms()
+                .iter()
+                .filter_map(|x| x.name().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Checked {
         config_name,
         routing,
         waits_at_ready,
         in_flight: read.in_flight?,
         step_interval,
+        alarms,
     })
 }
 

@@ -16,9 +16,14 @@ fn is_placement_failure(message: &str) -> bool {
 /// The circuit breaker's reason from its service event, in the words of the deployment's
 /// `rolloutStateReason`: "(service web) (deployment ecs-svc/1) deployment failed: tasks failed
 /// to start." reads "ECS deployment circuit breaker: tasks failed to start.".
+/// A failure an alarm caused ("… deployment failed: alarm(s) web-5xx in ALARM state.") is named
+/// as such, not as the circuit breaker.
 fn breaker_reason(event: &str, deployment_id: &str) -> Option<String> {
     let marker = format!("(deployment {deployment_id}) deployment failed: ");
     let (_, why) = event.split_once(&marker)?;
+    if why.starts_with("alarm") {
+        return Some(format!("CloudWatch {why}"));
+    }
     Some(format!("ECS deployment circuit breaker: {why}"))
 }
 
@@ -403,6 +408,11 @@ mod tests {
             Some("ECS deployment circuit breaker: tasks failed to start.")
         );
         assert_eq!(breaker_reason(event, "ecs-svc/2"), None);
+        let alarm = "(service web) (deployment ecs-svc/1) deployment failed: alarm(s) web-5xx in ALARM state.";
+        assert_eq!(
+            breaker_reason(alarm, "ecs-svc/1").as_deref(),
+            Some("CloudWatch alarm(s) web-5xx in ALARM state.")
+        );
         assert_eq!(
             breaker_reason("(service web) has reached a steady state.", "ecs-svc/1"),
             None

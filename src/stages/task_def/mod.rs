@@ -16,6 +16,7 @@ pub mod prune;
 pub mod refs;
 #[cfg(test)]
 mod tests;
+pub mod verify;
 
 pub use checks::{MAX_TASK_DEFINITION_BYTES, check_size, fargate_size_problem};
 pub use ecs::{describe_live, previous_in_family, register};
