@@ -252,6 +252,7 @@ fn service_of<E>() -> &'static str {
         Some("sts") => "STS",
         Some("cloudwatchlogs") => "CloudWatch Logs",
         Some("cloudwatch") => "CloudWatch",
+        Some("elasticloadbalancingv2") => "ELBv2",
         Some("iam") => "IAM",
         Some("ssm") => "SSM",
         Some("secretsmanager") => "Secrets Manager",

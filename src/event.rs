@@ -99,6 +99,12 @@ pub enum Event {
         container: String,
         line: String,
     },
+    /// Why it failed: the targets of a target group that are not healthy, with ELBv2's reason.
+    TargetHealth {
+        target_group: String,
+        /// (target id:port, state, reason, description)
+        targets: Vec<(String, String, String, String)>,
+    },
     /// The CloudWatch alarms watching the deployment, as last read.
     Alarms(Vec<AlarmState>),
     /// Why the deployment failed: one stopped task of the new revision.

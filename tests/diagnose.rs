@@ -59,6 +59,15 @@ fn a_rolling_update_whose_tasks_exit_137_says_why_with_the_last_log_line() {
         "{log}"
     );
     assert!(log.contains("    web | Killed"), "{log}");
+    // The load balancer's view: the failed revision's targets are gone or going.
+    assert!(
+        log.contains("why it failed: target group ") && log.contains("(Target."),
+        "{log}"
+    );
+    assert!(
+        summary.contains("| target group | target | state | reason |"),
+        "{summary}"
+    );
     assert!(summary.contains("#### Why it failed\n"), "{summary}");
     assert!(
         summary.contains(&format!("| `web` | ❌ 137 | {OOM} |")),

@@ -44,17 +44,24 @@ impl Seeded {
         }
     }
 
+    /// Both a plan and a deploy refuse it, naming the field, with nothing written.
     fn refused(&self, td: &Value, field: &str, says: &str) {
-        self.emu.clear_calls();
-        let r = self.with_td("deploy", td, &[]);
-        assert_eq!(r.code, Some(2), "{}", r.log);
-        assert!(r.log.contains(field), "names `{field}`: {}", r.log);
-        assert!(r.log.contains(says), "says `{says}`: {}", r.log);
-        assert!(
-            self.emu.write_calls().is_empty(),
-            "nothing written: {:?}",
-            self.emu.write_calls()
-        );
+        for command in ["plan", "deploy"] {
+            self.emu.clear_calls();
+            let r = self.with_td(command, td, &[]);
+            assert_eq!(r.code, Some(2), "{command}: {}", r.log);
+            assert!(
+                r.log.contains(field),
+                "{command} names `{field}`: {}",
+                r.log
+            );
+            assert!(r.log.contains(says), "{command} says `{says}`: {}", r.log);
+            assert!(
+                self.emu.write_calls().is_empty(),
+                "{command} wrote nothing: {:?}",
+                self.emu.write_calls()
+            );
+        }
     }
 }
 
@@ -175,4 +182,46 @@ fn a_refused_verification_read_is_a_warning_naming_the_permission() {
         "{}",
         r.log
     );
+}
+
+#[test]
+fn a_deployment_group_whose_target_group_is_gone_is_refused() {
+    let s = seeded(&[]);
+    let group = s.emu.aws(
+        "CodeDeploy_20141006.GetDeploymentGroup",
+        json!({"applicationName": "AppECS-demo-web", "deploymentGroupName": "DgpECS-demo-web"}),
+    )["deploymentGroupInfo"]
+        .clone();
+    let mut lb = group["loadBalancerInfo"].clone();
+    lb["targetGroupPairInfoList"][0]["targetGroups"][1] = json!({"name": "web-green-gone"});
+    // A second group of the same service, whose green target group does not exist.
+    let mut created = json!({"applicationName": "AppECS-demo-web", "deploymentGroupName": "Dgp-gone", "loadBalancerInfo": lb});
+    for key in [
+        "serviceRoleArn",
+        "deploymentConfigName",
+        "ecsServices",
+        "deploymentStyle",
+        "blueGreenDeploymentConfiguration",
+    ] {
+        created[key] = group[key].clone();
+    }
+    s.emu
+        .aws("CodeDeploy_20141006.CreateDeploymentGroup", created);
+    for command in ["plan", "deploy"] {
+        s.emu.clear_calls();
+        let r = s.with_td(
+            command,
+            &base(),
+            &["--codedeploy-deployment-group", "Dgp-gone"],
+        );
+        assert_eq!(r.code, Some(2), "{command}: {}", r.log);
+        assert!(
+            r.log
+                .contains("deployment group `Dgp-gone` shifts traffic between target groups")
+                && r.log.contains("web-green-gone"),
+            "{command}: {}",
+            r.log
+        );
+        assert!(s.emu.write_calls().is_empty(), "{:?}", s.emu.write_calls());
+    }
 }

@@ -100,6 +100,7 @@ fn live(strategy: Strategy) -> ServiceInfo {
         }],
         network: None,
         alarms: Vec::new(),
+        target_group_arns: Vec::new(),
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// CloudWatch Logs: a one-off task's `awslogs` lines, log groups to verify.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// ELBv2: the deployment group's target groups and listeners, and target health.
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
     /// CloudWatch: the alarms that watch a deployment.
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// What `verify` reads: roles, SSM parameters, Secrets Manager secrets (metadata only).
@@ -64,6 +66,7 @@ impl Clients {
             sts: aws_sdk_sts::Client::new(&conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
             iam: aws_sdk_iam::Client::new(&conf),
             ssm: aws_sdk_ssm::Client::new(&conf),
             secrets: aws_sdk_secretsmanager::Client::new(&conf),

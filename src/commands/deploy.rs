@@ -741,6 +741,11 @@ pub(super) fn diagnose_after(
         doc: p.td.doc.clone(),
         log_lines: p.d.diagnose_log_lines,
         alarms: p.route.alarms(&p.service).to_vec(),
+        target_group_names: match &p.route {
+            controllers::route::Route::CodeDeploy { checked, .. } => checked.target_groups.clone(),
+            controllers::route::Route::Ecs { .. } => Vec::new(),
+        },
+        target_group_arns: p.service.target_group_arns.clone(),
     })
 }
 

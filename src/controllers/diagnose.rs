@@ -30,16 +30,20 @@ pub struct Diagnose {
     pub log_lines: u32,
     /// The CloudWatch alarms watching the deployment: one in ALARM is named with its reason.
     pub alarms: Vec<String>,
+    /// The target groups involved, by name (a CodeDeploy group's) and by ARN (the service's).
+    pub target_group_names: Vec<String>,
+    pub target_group_arns: Vec<String>,
 }
 
 /// Runs the diagnosis within `BUDGET`; a failure to read is a warning.
 pub async fn after_failure(d: Diagnose, progress: Progress) {
     let both = async {
-        let (r, ()) = tokio::join!(
+        let (r, (), health) = tokio::join!(
             diagnose(&d, &progress),
-            super::alarms::after_failure(&d.clients, &d.alarms, &progress)
+            super::alarms::after_failure(&d.clients, &d.alarms, &progress),
+            target_health(&d, &progress)
         );
-        r
+        r.and(health)
     };
     match tokio::time::timeout(BUDGET, both).await {
         Ok(Ok(())) => {}
@@ -165,6 +169,79 @@ async fn diagnose(d: &Diagnose, progress: &Progress) -> Result<()> {
                 "diagnosis: the log of container {} could not be read: {e}",
                 stream.container
             ))),
+        }
+    }
+    Ok(())
+}
+
+/// The targets of each target group involved that are not healthy, with ELBv2's reason.
+async fn target_health(d: &Diagnose, progress: &Progress) -> Result<()> {
+    let mut groups: Vec<(String, String)> = Vec::new();
+    if !d.target_group_names.is_empty() {
+        let out = d
+            .clients
+            .elb
+            .describe_target_groups()
+            .set_names(Some(d.target_group_names.clone()))
+            .send()
+            .await
+            .map_err(|e| Error::aws("DescribeTargetGroups", &e))?;
+        for g in out.target_groups() {
+            if let (Some(arn), Some(name)) = (g.target_group_arn(), g.target_group_name()) {
+                groups.push((arn.to_string(), name.to_string()));
+            }
+        }
+    }
+    for arn in &d.target_group_arns {
+        if !groups.iter().any(|(a, _)| a == arn) {
+            let name = arn
+                .split(":targetgroup/")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or(arn);
+            groups.push((arn.clone(), name.to_string()));
+        }
+    }
+    for (arn, name) in groups {
+        let out = d
+            .clients
+            .elb
+            .describe_target_health()
+            .target_group_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws("DescribeTargetHealth", &e))?;
+        let targets: Vec<(String, String, String, String)> = out
+            .target_health_descriptions()
+            .iter()
+            .filter_map(|t| {
+                let health = t.target_health()?;
+                let state = health.state()?.as_str().to_string();
+                if state == "healthy" {
+                    return None;
+                }
+                let target = t.target().map_or(String::new(), |x| {
+                    format!(
+                        "{}:{}",
+                        x.id().unwrap_or_default(),
+                        x.port().map_or(String::new(), |p| p.to_string())
+                    )
+                });
+                Some((
+                    target,
+                    state,
+                    health
+                        .reason()
+                        .map_or(String::new(), |r| r.as_str().to_string()),
+                    health.description().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect();
+        if !targets.is_empty() {
+            progress.emit(Event::TargetHealth {
+                target_group: name,
+                targets,
+            });
         }
     }
     Ok(())

@@ -43,6 +43,9 @@ pub struct ServiceInfo {
     pub network: Option<AwsVpc>,
     /// ECS controller: the CloudWatch alarms of `deploymentConfiguration.alarms`, when enabled.
     pub alarms: Vec<String>,
+    /// The target groups of the service's load balancers (and the alternate ones of an
+    /// ECS-native blue/green), by ARN: whose health a diagnosis shows.
+    pub target_group_arns: Vec<String>,
 }
 
 /// An awsvpc network configuration, as the one-off task needs it.
@@ -313,6 +316,17 @@ pub async fn describe_service(
             })
         }),
         deployments: ecs::views(service.deployments()),
+        target_group_arns: service
+            .load_balancers()
+            .iter()
+            .flat_map(|lb| {
+                lb.target_group_arn().into_iter().chain(
+                    lb.advanced_configuration()
+                        .and_then(|a| a.alternate_target_group_arn()),
+                )
+            })
+            .map(str::to_string)
+            .collect(),
         alarms: conf
             .and_then(|c| c.alarms())
             .filter(|a| a.enable())

@@ -20,7 +20,7 @@ use crate::stages::task_def::TaskDef;
 pub enum Route {
     CodeDeploy {
         appspec: AppSpec,
-        checked: codedeploy::Checked,
+        checked: Box<codedeploy::Checked>,
     },
     Ecs {
         strategy: ecs::Strategy,
@@ -75,6 +75,9 @@ pub async fn route(
             }
             let appspec = appspec_for(d, service, user_appspec, td)?;
             let checked = codedeploy::precheck(clients, d, read).await?;
+            for w in &checked.warnings {
+                progress.emit(Event::Warning(w.clone()));
+            }
             progress.emit(Event::Info(format!(
                 "deployment config {} ({})",
                 checked.config_name, checked.routing
@@ -85,7 +88,10 @@ pub async fn route(
                     d.deployment_group
                 )));
             }
-            Ok(Route::CodeDeploy { appspec, checked })
+            Ok(Route::CodeDeploy {
+                appspec,
+                checked: Box::new(checked),
+            })
         }
         Controller::Rolling | Controller::Native => {
             let route = Route::Ecs {

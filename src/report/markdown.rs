@@ -51,6 +51,8 @@ pub struct RunState {
     pub diagnosis: Vec<TaskReport>,
     /// The CloudWatch alarms watching the deployment, as last read.
     pub alarms: Vec<crate::event::AlarmState>,
+    /// Targets that were not healthy: (target group, target, state, reason, description).
+    pub target_health: Vec<(String, String, String, String, String)>,
     pub diagnosis_logs: Vec<(String, String, Vec<String>, String)>,
     /// The last lines of their logs: (container, line).
     pub task_log: std::collections::VecDeque<(String, String)>,
@@ -163,6 +165,20 @@ impl RunState {
             },
             Event::Diagnosis(t) => self.diagnosis.push(t.clone()),
             Event::Alarms(a) => self.alarms = a.clone(),
+            Event::TargetHealth {
+                target_group,
+                targets,
+            } => self
+                .target_health
+                .extend(targets.iter().map(|(t, s, r, d)| {
+                    (
+                        target_group.clone(),
+                        t.clone(),
+                        s.clone(),
+                        r.clone(),
+                        d.clone(),
+                    )
+                })),
             Event::DiagnosisLog {
                 task,
                 container,
@@ -507,6 +523,20 @@ pub fn render(state: &RunState) -> String {
                 ));
             }
         }
+        if !state.target_health.is_empty() {
+            out.push_str("\n| target group | target | state | reason |\n|---|---|---|---|\n");
+            for (group, target, st, reason, description) in &state.target_health {
+                let why = [reason.as_str(), description.as_str()]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(": ");
+                out.push_str(&format!(
+                    "| `{group}` | `{target}` | {st} | {} |\n",
+                    why.replace('|', "\\|")
+                ));
+            }
+        }
         for (task, container, lines, url) in &state.diagnosis_logs {
             let text: String = lines
                 .iter()
@@ -803,6 +833,92 @@ mod tests {
             Event::RolledBack {
                 message: "rolled back to web:42".into(),
             },
+        ));
+        insta::assert_snapshot!(render(&state(&v)));
+    }
+
+    #[test]
+    fn why_it_failed() {
+        use crate::event::{AlarmState, ContainerEnd, TaskReport};
+        let mut v = base();
+        v.push((
+            1.0,
+            Event::Alarms(vec![AlarmState {
+                name: "web-5xx".into(),
+                state: "OK".into(),
+                reason: None,
+            }]),
+        ));
+        v.push((
+            1.0,
+            Event::DeploymentCreated {
+                id: "ecs-svc/123".into(),
+                config: "ECS rolling update".into(),
+                console_url: "https://console.example/ecs-svc".into(),
+            },
+        ));
+        v.push((
+            40.0,
+            Event::Failed {
+                reason: "CloudWatch alarm(s) web-5xx in ALARM state.".into(),
+            },
+        ));
+        v.push((
+            41.0,
+            Event::RolledBack {
+                message: "the service runs web:42 again".into(),
+            },
+        ));
+        v.push((
+            41.0,
+            Event::Ended {
+                status: "Failed".into(),
+                exit_code: 1,
+            },
+        ));
+        v.push((
+            42.0,
+            Event::Diagnosis(TaskReport {
+                arn: "arn:aws:ecs:us-east-1:123456789012:task/prod/4830eaca".into(),
+                revision: Some("web:43".into()),
+                status: "STOPPED".into(),
+                stopped_reason: Some("Essential container in task exited".into()),
+                stop_code: Some("EssentialContainerExited".into()),
+                containers: vec![
+                    ContainerEnd {
+                        name: "web".into(),
+                        essential: true,
+                        exit_code: Some(137),
+                        reason: Some(
+                            "OutOfMemoryError: Container killed due to memory usage".into(),
+                        ),
+                    },
+                    ContainerEnd {
+                        name: "envoy".into(),
+                        essential: false,
+                        exit_code: Some(0),
+                        reason: None,
+                    },
+                ],
+                console_url: "https://console.example/task/4830eaca".into(),
+            }),
+        ));
+        v.push((
+            42.0,
+            Event::DiagnosisLog {
+                task: "4830eaca".into(),
+                container: "web".into(),
+                lines: vec!["Allocating cache...".into(), "Killed | ```".into()],
+                url: "https://console.example/logs".into(),
+            },
+        ));
+        v.push((
+            42.0,
+            Event::Alarms(vec![AlarmState {
+                name: "web-5xx".into(),
+                state: "ALARM".into(),
+                reason: Some("Threshold Crossed: 1 datapoint [7.0] was >= 1.0".into()),
+            }]),
         ));
         insta::assert_snapshot!(render(&state(&v)));
     }

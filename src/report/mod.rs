@@ -82,6 +82,28 @@ pub fn log_line(event: &Event) -> String {
         Event::RolledBack { message } => format!("rolled back: {message}"),
         Event::OneOffTask(t) => format!("one-off task {}", task_line(t)),
         Event::Diagnosis(t) => format!("why it failed: task {}", task_line(t)),
+        Event::TargetHealth {
+            target_group,
+            targets,
+        } => format!(
+            "why it failed: target group {target_group}: {}",
+            targets
+                .iter()
+                .map(|(t, state, reason, description)| {
+                    let why = [reason.as_str(), description.as_str()]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(": ");
+                    if why.is_empty() {
+                        format!("{t} {state}")
+                    } else {
+                        format!("{t} {state} ({why})")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
         Event::Alarms(alarms) => format!(
             "watched by CloudWatch alarms: {}",
             alarms

@@ -44,6 +44,10 @@ pub struct Checked {
     /// The CloudWatch alarms that stop the deployment (the group's `alarmConfiguration`,
     /// when enabled).
     pub alarms: Vec<String>,
+    /// The group's target groups, by name.
+    pub target_groups: Vec<String>,
+    /// What `verify` could not check of the group's load balancer, for the log.
+    pub warnings: Vec<String>,
 }
 
 /// The reads a CodeDeploy deploy needs that depend on nothing but the inputs: the group (its
@@ -174,10 +178,15 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig, read: Prefetched) -
         .clone()
         .or_else(|| info.deployment_config_name().map(str::to_string))
         .unwrap_or_else(|| DEFAULT_CONFIG.to_string());
-    let config = match read.named_config {
-        Some(config) => config?,
-        None => read_config(clients, &config_name).await?,
+    let config_read = async {
+        match read.named_config {
+            Some(config) => config,
+            None => read_config(clients, &config_name).await,
+        }
     };
+    // The load balancer is checked meanwhile: no round trip of its own.
+    let (config, warnings) = tokio::join!(config_read, check_load_balancer(clients, cfg, info));
+    let (config, warnings) = (config?, warnings?);
     let routing = config
         .deployment_config_info()
         .and_then(|i| i.traffic_routing_config())
@@ -243,7 +252,120 @@ pub async fn precheck(clients: &Clients, cfg: &DeployConfig, read: Prefetched) -
         in_flight: read.in_flight?,
         step_interval,
         alarms,
+        target_groups: target_groups(info),
+        warnings,
     })
+}
+
+fn target_groups(info: &aws_sdk_codedeploy::types::DeploymentGroupInfo) -> Vec<String> {
+    info.load_balancer_info()
+        .and_then(|l| l.target_group_pair_info_list().first())
+        .map(|p| {
+            p.target_groups()
+                .iter()
+                .filter_map(|t| t.name().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `verify`: the group's target groups and listeners exist. A missing one is exit 2 naming
+/// the group; a read refused or failed is a warning (returned for the log).
+async fn check_load_balancer(
+    clients: &Clients,
+    cfg: &DeployConfig,
+    info: &aws_sdk_codedeploy::types::DeploymentGroupInfo,
+) -> Result<Vec<String>> {
+    use crate::stages::task_def::verify::denied;
+    if !cfg.verify {
+        return Ok(Vec::new());
+    }
+    let names = target_groups(info);
+    let pair = info
+        .load_balancer_info()
+        .and_then(|l| l.target_group_pair_info_list().first());
+    let listeners: Vec<String> = pair
+        .into_iter()
+        .flat_map(|p| {
+            p.prod_traffic_route()
+                .into_iter()
+                .chain(p.test_traffic_route())
+                .flat_map(|r| r.listener_arns().to_vec())
+        })
+        .collect();
+    let group = &cfg.deployment_group;
+    let (tgs, ls) = tokio::join!(
+        async {
+            if names.is_empty() {
+                return None;
+            }
+            Some(
+                clients
+                    .elb
+                    .describe_target_groups()
+                    .set_names(Some(names.clone()))
+                    .send()
+                    .await,
+            )
+        },
+        async {
+            if listeners.is_empty() {
+                return None;
+            }
+            Some(
+                clients
+                    .elb
+                    .describe_listeners()
+                    .set_listener_arns(Some(listeners.clone()))
+                    .send()
+                    .await,
+            )
+        }
+    );
+    let mut warnings = Vec::new();
+    if let Some(Err(e)) = tgs {
+        match sdk_error_code(&e) {
+            Some("TargetGroupNotFound") => {
+                return Err(Error::state(
+                    format!(
+                        "deployment group `{group}` shifts traffic between target groups {}, and ELBv2 does not have them all ({})",
+                        names.join(", "),
+                        Error::aws("DescribeTargetGroups", &e)
+                    ),
+                    "correct the group's loadBalancerInfo.targetGroupPairInfoList, or create the target group",
+                ));
+            }
+            code if denied(code) => warnings.push(format!(
+                "the target groups of deployment group `{group}` were not verified: the credentials lack elasticloadbalancing:DescribeTargetGroups"
+            )),
+            _ => warnings.push(format!(
+                "the target groups of deployment group `{group}` were not verified: {}",
+                Error::aws("DescribeTargetGroups", &e)
+            )),
+        }
+    }
+    if let Some(Err(e)) = ls {
+        match sdk_error_code(&e) {
+            Some("ListenerNotFound") => {
+                return Err(Error::state(
+                    format!(
+                        "deployment group `{group}` routes traffic through listeners {}, and ELBv2 does not have them all ({})",
+                        listeners.join(", "),
+                        Error::aws("DescribeListeners", &e)
+                    ),
+                    "correct the group's prodTrafficRoute/testTrafficRoute listener ARNs, or create the listener",
+                ));
+            }
+            code if denied(code) => warnings.push(format!(
+                "the listeners of deployment group `{group}` were not verified: the credentials lack elasticloadbalancing:DescribeListeners"
+            )),
+            _ => warnings.push(format!(
+                "the listeners of deployment group `{group}` were not verified: {}",
+                Error::aws("DescribeListeners", &e)
+            )),
+        }
+    }
+    Ok(warnings)
 }
 
 /// The task definition a deployment deploys, read from its AppSpec content.

@@ -243,7 +243,8 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn denied(code: Option<&str>) -> bool {
+/// Whether an error code means the credentials may not make the call.
+pub fn denied(code: Option<&str>) -> bool {
     code.is_some_and(|c| c.starts_with("AccessDenied") || c == "UnauthorizedOperation")
 }
 
