@@ -6,37 +6,22 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{Seeded, Streaming, fixture, outputs, seeded};
+use common::{Ran, Seeded, Streaming, fixture, outputs, ran, seeded};
 use serde_json::{Value, json};
 
 const ECS: &str = "AmazonEC2ContainerServiceV20141113.";
 
-struct Ran {
-    code: Option<i32>,
-    log: String,
-}
-
 impl Seeded {
     /// `deploy` (or `plan`) of the seeded image to demo/web with `td`.
     fn run(&self, command: &str, td: &std::path::Path, extra: &[&str]) -> Ran {
-        let out = self
+        ran(self
             .emu
             .greenlight(&self.out_file())
             .args([command, "--cluster", "demo", "--service", "web"])
             .arg("--task-definition")
             .arg(td)
             .args(["--container-name", "web", "--image", &self.image])
-            .args(extra)
-            .output()
-            .expect("run greenlight");
-        Ran {
-            code: out.status.code(),
-            log: format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        }
+            .args(extra))
     }
 
     fn ecs(&self, action: &str, body: Value) -> Value {

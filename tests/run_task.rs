@@ -4,18 +4,13 @@
 
 mod common;
 
-use common::{Seeded, Streaming, fixture, outputs, seeded, seeded_at};
+use common::{Ran, Seeded, Streaming, fixture, outputs, ran, seeded, seeded_at};
 use serde_json::{Value, json};
-
-struct Ran {
-    code: Option<i32>,
-    log: String,
-}
 
 impl Seeded {
     /// greenlight `command` with the seeded image in container `web` of the fixture, plus `extra`.
     fn go(&self, command: &str, extra: &[&str]) -> Ran {
-        let out = self
+        ran(self
             .emu
             .greenlight(&self.out_file())
             .env("GITHUB_STEP_SUMMARY", self.summary_file())
@@ -23,17 +18,7 @@ impl Seeded {
             .arg("--task-definition")
             .arg(fixture("taskdef.json"))
             .args(["--container-name", "web", "--image", &self.image])
-            .args(extra)
-            .output()
-            .expect("run greenlight");
-        Ran {
-            code: out.status.code(),
-            log: format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        }
+            .args(extra))
     }
 
     fn summary_file(&self) -> std::path::PathBuf {

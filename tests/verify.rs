@@ -4,13 +4,8 @@
 
 mod common;
 
-use common::{Seeded, fixture, seeded};
+use common::{Ran, Seeded, fixture, ran, seeded};
 use serde_json::{Value, json};
-
-struct Ran {
-    code: Option<i32>,
-    log: String,
-}
 
 fn base() -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixture("taskdef.json")).expect("fixture"))
@@ -22,7 +17,7 @@ impl Seeded {
     fn with_td(&self, command: &str, td: &Value, extra: &[&str]) -> Ran {
         let path = self.dir.path().join("taskdef-verify.json");
         std::fs::write(&path, td.to_string()).expect("write");
-        let out = self
+        ran(self
             .emu
             .greenlight(&self.out_file())
             .args([command, "--cluster", "demo", "--service", "web"])
@@ -31,17 +26,7 @@ impl Seeded {
             .arg("--codedeploy-appspec")
             .arg(fixture("appspec.yml"))
             .args(["--container-name", "web", "--image", &self.image])
-            .args(extra)
-            .output()
-            .expect("run greenlight");
-        Ran {
-            code: out.status.code(),
-            log: format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        }
+            .args(extra))
     }
 
     /// Both a plan and a deploy refuse it, naming the field, with nothing written.

@@ -88,6 +88,9 @@ impl Clients {
 
     /// A CloudWatch Logs client for a log group's own region (`awslogs-region`).
     pub fn logs_in(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
+        if region == self.region {
+            return self.logs.clone();
+        }
         let conf = aws_sdk_cloudwatchlogs::config::Builder::from(&self.conf)
             .region(aws_sdk_cloudwatchlogs::config::Region::new(
                 region.to_string(),

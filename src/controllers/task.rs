@@ -404,10 +404,7 @@ pub fn report_of(
 
 /// The last `n` lines of a stream (GetLogEvents from the end).
 pub async fn read_last_lines(clients: &Clients, s: &LogStream, n: u32) -> Result<Vec<String>> {
-    let client = match s.region.as_deref().filter(|r| *r != clients.region) {
-        Some(r) => clients.logs_in(r),
-        None => clients.logs.clone(),
-    };
+    let client = clients.logs_in(s.region.as_deref().unwrap_or(&clients.region));
     let out = client
         .get_log_events()
         .log_group_name(&s.group)

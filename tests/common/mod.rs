@@ -233,6 +233,25 @@ impl Drop for Emulator {
     }
 }
 
+/// How a greenlight run ended: its exit code and its whole log (stdout, then stderr).
+pub struct Ran {
+    pub code: Option<i32>,
+    pub log: String,
+}
+
+/// Runs `cmd` to its end.
+pub fn ran(cmd: &mut Command) -> Ran {
+    let out = cmd.output().expect("run greenlight");
+    Ran {
+        code: out.status.code(),
+        log: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
 pub fn outputs(path: &Path) -> std::collections::BTreeMap<String, String> {
     greenlight::gha::parse_outputs(&std::fs::read_to_string(path).unwrap_or_default())
 }

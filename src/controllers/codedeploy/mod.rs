@@ -269,6 +269,21 @@ fn target_groups(info: &aws_sdk_codedeploy::types::DeploymentGroupInfo) -> Vec<S
         .unwrap_or_default()
 }
 
+/// A read's failure as its error code and the error; `None` when it was not made or answered.
+fn failed<T, E>(
+    read: Option<std::result::Result<T, aws_sdk_ecs::error::SdkError<E>>>,
+    operation: &'static str,
+) -> Option<(Option<String>, Error)>
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let e = read?.err()?;
+    Some((
+        sdk_error_code(&e).map(str::to_string),
+        Error::aws(operation, &e),
+    ))
+}
+
 /// `verify`: the group's target groups and listeners exist. A missing one is exit 2 naming
 /// the group; a read refused or failed is a warning (returned for the log).
 async fn check_load_balancer(
@@ -322,48 +337,43 @@ async fn check_load_balancer(
             )
         }
     );
+    let tgs = failed(tgs, "DescribeTargetGroups");
+    let ls = failed(ls, "DescribeListeners");
     let mut warnings = Vec::new();
-    if let Some(Err(e)) = tgs {
-        match sdk_error_code(&e) {
-            Some("TargetGroupNotFound") => {
-                return Err(Error::state(
-                    format!(
-                        "deployment group `{group}` shifts traffic between target groups {}, and ELBv2 does not have them all ({})",
-                        names.join(", "),
-                        Error::aws("DescribeTargetGroups", &e)
-                    ),
-                    "correct the group's loadBalancerInfo.targetGroupPairInfoList, or create the target group",
-                ));
-            }
-            code if denied(code) => warnings.push(format!(
-                "the target groups of deployment group `{group}` were not verified: the credentials lack elasticloadbalancing:DescribeTargetGroups"
-            )),
-            _ => warnings.push(format!(
-                "the target groups of deployment group `{group}` were not verified: {}",
-                Error::aws("DescribeTargetGroups", &e)
-            )),
+    for (failed, not_found, what, permission, problem, fix) in [
+        (
+            tgs,
+            "TargetGroupNotFound",
+            "target groups",
+            "elasticloadbalancing:DescribeTargetGroups",
+            format!("shifts traffic between target groups {}", names.join(", ")),
+            "correct the group's loadBalancerInfo.targetGroupPairInfoList, or create the target group",
+        ),
+        (
+            ls,
+            "ListenerNotFound",
+            "listeners",
+            "elasticloadbalancing:DescribeListeners",
+            format!("routes traffic through listeners {}", listeners.join(", ")),
+            "correct the group's prodTrafficRoute/testTrafficRoute listener ARNs, or create the listener",
+        ),
+    ] {
+        let Some((code, e)) = failed else { continue };
+        if code.as_deref() == Some(not_found) {
+            return Err(Error::state(
+                format!(
+                    "deployment group `{group}` {problem}, and ELBv2 does not have them all ({e})"
+                ),
+                fix,
+            ));
         }
-    }
-    if let Some(Err(e)) = ls {
-        match sdk_error_code(&e) {
-            Some("ListenerNotFound") => {
-                return Err(Error::state(
-                    format!(
-                        "deployment group `{group}` routes traffic through listeners {}, and ELBv2 does not have them all ({})",
-                        listeners.join(", "),
-                        Error::aws("DescribeListeners", &e)
-                    ),
-                    "correct the group's prodTrafficRoute/testTrafficRoute listener ARNs, or create the listener",
-                ));
-            }
-            code if denied(code) => warnings.push(format!(
-                "the listeners of deployment group `{group}` were not verified: the credentials lack elasticloadbalancing:DescribeListeners"
-            )),
-            _ => warnings.push(format!(
-                "the listeners of deployment group `{group}` were not verified: {}",
-                Error::aws("DescribeListeners", &e)
-            )),
-        }
+        warnings.push(if denied(code.as_deref()) {
+            format!(
+                "the {what} of deployment group `{group}` were not verified: the credentials lack {permission}"
+            )
+        } else {
+            format!("the {what} of deployment group `{group}` were not verified: {e}")
+        });
     }
     Ok(warnings)
 }

@@ -331,10 +331,7 @@ async fn check(clients: &Clients, r: &Reference) -> Outcome {
             }
         }
         Reference::LogGroup { group, region, .. } => {
-            let logs = match region.as_deref().filter(|r| *r != clients.region) {
-                Some(r) => clients.logs_in(r),
-                None => clients.logs.clone(),
-            };
+            let logs = clients.logs_in(&region_of(region));
             match logs
                 .describe_log_groups()
                 .log_group_name_prefix(group)
