@@ -278,6 +278,8 @@ def service_taskdef(tmp: Path, td: Path, service: str, container: str) -> Path:
     doc = json.loads(td.read_text())
     doc["family"] = service
     doc["containerDefinitions"][0]["name"] = container
+    # The log group the seed creates for the family: verify checks that it exists.
+    doc["containerDefinitions"][0]["logConfiguration"]["options"]["awslogs-group"] = f"/ecs/{service}"
     own = tmp / f"{service}.json"
     own.write_text(json.dumps(doc))
     return own
